@@ -1,0 +1,46 @@
+# openfota — top-level entry points.
+#   make        build build/openfota (release, -Werror)
+#   make run    install missing Debian packages, build, start the server on ./var
+#   make test   install missing Debian packages, build, run the whole suite
+#               (unit + integration under ASan/UBSan, clang -Werror build, fuzz smoke)
+#   make bench  run the benchmarks in bench/ (figures go to docs/BENCHMARKS.md by hand)
+
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 15
+RUN_ARGS    ?=
+
+.PHONY: all build bootstrap run test test-san test-clang test-fuzz bench clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+build: bootstrap
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+run: build
+	@build/openfota serve $(RUN_ARGS)
+
+# The suite: sanitizer build runs every unit and integration test; a clang
+# build proves the tree is warning-free with the second compiler and runs
+# each fuzz target for a bounded time.
+test: build test-san test-fuzz
+
+test-san: bootstrap
+	@cmake -S . -B build-san -DCMAKE_BUILD_TYPE=Debug -DOPENFOTA_SANITIZE=ON >/dev/null
+	@cmake --build build-san -j $(JOBS)
+	@cd build-san && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+test-fuzz: bootstrap
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DOPENFOTA_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@cd build-fuzz && OPENFOTA_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --output-on-failure -L fuzz --timeout 900
+
+bench: build
+	@scripts/bootstrap.sh --bench
+	@bench/run-all.sh
+
+clean:
+	rm -rf build build-san build-fuzz

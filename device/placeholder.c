@@ -1,0 +1,1 @@
+int device_placeholder(void); int device_placeholder(void) { return 0; }
