@@ -30,6 +30,10 @@ int pkg_cli_keygen(int argc, char **argv);  /* openfota package keygen ... */
 /* delta/ */
 int delta_cli_main(int argc, char **argv);  /* openfota delta make|apply|info */
 
+/* fleet/ — push channels and staged rollouts */
+int fleet_cli_push(int argc, char **argv);     /* openfota push ... */
+int fleet_cli_rollout(int argc, char **argv);  /* openfota rollout ... */
+
 /* sim/ */
 int sim_cli_main(int argc, char **argv);    /* openfota sim ... */
 

@@ -25,6 +25,8 @@ static const struct command commands[] = {
     {"package", admin_cli_package, "upload, list, show, remove, sign and verify packages"},
     {"device", admin_cli_device, "list devices, show history, forbid, allow, unban"},
     {"file", admin_cli_file, "static files for '###' URLs: put, list, remove"},
+    {"push", fleet_cli_push, "send the update command to connected or sleeping devices"},
+    {"rollout", fleet_cli_rollout, "staged rollouts: start, promote, pause, resume, cancel, status"},
     {"luat", pkg_cli_luat, "inspect and check a LuatOS upgrade .bin"},
     {"delta", delta_cli_main, "make and apply delta patches between firmware images"},
     {"sim", sim_cli_main, "simulate a fleet of devices against a server"},
