@@ -1,0 +1,224 @@
+/*
+ * admin_device.c — `openfota device list|show|forbid|allow|unban`.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "commands.h"
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct admin_col list_cols[] = {
+    {"ID", "id", false},
+    {"PROJECT", "project", false},
+    {"FIRMWARE", "firmware", false},
+    {"VERSION", "version", false},
+    {"FORBIDDEN", "forbidden", false},
+    {"BANNED", "banned", false},
+    {"TODAY", "deliveries_today", false},
+    {"FAILED", "failed_upgrades", false},
+    {"LAST-CODE", "last_code", false},
+    {"LAST-SEEN", "last_seen", true},
+};
+
+static const struct admin_col show_cols[] = {
+    {"id", "id", false},
+    {"project", "project", false},
+    {"firmware", "firmware", false},
+    {"version", "version", false},
+    {"forbidden", "forbidden", false},
+    {"banned", "banned", false},
+    {"banned at", "banned_at", true},
+    {"deliveries today", "deliveries_today", false},
+    {"failed upgrades", "failed_upgrades", false},
+    {"last code", "last_code", false},
+    {"last seen", "last_seen", true},
+};
+
+static const struct admin_col history_cols[] = {
+    {"TIME", "time", true},
+    {"VERSION", "version", false},
+    {"CODE", "code", false},
+    {"DECISION", "decision", false},
+    {"PACKAGE", "package", false},
+    {"BYTES", "bytes_sent", false},
+    {"COMPLETE", "complete", false},
+    {"NOTE", "note", false},
+};
+
+static void device_help(FILE *out)
+{
+    fprintf(out,
+            "usage: openfota device <subcommand> [options]\n\n"
+            "Devices appear at their first check (IMEI or MAC as the id).\n\n"
+            "subcommands:\n"
+            "  list [--project KEY] [--state banned|forbidden|failed] [--limit N] [--offset N]\n"
+            "                      devices, filtered; 'failed' = came back on the old version\n"
+            "                      after receiving a whole package\n"
+            "  show ID [--history N]  one device and its latest N checks (default: the\n"
+            "                      server's default)\n"
+            "  forbid ID           no upgrades for this device (it gets code 21)\n"
+            "  allow ID            lift 'forbid'\n"
+            "  unban ID            lift the loop ban (code 40) set after too many deliveries\n"
+            "                      in one day; fix the package or the versions first\n");
+    admin_print_common_help(out);
+}
+
+static char *device_path(const char *id, const char *tail)
+{
+    char *e = admin_escape(id);
+    char *p = NULL;
+    if (e && asprintf(&p, "/admin/v1/devices/%s%s", e, tail ? tail : "") < 0)
+        p = NULL;
+    free(e);
+    if (!p)
+        fprintf(stderr, "openfota: out of memory\n");
+    return p;
+}
+
+static int device_list(struct admin_ctx *ctx, struct admin_args *a)
+{
+    const char *project = admin_args_value(a, "--project");
+    const char *state = admin_args_value(a, "--state");
+    const char *limit = admin_args_value(a, "--limit");
+    const char *offset = admin_args_value(a, "--offset");
+    if (!admin_args_check(a, "device list"))
+        return 2;
+    if (a->argc != 0)
+        return admin_usage("device list", "device list [--project KEY] [--state "
+                                          "banned|forbidden|failed] [--limit N] [--offset N]");
+    if (state && strcmp(state, "banned") && strcmp(state, "forbidden") && strcmp(state, "failed")) {
+        fprintf(stderr, "openfota device list: --state takes banned, forbidden or failed, not '%s'\n",
+                state);
+        return 2;
+    }
+    long long n;
+    if ((limit && admin_parse_uint(limit, 1000000000, &n)) ||
+        (offset && admin_parse_uint(offset, 1000000000000LL, &n))) {
+        fprintf(stderr, "openfota device list: --limit and --offset take whole numbers\n");
+        return 2;
+    }
+    if (admin_ctx_connect(ctx))
+        return 1;
+    char *pe = project ? admin_escape(project) : NULL;
+    char *path = NULL;
+    json_t *r = NULL;
+    int rc = 1;
+    if ((project && !pe) ||
+        asprintf(&path, "/admin/v1/devices?%s%s%s%s%s%s%s%s", pe ? "project=" : "", pe ? pe : "",
+                 state ? "&state=" : "", state ? state : "", limit ? "&limit=" : "",
+                 limit ? limit : "", offset ? "&offset=" : "", offset ? offset : "") < 0) {
+        path = NULL;
+        fprintf(stderr, "openfota: out of memory\n");
+        goto out;
+    }
+    if (admin_request(ctx, "GET", path, NULL, &r, NULL))
+        goto out;
+    if (ctx->json)
+        admin_print_json(r);
+    else
+        admin_print_table(json_object_get(r, "devices"), list_cols, NCOLS(list_cols),
+                          "no devices match (devices appear at their first check)");
+    rc = 0;
+out:
+    free(pe);
+    free(path);
+    json_decref(r);
+    return rc;
+}
+
+static int device_show(struct admin_ctx *ctx, struct admin_args *a)
+{
+    const char *history = admin_args_value(a, "--history");
+    if (!admin_args_check(a, "device show"))
+        return 2;
+    const char *id = admin_args_pos(a, 0);
+    if (!id || a->argc != 1)
+        return admin_usage("device show", "device show ID [--history N]");
+    long long n;
+    if (history && admin_parse_uint(history, 1000000, &n)) {
+        fprintf(stderr, "openfota device show: --history takes a whole number, not '%s'\n", history);
+        return 2;
+    }
+    if (admin_ctx_connect(ctx))
+        return 1;
+    char tail[64] = "";
+    if (history)
+        snprintf(tail, sizeof tail, "?history=%lld", n);
+    char *path = device_path(id, tail);
+    json_t *r = NULL;
+    int rc = 1;
+    if (path && !admin_request(ctx, "GET", path, NULL, &r, NULL)) {
+        if (ctx->json) {
+            admin_print_json(r);
+        } else {
+            admin_print_fields(r, show_cols, NCOLS(show_cols));
+            printf("\nhistory (newest first):\n");
+            admin_print_table(json_object_get(r, "history"), history_cols, NCOLS(history_cols),
+                              "no checks recorded");
+        }
+        rc = 0;
+    }
+    free(path);
+    json_decref(r);
+    return rc;
+}
+
+static int device_action(struct admin_ctx *ctx, struct admin_args *a, const char *action,
+                         const char *done)
+{
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "device %s", action);
+    if (!admin_args_check(a, cmd))
+        return 2;
+    const char *id = admin_args_pos(a, 0);
+    if (!id || a->argc != 1) {
+        char usage[64];
+        snprintf(usage, sizeof usage, "device %s ID", action);
+        return admin_usage(cmd, usage);
+    }
+    if (admin_ctx_connect(ctx))
+        return 1;
+    char tail[32];
+    snprintf(tail, sizeof tail, "/%s", action);
+    char *path = device_path(id, tail);
+    json_t *r = NULL;
+    int rc = 1;
+    if (path && !admin_request(ctx, "POST", path, NULL, &r, NULL)) {
+        if (ctx->json) {
+            admin_print_json(r);
+        } else {
+            printf("device %s %s\n", id, done);
+            admin_print_fields(r, show_cols, NCOLS(show_cols));
+        }
+        rc = 0;
+    }
+    free(path);
+    json_decref(r);
+    return rc;
+}
+
+static int device_forbid(struct admin_ctx *ctx, struct admin_args *a)
+{
+    return device_action(ctx, a, "forbid", "is forbidden to upgrade (code 21)");
+}
+
+static int device_allow(struct admin_ctx *ctx, struct admin_args *a)
+{
+    return device_action(ctx, a, "allow", "may upgrade again");
+}
+
+static int device_unban(struct admin_ctx *ctx, struct admin_args *a)
+{
+    return device_action(ctx, a, "unban", "is no longer banned");
+}
+
+int admin_cli_device(int argc, char **argv)
+{
+    static const struct admin_sub subs[] = {
+        {"list", device_list},     {"ls", device_list},     {"show", device_show},
+        {"forbid", device_forbid}, {"allow", device_allow}, {"unban", device_unban},
+    };
+    return admin_run_noun(argc, argv, subs, NCOLS(subs), device_help);
+}
