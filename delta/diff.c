@@ -17,6 +17,10 @@
 
 #include "diff.h"
 
+/* a new exact match replaces the current alignment when it is this many
+ * bytes longer than what the current alignment already matches */
+#define SLACK 8
+
 static uint32_t matchlen(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
 {
     uint32_t n = alen < blen ? alen : blen, i = 0;
@@ -93,7 +97,7 @@ int delta_diff(const uint8_t *old, uint32_t olen, const uint8_t *nw, uint32_t nl
             for (; scsc < scan + len; scsc++)
                 if ((int64_t)scsc + lastoffset < olen && old[scsc + lastoffset] == nw[scsc])
                     oldscore++;
-            if ((len == oldscore && len != 0) || len > oldscore + 8)
+            if ((len == oldscore && len != 0) || len > oldscore + SLACK)
                 break;
             if ((int64_t)scan + lastoffset < olen && old[scan + lastoffset] == nw[scan])
                 oldscore--;

@@ -51,6 +51,43 @@ typedef struct payload {
     uint32_t records, ctrl, diff, extra;
 } payload;
 
+/* shortest run of equal bytes worth its own (zero run, literal run) pair */
+#define ZRUN_MIN 2
+
+/* the diff part of a record: pairs (varint equal-run, varint differ-run,
+ * differ-run bytes of NEW - OLD) covering n bytes */
+static int put_diff(buf *b, const uint8_t *nw, const uint8_t *old, uint32_t n)
+{
+    uint32_t i = 0;
+    while (i < n) {
+        uint32_t z = i;
+        while (z < n && nw[z] == old[z])
+            z++;
+        uint32_t l = z, run = 0;
+        while (l < n) {
+            if (nw[l] == old[l]) {
+                if (++run >= ZRUN_MIN)
+                    break;
+            } else {
+                run = 0;
+            }
+            l++;
+        }
+        if (l < n)
+            l -= run - 1; /* leave the run of equal bytes to the next pair */
+        else
+            l -= run;     /* trailing equal bytes: a final pair (run, 0) codes them */
+        if (buf_need(b, 10 + (size_t)(l - z)))
+            return -1;
+        put_varint(b, z - i);
+        put_varint(b, l - z);
+        for (uint32_t k = z; k < l; k++)
+            b->p[b->n++] = (uint8_t)(nw[k] - old[k]);
+        i = l;
+    }
+    return 0;
+}
+
 static int build_payload(const uint8_t *old, const uint8_t *nw, const delta_recs *r, payload *pl)
 {
     memset(pl, 0, sizeof *pl);
@@ -64,11 +101,12 @@ static int build_payload(const uint8_t *old, const uint8_t *nw, const delta_recs
         put_varint(&pl->b, x->extra_len);
         put_varint(&pl->b, zz);
         pl->ctrl += (uint32_t)(pl->b.n - c0);
-        uint8_t *o = pl->b.p + pl->b.n;
-        for (uint32_t k = 0; k < x->diff_len; k++)
-            o[k] = (uint8_t)(nw[x->new_pos + k] - old[x->old_pos + k]);
-        memcpy(o + x->diff_len, nw + x->new_pos + x->diff_len, x->extra_len);
-        pl->b.n += (size_t)x->diff_len + x->extra_len;
+        if (put_diff(&pl->b, nw + x->new_pos, old + x->old_pos, x->diff_len))
+            return -1;
+        if (buf_need(&pl->b, x->extra_len))
+            return -1;
+        memcpy(pl->b.p + pl->b.n, nw + x->new_pos + x->diff_len, x->extra_len);
+        pl->b.n += x->extra_len;
         pl->diff += x->diff_len;
         pl->extra += x->extra_len;
         pl->records++;
@@ -173,6 +211,7 @@ ofdelta_err ofdelta_make(const uint8_t *old, size_t old_len, const uint8_t *nw, 
     h.records = pl.records;
     h.ctrl_len = pl.ctrl, h.diff_len = pl.diff, h.extra_len = pl.extra;
     h.body_len = (uint32_t)body.n;
+    h.payload_len = (uint32_t)pl.b.n;
     sha256(old ? old : (const uint8_t *)"", old_len, h.old_sha256);
     sha256(nw ? nw : (const uint8_t *)"", new_len, h.new_sha256);
 

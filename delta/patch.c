@@ -30,7 +30,8 @@
 #define SAVE_HDR 16
 
 enum { PH_HEADER = 1, PH_BODY, PH_FINISHED, PH_FAILED };
-enum { R_DIFF_LEN, R_EXTRA_LEN, R_SEEK, R_DIFF, R_EXTRA };
+/* record parser states; the ones up to R_LRUN read a varint */
+enum { R_DIFF_LEN, R_EXTRA_LEN, R_SEEK, R_ZRUN, R_LRUN, R_LIT, R_EXTRA };
 
 struct ofdelta_patch {
     uint32_t magic;
@@ -42,11 +43,11 @@ struct ofdelta_patch {
     uint8_t hdr_raw[OFDELTA_HEADER_SIZE];
     ofdelta_header h;
     uint64_t consumed;
-    uint32_t payload;  /* ctrl_len + diff_len + extra_len: bytes the LZMA stream decodes to */
+    uint32_t payload;  /* bytes the LZMA stream decodes to */
     uint32_t nframes, frames_done, fb_fill, in_pos, in_end, in_final;
     uint32_t off_lit, off_dict, off_fbuf;
     uint32_t cons_pos; /* dictionary index of the next byte for the record parser */
-    uint32_t vval, diff_left, extra_left, next_old;
+    uint32_t vval, diff_left, extra_left, lit_left, zrun, next_old;
     uint32_t old_pos, new_pos, records_seen, ctrl_seen;
     uint32_t written, out_len;
     uint8_t out[OUTBUF];
@@ -142,7 +143,7 @@ static ofdelta_err start_body(ofdelta_patch *p)
     /* the base is checked before anything is written */
     if ((e = hash_old(&p->h, &p->io, p->out, OUTBUF)))
         return e;
-    p->payload = p->h.ctrl_len + p->h.diff_len + p->h.extra_len;
+    p->payload = p->h.payload_len;
     lzd_reset(&p->lz, (uint16_t *)(base(p) + p->off_lit), p->h.lc, p->h.lp, p->h.pb, p->h.window);
     delta_sha256_init(&p->sha);
     p->in_pos = p->in_end = PAD;
@@ -169,7 +170,39 @@ static void end_record(ofdelta_patch *p)
     p->rstate = R_DIFF_LEN;
 }
 
-/* a complete varint of the control data; bounded before it is used */
+/* after the diff part (or a run pair of it): what comes next */
+static void after_pair(ofdelta_patch *p)
+{
+    if (p->diff_left)
+        p->rstate = R_ZRUN;
+    else if (p->extra_left)
+        p->rstate = R_EXTRA;
+    else
+        end_record(p);
+}
+
+/* n NEW bytes equal to OLD at old_pos + d[i] (d = NULL: a run of zero differences) */
+static ofdelta_err emit_diff(ofdelta_patch *p, const uint8_t *d, uint32_t n)
+{
+    ofdelta_err e;
+    while (n) {
+        uint32_t m = n < OUTBUF - p->out_len ? n : OUTBUF - p->out_len;
+        uint8_t *o = p->out + p->out_len;
+        if (p->io.read_old(p->io.ctx, p->old_pos, o, m))
+            return OFDELTA_ERR_IO;
+        if (d) {
+            for (uint32_t i = 0; i < m; i++)
+                o[i] = (uint8_t)(o[i] + d[i]);
+            d += m;
+        }
+        p->old_pos += m, p->diff_left -= m, p->out_len += m, p->new_pos += m, n -= m;
+        if (p->out_len == OUTBUF && (e = flush(p)))
+            return e;
+    }
+    return OFDELTA_OK;
+}
+
+/* a complete varint; bounded before it is used */
 static ofdelta_err ctrl_value(ofdelta_patch *p, uint32_t v)
 {
     const ofdelta_header *h = &p->h;
@@ -186,7 +219,7 @@ static ofdelta_err ctrl_value(ofdelta_patch *p, uint32_t v)
         p->extra_left = v;
         p->rstate = R_SEEK;
         return OFDELTA_OK;
-    default: { /* R_SEEK: zigzag-coded signed move of the old position */
+    case R_SEEK: { /* zigzag-coded signed move of the old position */
         uint32_t from = p->old_pos + p->diff_left, mag = v >> 1;
         if (v & 1) {
             if (mag >= from)
@@ -198,14 +231,24 @@ static ofdelta_err ctrl_value(ofdelta_patch *p, uint32_t v)
             p->next_old = from + mag;
         }
         p->records_seen++;
-        if (p->diff_left)
-            p->rstate = R_DIFF;
-        else if (p->extra_left)
-            p->rstate = R_EXTRA;
-        else
-            end_record(p);
+        after_pair(p);
         return OFDELTA_OK;
     }
+    case R_ZRUN: /* bytes equal to OLD */
+        if (v > p->diff_left)
+            return OFDELTA_ERR_CORRUPT;
+        p->zrun = v;
+        p->rstate = R_LRUN;
+        return emit_diff(p, NULL, v);
+    default: /* R_LRUN: bytes that differ from OLD, coded as NEW - OLD */
+        if (v > p->diff_left || (!v && !p->zrun))
+            return OFDELTA_ERR_CORRUPT;
+        p->lit_left = v;
+        if (v)
+            p->rstate = R_LIT;
+        else
+            after_pair(p);
+        return OFDELTA_OK;
     }
 }
 
@@ -214,10 +257,10 @@ static ofdelta_err records(ofdelta_patch *p, const uint8_t *src, uint32_t k)
 {
     ofdelta_err e;
     while (k) {
-        if (p->rstate <= R_SEEK) {
+        if (p->rstate <= R_LRUN) {
             uint8_t b = *src++;
             k--;
-            if (++p->ctrl_seen > p->h.ctrl_len || (p->vshift == 28 && (b & 0x70)))
+            if ((p->rstate <= R_SEEK && ++p->ctrl_seen > p->h.ctrl_len) || (p->vshift == 28 && (b & 0x70)))
                 return OFDELTA_ERR_CORRUPT;
             p->vval |= (uint32_t)(b & 0x7f) << p->vshift;
             if (b & 0x80) {
@@ -232,30 +275,26 @@ static ofdelta_err records(ofdelta_patch *p, const uint8_t *src, uint32_t k)
                 return e;
             continue;
         }
-        uint32_t *left = p->rstate == R_DIFF ? &p->diff_left : &p->extra_left;
-        uint32_t m = k < *left ? k : *left;
+        if (p->rstate == R_LIT) {
+            uint32_t m = k < p->lit_left ? k : p->lit_left;
+            if ((e = emit_diff(p, src, m)))
+                return e;
+            src += m, k -= m, p->lit_left -= m;
+            if (!p->lit_left)
+                after_pair(p);
+            continue;
+        }
+        /* R_EXTRA */
+        uint32_t m = k < p->extra_left ? k : p->extra_left;
         if (m > OUTBUF - p->out_len)
             m = OUTBUF - p->out_len;
-        uint8_t *o = p->out + p->out_len;
-        if (p->rstate == R_DIFF) {
-            if (p->io.read_old(p->io.ctx, p->old_pos, o, m))
-                return OFDELTA_ERR_IO;
-            for (uint32_t i = 0; i < m; i++)
-                o[i] = (uint8_t)(o[i] + src[i]);
-            p->old_pos += m;
-        } else {
-            memcpy(o, src, m);
-        }
-        src += m, k -= m, *left -= m;
+        memcpy(p->out + p->out_len, src, m);
+        src += m, k -= m, p->extra_left -= m;
         p->out_len += m, p->new_pos += m;
         if (p->out_len == OUTBUF && (e = flush(p)))
             return e;
-        if (!*left) {
-            if (p->rstate == R_DIFF && p->extra_left)
-                p->rstate = R_EXTRA;
-            else
-                end_record(p);
-        }
+        if (!p->extra_left)
+            end_record(p);
     }
     return OFDELTA_OK;
 }
@@ -423,14 +462,14 @@ static int sane(ofdelta_patch *p)
     if (p->phase != PH_BODY || ofdelta_header_parse(p->hdr_raw, OFDELTA_HEADER_SIZE, &h) ||
         memcmp(&h, &p->h, sizeof h))
         return 0;
-    uint32_t used = p->used, payload = h.ctrl_len + h.diff_len + h.extra_len;
+    uint32_t used = p->used, payload = h.payload_len;
     if (!layout(p) || used != p->used)
         return 0;
     return payload == p->payload && z->lc == h.lc && z->lp == h.lp && z->pb == h.pb &&
            z->dict_size == h.window && z->state < LZD_NUM_STATES && z->dict_pos < h.window &&
            z->total <= payload && p->cons_pos < h.window && p->in_pos <= p->in_end &&
            p->in_end <= PAD + h.frame_size && p->fb_fill < h.frame_size + 4 &&
-           p->frames_done <= p->nframes && p->rstate <= R_EXTRA && p->vshift <= 28 &&
+           p->frames_done <= p->nframes && p->rstate <= R_EXTRA && p->vshift <= 28 && p->lit_left <= p->diff_left &&
            p->old_pos <= h.old_size && p->next_old <= h.old_size && p->new_pos <= h.new_size &&
            p->diff_left <= h.old_size - p->old_pos && p->written + p->out_len == p->new_pos;
 }

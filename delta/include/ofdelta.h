@@ -76,7 +76,7 @@ const char *ofdelta_strerror(ofdelta_err err);
 #define OFDELTA_MIN_FRAME        64u         /* body frame bounds (bytes of compressed data) */
 #define OFDELTA_MAX_FRAME        65536u
 #define OFDELTA_DEFAULT_FRAME    1024u
-#define OFDELTA_HEADER_SIZE      112u        /* fixed header length, see docs/delta-format.md */
+#define OFDELTA_HEADER_SIZE      116u        /* fixed header length, see docs/delta-format.md */
 #define OFDELTA_DEFAULT_WORKSPACE 16384u     /* RAM of the default profile, everything included */
 
 /* ---------------------------------------------------------------- header */
@@ -90,9 +90,10 @@ typedef struct ofdelta_header {
     uint32_t new_size;       /* bytes of NEW */
     uint32_t records;        /* number of control records */
     uint32_t ctrl_len;       /* bytes of control data (varints) */
-    uint32_t diff_len;       /* bytes of difference data */
-    uint32_t extra_len;      /* bytes of extra data */
+    uint32_t diff_len;       /* bytes of NEW coded as differences against OLD */
+    uint32_t extra_len;      /* bytes of NEW carried as extra data */
     uint32_t body_len;       /* bytes of LZMA-compressed body (CRCs excluded) */
+    uint32_t payload_len;    /* bytes the body decompresses to */
     uint8_t  old_sha256[32]; /* SHA-256 of OLD */
     uint8_t  new_sha256[32]; /* SHA-256 of NEW */
 } ofdelta_header;
