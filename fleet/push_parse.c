@@ -1,0 +1,169 @@
+/*
+ * push_parse.c — the first-line parser of the TCP push port and the command
+ * builder (see push_parse.h). Input is untrusted: lengths are checked before
+ * anything is copied, JSON goes through jansson with a byte count (NULs in the
+ * line are refused, never truncated silently).
+ */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "offleet.h"
+#include "push_parse.h"
+
+int push_id_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > PUSH_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '_' || c == '.' || c == ':' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int all_in(const char *s, size_t len, int hex)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int ok = (c >= '0' && c <= '9') ||
+                 (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int version_valid(const char *s, size_t len)
+{
+    if (len > PUSH_VERSION_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+            return 0;
+    return 1;
+}
+
+static int parse_json(const char *line, size_t len, char *id, char *version, const char **why)
+{
+    json_error_t err;
+    json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+    int rc = FLEET_ERR_PROTOCOL;
+    if (!root) {
+        *why = "first line starts with '{' but is not valid JSON";
+        return rc;
+    }
+    if (!json_is_object(root)) {
+        *why = "first line is JSON but not an object";
+        goto out;
+    }
+    const char *keys[] = {"imei", "mac", "id"};
+    json_t *v = NULL;
+    for (size_t i = 0; i < 3 && !v; i++)
+        v = json_object_get(root, keys[i]);
+    if (!v) {
+        *why = "JSON first line has no \"imei\" (or \"mac\"/\"id\") member";
+        goto out;
+    }
+    if (!json_is_string(v)) {
+        *why = "\"imei\" must be a JSON string of digits";
+        goto out;
+    }
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (!push_id_valid(s, n) || strlen(s) != n) {
+        *why = "device id must be 1..64 characters of 0-9 A-Z a-z _ . : -";
+        goto out;
+    }
+    memcpy(id, s, n);
+    id[n] = '\0';
+    version[0] = '\0';
+    json_t *ver = json_object_get(root, "version");
+    if (ver) {
+        if (!json_is_string(ver) || !version_valid(json_string_value(ver), json_string_length(ver)) ||
+            strlen(json_string_value(ver)) != json_string_length(ver)) {
+            *why = "\"version\" must be a string like 2012.1.3 (at most 31 characters)";
+            goto out;
+        }
+        memcpy(version, json_string_value(ver), json_string_length(ver) + 1);
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+int push_parse_ident(const char *line, size_t len, char *id, char *version, const char **why)
+{
+    static const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    /* surrounding blanks are tolerated (terminal tools add them) */
+    while (len > 0 && (line[0] == ' ' || line[0] == '\t')) {
+        line++;
+        len--;
+    }
+    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    if (len == 0) {
+        *why = "empty first line: send the device id (IMEI digits) or {\"imei\":\"…\"}";
+        return FLEET_ERR_PROTOCOL;
+    }
+    if (memchr(line, '\0', len)) {
+        *why = "first line contains a NUL byte";
+        return FLEET_ERR_PROTOCOL;
+    }
+    if (line[0] == '{')
+        return parse_json(line, len, id, version, why);
+    if (len >= 6 && len <= 20 && all_in(line, len, 0)) {
+        memcpy(id, line, len);
+        id[len] = '\0';
+        version[0] = '\0';
+        return 0;
+    }
+    if (len >= 8 && len <= 32 && all_in(line, len, 1)) {
+        memcpy(id, line, len);
+        id[len] = '\0';
+        version[0] = '\0';
+        return 0;
+    }
+    *why = "first line is neither an IMEI (6-20 digits), a hex id (8-32 hex digits) "
+           "nor JSON {\"imei\":\"…\"}";
+    return FLEET_ERR_PROTOCOL;
+}
+
+int push_build_command(const char *url, const char *version, char *buf, size_t size)
+{
+    if (!url || !*url)
+        return FLEET_ERR_INVAL;
+    json_t *o = json_object();
+    if (!o)
+        return FLEET_ERR_NOMEM;
+    json_object_set_new(o, "fota", json_string("true"));
+    json_object_set_new(o, "url", json_string(url));
+    if (version && *version)
+        json_object_set_new(o, "version", json_string(version));
+    if (!json_object_get(o, "url")) { /* not UTF-8 */
+        json_decref(o);
+        return FLEET_ERR_INVAL;
+    }
+    size_t need = json_dumpb(o, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    int rc;
+    if (need == 0) {
+        rc = FLEET_ERR_INVAL;
+    } else if (need + 2 > size) {
+        rc = FLEET_ERR_LIMIT;
+    } else {
+        json_dumpb(o, buf, need, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        buf[need] = '\n';
+        buf[need + 1] = '\0';
+        rc = (int)need + 1;
+    }
+    json_decref(o);
+    return rc;
+}
