@@ -99,6 +99,7 @@ typedef enum fota_result {
 
 /* Flags for fota_opts.flags */
 #define FOTA_OPT_LEGACY_ORDER 0x1u /* old `libfota`: project_key, firmware_name, version, imei */
+#define FOTA_OPT_RAW_URL 0x2u      /* use url as is, as if it started with ### */
 
 /* All fields optional unless noted; all strings borrowed for the call. */
 typedef struct fota_opts {

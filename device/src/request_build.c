@@ -265,6 +265,7 @@ int fota__build_head(const fota_opts *o, const char *extra, char *buf, size_t ca
   int raw = has_prefix(url, "###");
   if (raw)
     url += 3;
+  raw |= (o->flags & FOTA_OPT_RAW_URL) != 0;
   fota__sb pb;
   fota__sb_init(&pb, buf, cap);
   fota__sb_str(&pb, url);
