@@ -1,0 +1,264 @@
+/*
+ * check.c — the device check (/api/site/firmware_upgrade, /upgrade) and the
+ * blob download shared with static files.
+ *
+ * Hot path, no upgrade: parse the raw query in place, one snapshot reference
+ * (no database), one device-stripe lock for the decision, one queued event,
+ * a prebuilt answer. An upgrade answers with the package file via sendfile;
+ * its history event is queued when MHD reports how the body went (completed
+ * or cut, with the bytes the client acknowledged).
+ */
+#include "server.h"
+
+#include "log.h"
+#include "range.h"
+#include "rules.h"
+
+#include "blobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int check_is_path(const char *path, size_t len)
+{
+    return (len == 26 && memcmp(path, "/api/site/firmware_upgrade", 26) == 0) ||
+           (len == 8 && memcmp(path, "/upgrade", 8) == 0);
+}
+
+static void json_escape(char *out, size_t cap, const char *in)
+{
+    size_t o = 0;
+    for (; *in && o + 7 < cap; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = 0;
+}
+
+void reply_code(http_req *r, unsigned status, int code, const char *msg)
+{
+    char esc[512], body[600];
+    json_escape(esc, sizeof esc, msg);
+    int n = snprintf(body, sizeof body, "{\"code\":%d,\"msg\":\"%s\"}", code, esc);
+    if (code == 43) {
+        http_hdr h[] = {{"Retry-After", "120"}};
+        http_reply(r, status, "application/json", body, (size_t)n, h, 1);
+        return;
+    }
+    http_reply(r, status, "application/json", body, (size_t)n, NULL, 0);
+}
+
+unsigned serve_blob(of_server *s, http_req *r, const char *sha256, uint64_t size)
+{
+    char etag[24], crange[96];
+    snprintf(etag, sizeof etag, "\"%.16s\"", sha256);
+    uint64_t start = 0, len = size;
+    range_result rr = range_decide(http_header(r, "Range"), http_header(r, "If-Range"), etag, size, &start, &len);
+    if (rr == RANGE_UNSATISFIABLE) {
+        snprintf(crange, sizeof crange, "bytes */%llu", (unsigned long long)size);
+        http_hdr h[] = {{"Content-Range", crange}, {"ETag", etag}, {"Accept-Ranges", "bytes"}};
+        http_reply(r, 416, NULL, "", 0, h, 3);
+        return 416;
+    }
+    int fd = blob_open(s->data, sha256);
+    if (fd < 0) {
+        log_error("download: blob %s is missing from %s/blobs; re-upload the package or file", sha256, s->data);
+        static const char body[] = "{\"error\":\"file missing on the server\",\"hint\":\"see the server log\"}";
+        http_reply(r, 500, "application/json", body, sizeof body - 1, NULL, 0);
+        return 500;
+    }
+    if (rr == RANGE_PARTIAL) {
+        snprintf(crange, sizeof crange, "bytes %llu-%llu/%llu", (unsigned long long)start,
+                 (unsigned long long)(start + len - 1), (unsigned long long)size);
+        http_hdr h[] = {{"Content-Range", crange}, {"ETag", etag}, {"Accept-Ranges", "bytes"}};
+        http_reply_fd(r, 206, fd, start, len, "application/octet-stream", h, 3);
+        return 206;
+    }
+    http_hdr h[] = {{"ETag", etag}, {"Accept-Ranges", "bytes"}};
+    http_reply_fd(r, 200, fd, 0, size, "application/octet-stream", h, 2);
+    return 200;
+}
+
+/* Per-download context, freed in check_done. */
+typedef struct check_dl {
+    of_server *s;
+    store_event ev;
+    cat_package pkg; /* copy: the snapshot may be gone when the body ends */
+    of_version from;
+    uint64_t body_len;
+} check_dl;
+
+static void check_done(http_req *r, int ok, uint64_t sent)
+{
+    check_dl *d = r->user;
+    if (d == NULL)
+        return;
+    of_server *s = d->s;
+    int complete = ok && !r->is_head && d->body_len == d->pkg.size;
+    d->ev.bytes_sent = r->is_head ? 0 : sent;
+    d->ev.complete = complete;
+    if (!ok && d->ev.note[0] == 0)
+        snprintf(d->ev.note, sizeof d->ev.note, "download cut after about %llu of %llu bytes",
+                 (unsigned long long)sent, (unsigned long long)d->body_len);
+    if (complete) {
+        dev_entry *e = devtab_lock(s->devices, d->ev.device_id, 0);
+        if (e) {
+            rules_delivered(devtab_state(e), &d->pkg, &d->from, 1);
+            devtab_mark_dirty(s->devices, e);
+            devtab_unlock(s->devices, e);
+        }
+    }
+    writer_event(s->wr, &d->ev);
+    free(d);
+    r->user = NULL;
+}
+
+static void mistake(of_server *s, http_req *r, size_t off)
+{
+    (void)s;
+    dev_query q;
+    char id[DEVICE_ID_MAX] = "?";
+    const char *why;
+    const char *glued = r->path + off;
+    if (query_parse(glued, strlen(glued), &q) == QUERY_OK && query_identity(&q, id, &why) != 0)
+        snprintf(id, sizeof id, "?");
+    log_warn("device %s: its URL has no '?' before the parameters (request path %.40s...): "
+             "end the URL in the device script with '?', e.g. url = \"%s%.*s?\"",
+             id, r->path, s->base_url, (int)off, r->path);
+    reply_code(r, 400, 3,
+               "the device URL must end with '?': libfota2 appends imei=... directly, so /upgrade becomes "
+               "/upgradeimei=...; fix the url in the device script");
+}
+
+void check_handle(of_server *s, http_req *r, http_phase phase, const char *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    /* answered once the request is complete (any body is discarded): an
+     * answer queued before that would make MHD close the connection */
+    if (phase != HTTP_PHASE_END)
+        return;
+    size_t off;
+    if (query_path_mistake(r->path, r->path_len, &off)) {
+        mistake(s, r, off);
+        return;
+    }
+    dev_query q;
+    if (query_parse(r->query, r->query ? r->query_len : 0, &q) != QUERY_OK) {
+        reply_code(r, 400, 3, "query too long: a device check carries only imei, project_key, firmware_name, version");
+        return;
+    }
+    char id[DEVICE_ID_MAX];
+    const char *why = NULL;
+    if (query_identity(&q, id, &why) != 0) {
+        log_info("check refused (code 3): %s", why);
+        reply_code(r, 400, 3, why);
+        return;
+    }
+    int64_t now = (int64_t)time(NULL);
+    of_version ver;
+    version_err ve = version_parse(q.version.p, q.version.len, &ver);
+    store_event ev;
+    memset(&ev, 0, sizeof ev);
+    memcpy(ev.device_id, id, sizeof ev.device_id);
+    ev.time = now;
+    if (ve != VERSION_OK) {
+        ev.code = 4;
+        ev.decision = DECISION_REFUSED;
+        snprintf(ev.note, sizeof ev.note, "bad version '%.*s': %s", (int)(q.version.len > 40 ? 40 : q.version.len),
+                 q.version.p ? q.version.p : "", version_strerror(ve));
+        /* history only for devices the server already knows */
+        dev_entry *e = devtab_lock(s->devices, id, 0);
+        if (e) {
+            devtab_state(e)->last_seen = now;
+            devtab_state(e)->last_code = 4;
+            devtab_mark_dirty(s->devices, e);
+            devtab_unlock(s->devices, e);
+            writer_event(s->wr, &ev);
+        }
+        log_info("device %s: code 4: %s", id, version_strerror(ve));
+        reply_code(r, 400, 4, version_strerror(ve));
+        return;
+    }
+    version_format(&ver, ev.version, sizeof ev.version);
+
+    uint64_t rstart = 0, rlen = 0;
+    const char *rh = http_header(r, "Range");
+    int resume = rh && range_parse(rh, UINT64_MAX / 2, &rstart, &rlen) == RANGE_PARTIAL && rstart > 0;
+
+    snapshot *snap = snap_acquire(&s->snaps);
+    rules_input in = {
+        .snap = snap,
+        .project_key = q.project_key.p ? q.project_key.p : "",
+        .project_key_len = q.project_key.len,
+        .firmware = q.firmware_name.p ? q.firmware_name.p : "",
+        .firmware_len = q.firmware_name.len,
+        .ver = ver,
+        .now = now,
+        .resume = resume,
+        .default_max_daily = s->cfg.max_daily_deliveries,
+    };
+    rules_result res;
+    dev_entry *e = devtab_lock(s->devices, id, 1);
+    if (e == NULL) {
+        snapshot_unref(snap);
+        reply_code(r, 503, 0, "server out of memory");
+        return;
+    }
+    in.dev = devtab_state(e);
+    rules_decide(&in, &res);
+    *devtab_state(e) = res.next;
+    devtab_mark_dirty(s->devices, e);
+    devtab_unlock(s->devices, e);
+
+    ev.code = res.code;
+    ev.decision = res.decision;
+    memcpy(ev.note, res.note, sizeof ev.note);
+    if (res.decision != DECISION_UPGRADE) {
+        snapshot_unref(snap);
+        writer_event(s->wr, &ev);
+        if (res.note[0])
+            log_info("device %s: %s", id, res.note);
+        log_debug("device %s version %s: code %d", id, ev.version, res.code);
+        if (res.code == 27 && res.msg[0] == 'a')
+            http_reply_prebuilt(r, s->pre[PRE_LATEST]);
+        else
+            reply_code(r, res.status, res.code, res.msg);
+        return;
+    }
+    check_dl *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        snapshot_unref(snap);
+        reply_code(r, 503, 0, "server out of memory");
+        return;
+    }
+    d->s = s;
+    d->ev = ev;
+    d->pkg = *res.pkg;
+    d->from = ver;
+    d->ev.package_id = res.pkg->id;
+    snapshot_unref(snap);
+    r->user = d;
+    r->on_done = check_done;
+    log_info("device %s version %s: sending package %lld (%llu bytes)", id, ev.version, (long long)d->pkg.id,
+             (unsigned long long)d->pkg.size);
+    unsigned st = serve_blob(s, r, d->pkg.sha256, d->pkg.size);
+    d->body_len = st == 200 ? d->pkg.size : st == 206 ? r->body_len : 0;
+    if (st == 206)
+        d->body_len = r->body_len + rstart == d->pkg.size ? d->pkg.size : r->body_len;
+    if (st != 200 && st != 206) {
+        d->ev.decision = DECISION_REFUSED;
+        d->ev.code = 0;
+        snprintf(d->ev.note, sizeof d->ev.note, "download answered %u", st);
+    }
+}

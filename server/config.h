@@ -1,0 +1,45 @@
+/*
+ * config.h — `openfota serve` settings: defaults, a `key = value` config file
+ * (--config FILE) and command-line flags (flags win over the file).
+ */
+#ifndef OPENFOTA_SERVER_CONFIG_H
+#define OPENFOTA_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_FILE_MAX (64 * 1024) /* bigger config files are refused */
+#define CONFIG_STR_MAX 512
+
+typedef struct of_config {
+    char listen[CONFIG_STR_MAX];     /* HOST:PORT, [V6]:PORT, or PORT; default 0.0.0.0:8080 */
+    char data[CONFIG_STR_MAX];       /* data folder, default ./var */
+    char public_url[CONFIG_STR_MAX]; /* base URL printed for devices, "" = derived */
+    int log_level;                   /* LOG_* */
+    unsigned threads;                /* HTTP worker threads, default 2 */
+    unsigned max_connections;        /* default 20000 */
+    unsigned conn_timeout;           /* idle/slow connection deadline, seconds, default 30 */
+    unsigned conn_memory;            /* bytes per connection (headers + buffers), default 8192 */
+    uint64_t upload_max;             /* admin upload cap in bytes, default 64 MiB */
+    unsigned max_daily_deliveries;   /* default for new projects, default 6 */
+    unsigned retention_events;       /* events kept per device, default 100 */
+    unsigned retention_days;         /* events older than this are dropped, default 90 */
+} of_config;
+
+void config_defaults(of_config *c);
+
+/* Apply one setting; returns 0, or -1 with a message in err. */
+int config_set(of_config *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* Parse a config file's text (len bytes, may contain anything). Lines are
+ * "key = value", '#' starts a comment, blank lines are skipped. Returns 0,
+ * or -1 with "line N: ..." in err. */
+int config_parse_text(of_config *c, const char *text, size_t len, char *err, size_t errlen);
+
+/* Read and parse a file (at most CONFIG_FILE_MAX bytes). */
+int config_load_file(of_config *c, const char *path, char *err, size_t errlen);
+
+/* Split a listen spec into host (no brackets) and port. 0 ok, -1 bad. */
+int config_split_listen(const char *spec, char *host, size_t hostlen, unsigned *port);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * http.h — the HTTP layer: a small interface over libmicrohttpd.
+ *
+ * One handler function receives every request in phases:
+ *   HTTP_PHASE_HEADERS  once, headers parsed, before any body byte;
+ *   HTTP_PHASE_BODY     zero or more times with body bytes (data, len);
+ *   HTTP_PHASE_END      once, after the whole body.
+ * The handler answers with one http_reply_* call, in the HEADERS phase (then
+ * any body is discarded and the connection closed) or in the END phase. An
+ * unanswered request gets 500 at END. Setting r->close_conn in any phase
+ * drops the connection without an answer (endless bodies).
+ *
+ * The path and query are the RAW bytes the client sent (no %-decoding):
+ * devices never encode, and static names are validated on the raw form.
+ *
+ * Ownership: http_req is owned by this layer; it lives from the first phase
+ * to the on_done callback (called exactly once when the handler set it),
+ * after which it is freed. r->user belongs to the handler, which must release
+ * it in on_done (on_done runs also when the client vanished mid-request).
+ */
+#ifndef OPENFOTA_SERVER_HTTP_H
+#define OPENFOTA_SERVER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct http_server http_server;
+typedef struct http_prebuilt http_prebuilt;
+
+typedef enum http_phase { HTTP_PHASE_HEADERS, HTTP_PHASE_BODY, HTTP_PHASE_END } http_phase;
+
+typedef struct http_hdr {
+    const char *name;
+    const char *value;
+} http_hdr;
+
+typedef struct http_req http_req;
+struct http_req {
+    /* set by the HTTP layer, read-only for handlers */
+    const char *method;
+    const char *path;  /* raw path, NUL-terminated */
+    size_t path_len;
+    const char *query; /* raw query after the first '?', NULL when none */
+    size_t query_len;
+    int is_head;
+    int has_content_length;
+    uint64_t content_length;
+    /* handler state */
+    void *user;
+    void (*on_done)(http_req *r, int completed_ok, uint64_t body_bytes_sent);
+    int close_conn;
+    /* internal */
+    void *conn;
+    int started;
+    int responded;
+    uint64_t body_len;   /* bytes of the response body queued */
+    uint64_t acked_base; /* TCP bytes acknowledged before the body (estimate) */
+    int acked_valid;
+    char raw[];          /* copy of the raw request target */
+};
+
+typedef void (*http_handler_fn)(void *ctx, http_req *r, http_phase phase, const char *data, size_t len);
+
+typedef struct http_options {
+    const char *host;      /* numeric address or name to bind */
+    unsigned port;         /* 0 = any free port */
+    unsigned threads;
+    unsigned max_connections;
+    unsigned timeout_s;    /* per-connection inactivity deadline */
+    unsigned conn_memory;  /* per-connection memory (bounds header size) */
+} http_options;
+
+/* Bind, listen and start the worker threads. NULL with err on failure. */
+http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, char *err, size_t errlen);
+/* The port actually bound (useful with port 0). */
+unsigned http_port(const http_server *s);
+/* 1 when bound to an IPv6 address. */
+int http_is_ipv6(const http_server *s);
+/* Stop accepting, close connections, join threads, free. */
+void http_stop(http_server *s);
+
+/* Request header value (case-insensitive name) or NULL. Valid during the request. */
+const char *http_header(http_req *r, const char *name);
+/* URL-decoded query argument (for the admin API only) or NULL. */
+const char *http_arg(http_req *r, const char *name);
+
+/* Answer with a copy of body. 0 ok, -1 failed (connection will close). */
+int http_reply(http_req *r, unsigned status, const char *ctype, const void *body, size_t len, const http_hdr *hdrs,
+               size_t nhdrs);
+/* Answer with len bytes of fd from off (sendfile). Takes ownership of fd. */
+int http_reply_fd(http_req *r, unsigned status, int fd, uint64_t off, uint64_t len, const char *ctype,
+                  const http_hdr *hdrs, size_t nhdrs);
+/* Reusable answers for the hot path (built once, shared by all threads). */
+http_prebuilt *http_prebuilt_new(unsigned status, const char *ctype, const void *body, size_t len,
+                                 const http_hdr *hdrs, size_t nhdrs);
+int http_reply_prebuilt(http_req *r, http_prebuilt *p);
+void http_prebuilt_free(http_prebuilt *p);
+
+#endif

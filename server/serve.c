@@ -1,0 +1,422 @@
+/*
+ * serve.c — `openfota serve`: settings, data folder, start-up, the request
+ * router, the first screen, and clean shutdown on SIGINT/SIGTERM.
+ */
+#include "server.h"
+
+#include "blobs.h"
+#include "log.h"
+#include "ofserver.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef OPENFOTA_VERSION
+#define OPENFOTA_VERSION "0.0.0"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: openfota serve [options]\n"
+            "\n"
+            "Run the update server: device checks (libfota2 protocol), downloads, and the\n"
+            "admin API, all on one port. Everything it keeps lives in the data folder.\n"
+            "\n"
+            "options (each also works as 'key = value' in a --config file; flags win):\n"
+            "  --config FILE               read settings from FILE first\n"
+            "  --listen HOST:PORT          address to listen on (default 0.0.0.0:8080;\n"
+            "                              [::1]:PORT for IPv6; port 0 picks a free port)   listen\n"
+            "  --data DIR                  data folder (default ./var): database, packages,\n"
+            "                              admin.token, serve.json                              data\n"
+            "  --public-url URL            base URL printed for devices and in file URLs     public_url\n"
+            "  --log-level LEVEL           error, warn, info (default) or debug               log_level\n"
+            "  --threads N                 HTTP worker threads (default 2)                    threads\n"
+            "  --max-connections N         open connections at most (default 20000)          max_connections\n"
+            "  --timeout SECONDS           close a connection idle or slower than this\n"
+            "                              (default 30)                                      connection_timeout\n"
+            "  --conn-memory BYTES         memory per connection; bounds request line and\n"
+            "                              headers (default 8192)                            connection_memory\n"
+            "  --upload-max SIZE           admin upload cap, K/M/G allowed (default 64M)      upload_max\n"
+            "  --max-daily-deliveries N    loop guard default for new projects (default 6)   max_daily_deliveries\n"
+            "  --retention-events N        history events kept per device (default 100)     retention_events\n"
+            "  --retention-days N          history older than N days is dropped (default 90) retention_days\n"
+            "  -h, --help                  this help\n"
+            "\n"
+            "On start it prints the device check URL (ending in '?', ready for a device\n"
+            "script), the admin API URL and token, and writes DIR/serve.json with the\n"
+            "local URL and pid. Stop with Ctrl-C (SIGINT) or SIGTERM.\n"
+            "See docs/server.md and docs/api.md.\n");
+}
+
+static const struct {
+    const char *flag;
+    const char *key;
+} flag_keys[] = {
+    {"--listen", "listen"},
+    {"--data", "data"},
+    {"--public-url", "public_url"},
+    {"--log-level", "log_level"},
+    {"--threads", "threads"},
+    {"--max-connections", "max_connections"},
+    {"--timeout", "connection_timeout"},
+    {"--conn-memory", "connection_memory"},
+    {"--upload-max", "upload_max"},
+    {"--max-daily-deliveries", "max_daily_deliveries"},
+    {"--retention-events", "retention_events"},
+    {"--retention-days", "retention_days"},
+};
+
+/* 0 ok, 1 help shown, 2 usage error */
+static int parse_args(of_config *c, int argc, char **argv)
+{
+    char err[512];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 1;
+        }
+    }
+    config_defaults(c);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        size_t fl = eq ? (size_t)(eq - a) : strlen(a);
+        if (fl == 8 && !strncmp(a, "--config", 8)) {
+            const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (v == NULL) {
+                fprintf(stderr, "openfota serve: --config needs a file\n");
+                return 2;
+            }
+            if (config_load_file(c, v, err, sizeof err) < 0) {
+                fprintf(stderr, "openfota serve: %s\n", err);
+                return 2;
+            }
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        size_t fl = eq ? (size_t)(eq - a) : strlen(a);
+        if (fl == 8 && !strncmp(a, "--config", 8)) {
+            if (!eq)
+                i++;
+            continue;
+        }
+        const char *key = NULL;
+        for (size_t k = 0; k < sizeof flag_keys / sizeof flag_keys[0]; k++)
+            if (strlen(flag_keys[k].flag) == fl && !strncmp(a, flag_keys[k].flag, fl))
+                key = flag_keys[k].key;
+        if (key == NULL) {
+            fprintf(stderr, "openfota serve: unknown option '%s' (see openfota serve --help)\n", a);
+            return 2;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (v == NULL) {
+            fprintf(stderr, "openfota serve: %.*s needs a value\n", (int)fl, a);
+            return 2;
+        }
+        if (config_set(c, key, v, err, sizeof err) < 0) {
+            fprintf(stderr, "openfota serve: %.*s: %s\n", (int)fl, a, err);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static int write_file_atomic(const char *dir, const char *name, const char *text, mode_t mode)
+{
+    char tmp[4200], path[4200];
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    size_t l = strlen(text);
+    if (write(fd, text, l) != (ssize_t)l || fsync(fd) < 0) {
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Read or create <data>/admin.token. 1 created, 0 read, -1 error. */
+static int load_token(of_server *s)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/admin.token", s->data);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[256];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n < 0)
+            n = 0;
+        buf[n] = 0;
+        size_t l = 0;
+        while (l < (size_t)n && buf[l] > ' ')
+            l++;
+        if (l < 16 || l > ADMIN_TOKEN_HEX) {
+            log_error("%s must hold one token of 16 to 64 characters; delete it to get a new one", path);
+            return -1;
+        }
+        memcpy(s->token, buf, l);
+        s->token[l] = 0;
+        return 0;
+    }
+    unsigned char rnd[32];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        log_error("cannot get random bytes for the admin token: %s", strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < 32; i++)
+        snprintf(s->token + 2 * i, 3, "%02x", rnd[i]);
+    char text[80];
+    snprintf(text, sizeof text, "%s\n", s->token);
+    if (write_file_atomic(s->data, "admin.token", text, 0600) < 0) {
+        log_error("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    chmod(path, 0600);
+    return 1;
+}
+
+static int load_device_cb(void *arg, const dev_state *st) { return devtab_load(arg, st); }
+
+int server_reload(of_server *s)
+{
+    catalog c;
+    store_err e = s->st->ops->load_catalog(s->st, &c);
+    if (e != STORE_OK)
+        return -1;
+    snapshot *snap = snapshot_build(&c);
+    if (snap == NULL)
+        return -1;
+    snap_swap(&s->snaps, snap);
+    return 0;
+}
+
+static void not_found(http_req *r)
+{
+    static const char body[] =
+        "{\"error\":\"not found\",\"hint\":\"devices use /api/site/firmware_upgrade? or /upgrade?, "
+        "files /download/NAME, tools /admin/v1/...\"}";
+    http_reply(r, 404, "application/json", body, sizeof body - 1, NULL, 0);
+}
+
+static void route(void *ctx, http_req *r, http_phase phase, const char *data, size_t len)
+{
+    of_server *s = ctx;
+    const char *p = r->path;
+    size_t pl = r->path_len;
+    if (check_is_path(p, pl) || !strncmp(p, "/upgrade", 8) || !strncmp(p, "/api/site/firmware_upgrade", 26)) {
+        if (check_is_path(p, pl) || query_path_mistake(p, pl, &(size_t){0})) {
+            check_handle(s, r, phase, data, len);
+            return;
+        }
+    }
+    if (pl > 10 && !strncmp(p, "/download/", 10)) {
+        static_handle(s, r, phase);
+        return;
+    }
+    if ((pl == 9 && !strncmp(p, "/admin/v1", 9)) || !strncmp(p, "/admin/v1/", 10)) {
+        admin_handle(s, r, phase, data, len);
+        return;
+    }
+    if (phase == HTTP_PHASE_END)
+        not_found(r);
+}
+
+/* A non-loopback IPv4 address of this host for the printed device URL. */
+static void guess_host(char *out, size_t cap)
+{
+    struct ifaddrs *ifs = NULL;
+    snprintf(out, cap, "127.0.0.1");
+    if (getifaddrs(&ifs) < 0)
+        return;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out, (socklen_t)cap);
+        break;
+    }
+    freeifaddrs(ifs);
+}
+
+static void first_screen(of_server *s, int created)
+{
+    printf("openfota %s: update server running (data folder %s)%s\n\n", OPENFOTA_VERSION, s->data,
+           created ? ", first start: database and admin token created" : "");
+    printf("  Device check URL   %s/api/site/firmware_upgrade?\n", s->base_url);
+    printf("  Static downloads   %s/download/<name>\n", s->base_url);
+    printf("  Admin API          %s/admin/v1\n", s->base_url);
+    printf("  Admin token        %s   (in %s/admin.token)\n\n", s->token, s->data);
+    printf("Next steps (in another terminal, in this folder):\n");
+    printf("  1. openfota project add demo          # prints the project key\n");
+    printf("  2. openfota package add --project KEY --firmware FOTA2_DEMO_LuatOS-SoC_Air780EHV \\\n"
+           "       --version 2012.001.002 update.bin\n");
+    printf("  3. in the device script (the URL must end with '?'):\n");
+    printf("       libfota2.request(fota_cb, {url = \"%s/api/site/firmware_upgrade?\", project_key = \"KEY\"})\n",
+           s->base_url);
+    printf("  Static '###' links: openfota file put FILE   (prints the URL to paste after ###)\n\n");
+    fflush(stdout);
+}
+
+static void raise_nofile(unsigned want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+        rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur + 1024 < want)
+            log_warn("open files limited to %llu (ulimit -n): fewer than the %u connections of --max-connections fit",
+                     (unsigned long long)rl.rlim_cur, want - 1024);
+    }
+}
+
+int server_cli_serve(int argc, char **argv)
+{
+    static of_server srv;
+    of_server *s = &srv;
+    memset(s, 0, sizeof *s);
+    int pa = parse_args(&s->cfg, argc, argv);
+    if (pa == 1)
+        return 0;
+    if (pa == 2)
+        return 2;
+    log_set_level(s->cfg.log_level);
+    int rc = 1;
+    char err[1024];
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    snprintf(s->data, sizeof s->data, "%s", s->cfg.data);
+    if (mkdir(s->data, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "openfota serve: cannot create the data folder %s: %s\n", s->data, strerror(errno));
+        return 1;
+    }
+    if (blobs_init(s->data, err, sizeof err) < 0) {
+        fprintf(stderr, "openfota serve: %s\n", err);
+        return 1;
+    }
+    int created = load_token(s);
+    if (created < 0)
+        return 1;
+    s->st = store_sqlite_open(s->data, err, sizeof err);
+    if (s->st == NULL) {
+        fprintf(stderr, "openfota serve: %s\n", err);
+        return 1;
+    }
+    pthread_mutex_init(&s->admin_mu, NULL);
+    s->started = (int64_t)time(NULL);
+    catalog c;
+    snapshot *snap = NULL;
+    if (s->st->ops->load_catalog(s->st, &c) != STORE_OK || (snap = snapshot_build(&c)) == NULL) {
+        fprintf(stderr, "openfota serve: cannot load the catalog from %s/openfota.db\n", s->data);
+        goto out_store;
+    }
+    snap_holder_init(&s->snaps, snap);
+    s->devices = devtab_new();
+    if (s->devices == NULL || s->st->ops->load_devices(s->st, load_device_cb, s->devices) != STORE_OK) {
+        fprintf(stderr, "openfota serve: cannot load devices from %s/openfota.db\n", s->data);
+        goto out_snap;
+    }
+    s->wr = writer_start(s->st, s->devices, s->cfg.retention_events, s->cfg.retention_days);
+    if (s->wr == NULL) {
+        fprintf(stderr, "openfota serve: cannot start the writer thread\n");
+        goto out_dev;
+    }
+    static const char latest[] =
+        "{\"code\":27,\"msg\":\"already latest: no newer package for this core and script version\"}";
+    s->pre[PRE_LATEST] = http_prebuilt_new(404, "application/json", latest, sizeof latest - 1, NULL, 0);
+
+    raise_nofile(s->cfg.max_connections + 1024);
+    char host[256];
+    unsigned port;
+    config_split_listen(s->cfg.listen, host, sizeof host, &port);
+    http_options ho = {
+        .host = host,
+        .port = port,
+        .threads = s->cfg.threads,
+        .max_connections = s->cfg.max_connections,
+        .timeout_s = s->cfg.conn_timeout,
+        .conn_memory = s->cfg.conn_memory,
+    };
+    s->http = http_start(&ho, route, s, err, sizeof err);
+    if (s->http == NULL) {
+        fprintf(stderr, "openfota serve: %s\n", err);
+        goto out_writer;
+    }
+    port = http_port(s->http);
+    char local[300];
+    if (!strcmp(host, "0.0.0.0"))
+        snprintf(local, sizeof local, "http://127.0.0.1:%u", port);
+    else if (!strcmp(host, "::"))
+        snprintf(local, sizeof local, "http://[::1]:%u", port);
+    else if (strchr(host, ':'))
+        snprintf(local, sizeof local, "http://[%s]:%u", host, port);
+    else
+        snprintf(local, sizeof local, "http://%s:%u", host, port);
+    if (s->cfg.public_url[0]) {
+        snprintf(s->base_url, sizeof s->base_url, "%s", s->cfg.public_url);
+    } else if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) {
+        char h[64];
+        guess_host(h, sizeof h);
+        snprintf(s->base_url, sizeof s->base_url, "http://%s:%u", h, port);
+    } else {
+        snprintf(s->base_url, sizeof s->base_url, "%s", local);
+    }
+    char json[1400];
+    snprintf(json, sizeof json, "{\"url\":\"%s\",\"pid\":%ld,\"public_url\":\"%s\"}\n", local, (long)getpid(),
+             s->base_url);
+    if (write_file_atomic(s->data, "serve.json", json, 0644) < 0)
+        log_warn("cannot write %s/serve.json: %s", s->data, strerror(errno));
+    first_screen(s, created == 1);
+    log_info("listening on %s (%u threads, %u connections max)", local, s->cfg.threads, s->cfg.max_connections);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_stop(s->http);
+    rc = 0;
+    char sj[4200];
+    snprintf(sj, sizeof sj, "%s/serve.json", s->data);
+    unlink(sj);
+out_writer:
+    writer_stop(s->wr);
+    for (int i = 0; i < PRE_COUNT; i++)
+        http_prebuilt_free(s->pre[i]);
+out_dev:
+    devtab_free(s->devices);
+out_snap:
+    snap_holder_destroy(&s->snaps);
+out_store:
+    s->st->ops->close(s->st);
+    pthread_mutex_destroy(&s->admin_mu);
+    if (rc == 0)
+        log_info("stopped cleanly");
+    return rc;
+}

@@ -1,0 +1,66 @@
+/*
+ * store.h — durable storage behind a vtable. The SQLite backend
+ * (store_sqlite.c) is the default; the queries are portable SQL with bound
+ * parameters so a PostgreSQL backend can implement the same table.
+ *
+ * Threads: the admin functions are called under the server's admin lock;
+ * write_batch / prune are called by the writer thread only; a backend uses
+ * one connection per side. Every function returns a store_err.
+ * Durability: an admin write returns STORE_OK only after its commit is on
+ * disk; write_batch is durable when `durable` is set.
+ */
+#ifndef OPENFOTA_SERVER_STORE_H
+#define OPENFOTA_SERVER_STORE_H
+
+#include "catalog.h"
+
+typedef enum store_err {
+    STORE_OK = 0,
+    STORE_ERROR,     /* I/O or internal error (logged) */
+    STORE_BUSY,      /* database locked past the busy timeout: answer 503 */
+    STORE_CONFLICT,  /* unique key taken */
+    STORE_NOTFOUND,
+    STORE_INUSE,     /* still referenced (project with packages ...) */
+} store_err;
+
+typedef struct store store;
+
+typedef int (*store_device_cb)(void *arg, const dev_state *st);
+typedef int (*store_event_cb)(void *arg, const store_event *ev);
+
+typedef struct store_ops {
+    void (*close)(store *s);
+    store_err (*load_catalog)(store *s, catalog *out);
+    store_err (*load_devices)(store *s, store_device_cb cb, void *arg);
+    /* writer side */
+    store_err (*write_batch)(store *s, const dev_state *devs, size_t ndev, const store_event *evs, size_t nev,
+                             int durable);
+    store_err (*prune_age)(store *s, int64_t older_than);
+    store_err (*prune_device)(store *s, const char *device_id, unsigned keep);
+    /* admin side */
+    store_err (*project_insert)(store *s, cat_project *p); /* sets p->id */
+    store_err (*project_update)(store *s, const cat_project *p);
+    store_err (*project_delete)(store *s, int64_t id);
+    store_err (*firmware_insert)(store *s, cat_firmware *f);
+    store_err (*firmware_delete)(store *s, int64_t id);
+    store_err (*package_insert)(store *s, cat_package *p);
+    store_err (*package_delete)(store *s, int64_t id);
+    store_err (*file_put)(store *s, const cat_file *f);
+    store_err (*file_delete)(store *s, const char *name);
+    store_err (*listed_add)(store *s, int64_t project_id, const char (*ids)[DEVICE_ID_MAX], size_t n, size_t *added);
+    /* count of packages + files still pointing at a blob */
+    store_err (*blob_refs)(store *s, const char *sha256, long long *count);
+    /* newest first, at most limit */
+    store_err (*events_for_device)(store *s, const char *device_id, unsigned limit, store_event_cb cb, void *arg);
+} store_ops;
+
+struct store {
+    const store_ops *ops;
+};
+
+/* Open (creating and migrating) <dir>/openfota.db. NULL with err on failure. */
+store *store_sqlite_open(const char *dir, char *err, size_t errlen);
+
+const char *store_strerror(store_err e);
+
+#endif

@@ -1,0 +1,820 @@
+/*
+ * store_sqlite.c — the SQLite backend of store.h.
+ *
+ * <data>/openfota.db in WAL mode. Two connections: the admin one commits
+ * with synchronous=FULL (an acknowledged admin write survives kill -9 and
+ * power loss); the writer one uses synchronous=NORMAL for event batches (a
+ * commit survives kill -9; after a power loss the last batches of history may
+ * be lost, never the database) and FULL for batches that an admin action
+ * waits on. SQL text outside this file's pragmas is portable (standard
+ * INSERT ... ON CONFLICT, LIMIT/OFFSET, bound parameters only).
+ */
+#include "store.h"
+
+#include "log.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUSY_TIMEOUT_MS 5000
+#define SCHEMA_VERSION 1
+
+typedef struct sqlite_store {
+    store base;
+    sqlite3 *adm;
+    sqlite3 *wr;
+    pthread_mutex_t adm_mu;
+    sqlite3_stmt *wr_dev;
+    sqlite3_stmt *wr_ev;
+    int wr_sync_full;
+} sqlite_store;
+
+#define SS(s) ((sqlite_store *)(s))
+
+static const char *const schema[] = {
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS projects ("
+    " id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+    " listed_only INTEGER NOT NULL, upgrades_enabled INTEGER NOT NULL,"
+    " max_daily_deliveries INTEGER NOT NULL, created BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS firmware ("
+    " id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, name TEXT NOT NULL,"
+    " suffix INTEGER NOT NULL, created BIGINT NOT NULL, UNIQUE (project_id, name))",
+    "CREATE TABLE IF NOT EXISTS packages ("
+    " id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, firmware_id INTEGER NOT NULL,"
+    " core INTEGER NOT NULL, script_x INTEGER NOT NULL, script_z INTEGER NOT NULL,"
+    " base_core INTEGER, suffix INTEGER NOT NULL, kind INTEGER NOT NULL, size BIGINT NOT NULL,"
+    " md5 TEXT NOT NULL, sha256 TEXT NOT NULL, filename TEXT NOT NULL, created BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS files ("
+    " name TEXT PRIMARY KEY, size BIGINT NOT NULL, sha256 TEXT NOT NULL, created BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS listed_devices ("
+    " project_id INTEGER NOT NULL, device_id TEXT NOT NULL, PRIMARY KEY (project_id, device_id))",
+    "CREATE TABLE IF NOT EXISTS devices ("
+    " id TEXT PRIMARY KEY, project_id INTEGER NOT NULL, firmware TEXT NOT NULL, suffix INTEGER NOT NULL,"
+    " has_version INTEGER NOT NULL, core INTEGER NOT NULL, script_x INTEGER NOT NULL, script_z INTEGER NOT NULL,"
+    " forbidden INTEGER NOT NULL, banned INTEGER NOT NULL, banned_at BIGINT NOT NULL,"
+    " deliveries_today INTEGER NOT NULL, delivery_day BIGINT NOT NULL, last_seen BIGINT NOT NULL,"
+    " last_code INTEGER NOT NULL, failed_upgrades INTEGER NOT NULL, pending_package BIGINT NOT NULL,"
+    " pending_core INTEGER NOT NULL, pending_x INTEGER NOT NULL, pending_z INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events ("
+    " id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, time BIGINT NOT NULL, version TEXT NOT NULL,"
+    " code INTEGER NOT NULL, decision INTEGER NOT NULL, package_id BIGINT NOT NULL,"
+    " bytes_sent BIGINT NOT NULL, complete INTEGER NOT NULL, note TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS events_by_device ON events (device_id, id)",
+    "CREATE INDEX IF NOT EXISTS events_by_time ON events (time)",
+};
+
+const char *store_strerror(store_err e)
+{
+    switch (e) {
+    case STORE_OK: return "ok";
+    case STORE_ERROR: return "storage error (see the server log)";
+    case STORE_BUSY: return "database busy; retry in a moment";
+    case STORE_CONFLICT: return "already exists";
+    case STORE_NOTFOUND: return "not found";
+    case STORE_INUSE: return "still in use";
+    }
+    return "storage error";
+}
+
+static store_err map_rc(sqlite3 *db, int rc, const char *what)
+{
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return STORE_OK;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return STORE_BUSY;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return STORE_CONFLICT;
+    log_error("database: %s: %s", what, sqlite3_errmsg(db));
+    return STORE_ERROR;
+}
+
+static store_err exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        if (rc != SQLITE_BUSY)
+            log_error("database: %s: %s", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        return rc == SQLITE_BUSY ? STORE_BUSY : STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int open_conn(const char *path, sqlite3 **db, int full, char *err, size_t errlen)
+{
+    int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+        return -1;
+    }
+    sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
+    if (exec(*db, "PRAGMA journal_mode=WAL") || exec(*db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") ||
+        exec(*db, "PRAGMA foreign_keys=OFF")) {
+        snprintf(err, errlen, "cannot configure %s: %s", path, sqlite3_errmsg(*db));
+        return -1;
+    }
+    return 0;
+}
+
+static void scopy(char *dst, size_t cap, const unsigned char *src)
+{
+    if (src == NULL) {
+        dst[0] = 0;
+        return;
+    }
+    size_t l = strlen((const char *)src);
+    if (l >= cap)
+        l = cap - 1;
+    memcpy(dst, src, l);
+    dst[l] = 0;
+}
+
+/* --- loading ----------------------------------------------------------- */
+
+static store_err load_catalog(store *s, catalog *c)
+{
+    sqlite3 *db = SS(s)->adm;
+    memset(c, 0, sizeof *c);
+    store_err e = STORE_OK;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+#define GROW(arr, n, cap)                                                                                              \
+    do {                                                                                                               \
+        if ((n) == (cap)) {                                                                                            \
+            size_t nc = (cap) ? (cap) * 2 : 16;                                                                        \
+            void *na = realloc((arr), nc * sizeof *(arr));                                                             \
+            if (na == NULL) {                                                                                          \
+                e = STORE_ERROR;                                                                                       \
+                goto out;                                                                                              \
+            }                                                                                                          \
+            (arr) = na;                                                                                                \
+            (cap) = nc;                                                                                                \
+        }                                                                                                              \
+    } while (0)
+    size_t cap;
+    int rc;
+    if (exec(db, "BEGIN") != STORE_OK) {
+        e = STORE_BUSY;
+        goto out;
+    }
+    cap = 0;
+    sqlite3_prepare_v2(db, "SELECT id, key, name, listed_only, upgrades_enabled, max_daily_deliveries, created FROM projects", -1, &st, NULL);
+    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(c->projects, c->nprojects, cap);
+        cat_project *p = &c->projects[c->nprojects++];
+        memset(p, 0, sizeof *p);
+        p->id = sqlite3_column_int64(st, 0);
+        scopy(p->key, sizeof p->key, sqlite3_column_text(st, 1));
+        scopy(p->name, sizeof p->name, sqlite3_column_text(st, 2));
+        p->listed_only = sqlite3_column_int(st, 3);
+        p->upgrades_enabled = sqlite3_column_int(st, 4);
+        p->max_daily_deliveries = (unsigned)sqlite3_column_int(st, 5);
+        p->created = sqlite3_column_int64(st, 6);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    cap = 0;
+    sqlite3_prepare_v2(db, "SELECT id, project_id, name, suffix, created FROM firmware", -1, &st, NULL);
+    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(c->firmware, c->nfirmware, cap);
+        cat_firmware *f = &c->firmware[c->nfirmware++];
+        memset(f, 0, sizeof *f);
+        f->id = sqlite3_column_int64(st, 0);
+        f->project_id = sqlite3_column_int64(st, 1);
+        scopy(f->name, sizeof f->name, sqlite3_column_text(st, 2));
+        f->suffix = sqlite3_column_int(st, 3);
+        f->created = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    cap = 0;
+    sqlite3_prepare_v2(db,
+                       "SELECT id, project_id, firmware_id, core, script_x, script_z, base_core, suffix, kind, size,"
+                       " md5, sha256, filename, created FROM packages",
+                       -1, &st, NULL);
+    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(c->packages, c->npackages, cap);
+        cat_package *p = &c->packages[c->npackages++];
+        memset(p, 0, sizeof *p);
+        p->id = sqlite3_column_int64(st, 0);
+        p->project_id = sqlite3_column_int64(st, 1);
+        p->firmware_id = sqlite3_column_int64(st, 2);
+        p->ver.core = (uint32_t)sqlite3_column_int64(st, 3);
+        p->ver.x = (uint32_t)sqlite3_column_int64(st, 4);
+        p->ver.z = (uint32_t)sqlite3_column_int64(st, 5);
+        p->base_core = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 6);
+        p->suffix = sqlite3_column_int(st, 7);
+        p->kind = sqlite3_column_int(st, 8);
+        p->size = (uint64_t)sqlite3_column_int64(st, 9);
+        scopy(p->md5, sizeof p->md5, sqlite3_column_text(st, 10));
+        scopy(p->sha256, sizeof p->sha256, sqlite3_column_text(st, 11));
+        scopy(p->filename, sizeof p->filename, sqlite3_column_text(st, 12));
+        p->created = sqlite3_column_int64(st, 13);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    cap = 0;
+    sqlite3_prepare_v2(db, "SELECT name, size, sha256, created FROM files", -1, &st, NULL);
+    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(c->files, c->nfiles, cap);
+        cat_file *f = &c->files[c->nfiles++];
+        memset(f, 0, sizeof *f);
+        scopy(f->name, sizeof f->name, sqlite3_column_text(st, 0));
+        f->size = (uint64_t)sqlite3_column_int64(st, 1);
+        scopy(f->sha256, sizeof f->sha256, sqlite3_column_text(st, 2));
+        f->created = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    cap = 0;
+    sqlite3_prepare_v2(db, "SELECT project_id, device_id FROM listed_devices", -1, &st, NULL);
+    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(c->listed, c->nlisted, cap);
+        cat_listed *l = &c->listed[c->nlisted++];
+        memset(l, 0, sizeof *l);
+        l->project_id = sqlite3_column_int64(st, 0);
+        scopy(l->device_id, sizeof l->device_id, sqlite3_column_text(st, 1));
+    }
+    (void)rc;
+out:
+    if (st)
+        sqlite3_finalize(st);
+    exec(db, "COMMIT");
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    if (e != STORE_OK)
+        catalog_free(c);
+    return e;
+#undef GROW
+}
+
+static store_err load_devices(store *s, store_device_cb cb, void *arg)
+{
+    sqlite3 *db = SS(s)->adm;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT id, project_id, firmware, suffix, has_version, core, script_x, script_z,"
+                                " forbidden, banned, banned_at, deliveries_today, delivery_day, last_seen, last_code,"
+                                " failed_upgrades, pending_package, pending_core, pending_x, pending_z FROM devices",
+                                -1, &st, NULL);
+    store_err e = map_rc(db, rc, "load devices");
+    while (e == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        dev_state d;
+        memset(&d, 0, sizeof d);
+        scopy(d.id, sizeof d.id, sqlite3_column_text(st, 0));
+        d.project_id = sqlite3_column_int64(st, 1);
+        scopy(d.firmware, sizeof d.firmware, sqlite3_column_text(st, 2));
+        d.suffix = sqlite3_column_int(st, 3);
+        d.has_version = sqlite3_column_int(st, 4);
+        d.version.core = (uint32_t)sqlite3_column_int64(st, 5);
+        d.version.x = (uint32_t)sqlite3_column_int64(st, 6);
+        d.version.z = (uint32_t)sqlite3_column_int64(st, 7);
+        d.forbidden = sqlite3_column_int(st, 8);
+        d.banned = sqlite3_column_int(st, 9);
+        d.banned_at = sqlite3_column_int64(st, 10);
+        d.deliveries_today = (unsigned)sqlite3_column_int64(st, 11);
+        d.delivery_day = sqlite3_column_int64(st, 12);
+        d.last_seen = sqlite3_column_int64(st, 13);
+        d.last_code = sqlite3_column_int(st, 14);
+        d.failed_upgrades = (unsigned)sqlite3_column_int64(st, 15);
+        d.pending_package = sqlite3_column_int64(st, 16);
+        d.pending_from.core = (uint32_t)sqlite3_column_int64(st, 17);
+        d.pending_from.x = (uint32_t)sqlite3_column_int64(st, 18);
+        d.pending_from.z = (uint32_t)sqlite3_column_int64(st, 19);
+        if (cb(arg, &d) != 0)
+            e = STORE_ERROR;
+    }
+    if (e == STORE_OK && rc != SQLITE_DONE)
+        e = map_rc(db, rc, "load devices");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+/* --- writer side --------------------------------------------------------- */
+
+static store_err write_batch(store *s, const dev_state *devs, size_t ndev, const store_event *evs, size_t nev,
+                             int durable)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3 *db = ss->wr;
+    if (durable != ss->wr_sync_full) {
+        exec(db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        ss->wr_sync_full = durable;
+    }
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e != STORE_OK)
+        return e;
+    for (size_t i = 0; i < ndev && e == STORE_OK; i++) {
+        const dev_state *d = &devs[i];
+        sqlite3_stmt *st = ss->wr_dev;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, d->project_id);
+        sqlite3_bind_text(st, 3, d->firmware, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, d->suffix);
+        sqlite3_bind_int(st, 5, d->has_version);
+        sqlite3_bind_int64(st, 6, d->version.core);
+        sqlite3_bind_int64(st, 7, d->version.x);
+        sqlite3_bind_int64(st, 8, d->version.z);
+        sqlite3_bind_int(st, 9, d->forbidden);
+        sqlite3_bind_int(st, 10, d->banned);
+        sqlite3_bind_int64(st, 11, d->banned_at);
+        sqlite3_bind_int64(st, 12, d->deliveries_today);
+        sqlite3_bind_int64(st, 13, d->delivery_day);
+        sqlite3_bind_int64(st, 14, d->last_seen);
+        sqlite3_bind_int(st, 15, d->last_code);
+        sqlite3_bind_int64(st, 16, d->failed_upgrades);
+        sqlite3_bind_int64(st, 17, d->pending_package);
+        sqlite3_bind_int64(st, 18, d->pending_from.core);
+        sqlite3_bind_int64(st, 19, d->pending_from.x);
+        sqlite3_bind_int64(st, 20, d->pending_from.z);
+        e = map_rc(db, sqlite3_step(st), "save device");
+        sqlite3_clear_bindings(st);
+    }
+    for (size_t i = 0; i < nev && e == STORE_OK; i++) {
+        const store_event *v = &evs[i];
+        sqlite3_stmt *st = ss->wr_ev;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, v->device_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, v->time);
+        sqlite3_bind_text(st, 3, v->version, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, v->code);
+        sqlite3_bind_int(st, 5, v->decision);
+        sqlite3_bind_int64(st, 6, v->package_id);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)v->bytes_sent);
+        sqlite3_bind_int(st, 8, v->complete);
+        sqlite3_bind_text(st, 9, v->note, -1, SQLITE_STATIC);
+        e = map_rc(db, sqlite3_step(st), "save event");
+        sqlite3_clear_bindings(st);
+    }
+    if (e != STORE_OK) {
+        exec(db, "ROLLBACK");
+        return e;
+    }
+    e = exec(db, "COMMIT");
+    if (e != STORE_OK)
+        exec(db, "ROLLBACK");
+    return e;
+}
+
+static store_err run1(sqlite3 *db, const char *sql, const char *what, int (*bind)(sqlite3_stmt *, const void *),
+                      const void *arg, int *changes)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return map_rc(db, rc, what);
+    if (bind)
+        bind(st, arg);
+    rc = sqlite3_step(st);
+    store_err e = map_rc(db, rc, what);
+    sqlite3_finalize(st);
+    if (changes)
+        *changes = sqlite3_changes(db);
+    return e;
+}
+
+static int bind_i64(sqlite3_stmt *st, const void *a)
+{
+    sqlite3_bind_int64(st, 1, *(const int64_t *)a);
+    return 0;
+}
+
+static store_err prune_age(store *s, int64_t older_than)
+{
+    return run1(SS(s)->wr, "DELETE FROM events WHERE time < ?", "prune events", bind_i64, &older_than, NULL);
+}
+
+struct prune_arg {
+    const char *id;
+    unsigned keep;
+};
+static int bind_prune(sqlite3_stmt *st, const void *a)
+{
+    const struct prune_arg *p = a;
+    sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, p->keep);
+    return 0;
+}
+
+static store_err prune_device(store *s, const char *device_id, unsigned keep)
+{
+    struct prune_arg a = {device_id, keep};
+    return run1(SS(s)->wr,
+                "DELETE FROM events WHERE device_id = ? AND id <= "
+                "(SELECT id FROM events WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                "prune device events", bind_prune, &a, NULL);
+}
+
+/* --- admin side -----------------------------------------------------------
+ * Each call is one statement (autocommit = its own durable transaction) or an
+ * explicit transaction, under adm_mu. */
+
+static int bind_project(sqlite3_stmt *st, const void *a)
+{
+    const cat_project *p = a;
+    sqlite3_bind_text(st, 1, p->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, p->listed_only);
+    sqlite3_bind_int(st, 4, p->upgrades_enabled);
+    sqlite3_bind_int64(st, 5, p->max_daily_deliveries);
+    sqlite3_bind_int64(st, 6, p->created);
+    sqlite3_bind_int64(st, 7, p->id);
+    return 0;
+}
+
+static store_err project_insert(store *s, cat_project *p)
+{
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm,
+                       "INSERT INTO projects (key, name, listed_only, upgrades_enabled, max_daily_deliveries, created)"
+                       " VALUES (?, ?, ?, ?, ?, ?)",
+                       "add project", bind_project, p, NULL);
+    if (e == STORE_OK)
+        p->id = sqlite3_last_insert_rowid(SS(s)->adm);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err project_update(store *s, const cat_project *p)
+{
+    int ch = 0;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm,
+                       "UPDATE projects SET key = ?, name = ?, listed_only = ?, upgrades_enabled = ?,"
+                       " max_daily_deliveries = ?, created = ? WHERE id = ?",
+                       "change project", bind_project, p, &ch);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e == STORE_OK && ch == 0 ? STORE_NOTFOUND : e;
+}
+
+static store_err count_where(sqlite3 *db, const char *sql, int64_t id, long long *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return map_rc(db, rc, sql);
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    store_err e = rc == SQLITE_ROW ? STORE_OK : map_rc(db, rc, sql);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static store_err project_delete(store *s, int64_t id)
+{
+    sqlite3 *db = SS(s)->adm;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    long long n = 0;
+    int ch = 0;
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e != STORE_OK)
+        goto out;
+    e = count_where(db, "SELECT COUNT(*) FROM packages WHERE project_id = ?", id, &n);
+    if (e == STORE_OK && n > 0)
+        e = STORE_INUSE;
+    if (e == STORE_OK)
+        e = run1(db, "DELETE FROM firmware WHERE project_id = ?", "remove project firmware", bind_i64, &id, NULL);
+    if (e == STORE_OK)
+        e = run1(db, "DELETE FROM listed_devices WHERE project_id = ?", "remove project list", bind_i64, &id, NULL);
+    if (e == STORE_OK)
+        e = run1(db, "DELETE FROM projects WHERE id = ?", "remove project", bind_i64, &id, &ch);
+    if (e == STORE_OK && ch == 0)
+        e = STORE_NOTFOUND;
+    if (e == STORE_OK)
+        e = exec(db, "COMMIT");
+    if (e != STORE_OK)
+        exec(db, "ROLLBACK");
+out:
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static int bind_fw(sqlite3_stmt *st, const void *a)
+{
+    const cat_firmware *f = a;
+    sqlite3_bind_int64(st, 1, f->project_id);
+    sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, f->suffix);
+    sqlite3_bind_int64(st, 4, f->created);
+    return 0;
+}
+
+static store_err firmware_insert(store *s, cat_firmware *f)
+{
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm, "INSERT INTO firmware (project_id, name, suffix, created) VALUES (?, ?, ?, ?)",
+                       "add firmware", bind_fw, f, NULL);
+    if (e == STORE_OK)
+        f->id = sqlite3_last_insert_rowid(SS(s)->adm);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err firmware_delete(store *s, int64_t id)
+{
+    sqlite3 *db = SS(s)->adm;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    long long n = 0;
+    int ch = 0;
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e != STORE_OK)
+        goto out;
+    e = count_where(db, "SELECT COUNT(*) FROM packages WHERE firmware_id = ?", id, &n);
+    if (e == STORE_OK && n > 0)
+        e = STORE_INUSE;
+    if (e == STORE_OK)
+        e = run1(db, "DELETE FROM firmware WHERE id = ?", "remove firmware", bind_i64, &id, &ch);
+    if (e == STORE_OK && ch == 0)
+        e = STORE_NOTFOUND;
+    if (e == STORE_OK)
+        e = exec(db, "COMMIT");
+    if (e != STORE_OK)
+        exec(db, "ROLLBACK");
+out:
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static int bind_pkg(sqlite3_stmt *st, const void *a)
+{
+    const cat_package *p = a;
+    sqlite3_bind_int64(st, 1, p->project_id);
+    sqlite3_bind_int64(st, 2, p->firmware_id);
+    sqlite3_bind_int64(st, 3, p->ver.core);
+    sqlite3_bind_int64(st, 4, p->ver.x);
+    sqlite3_bind_int64(st, 5, p->ver.z);
+    if (p->base_core < 0)
+        sqlite3_bind_null(st, 6);
+    else
+        sqlite3_bind_int64(st, 6, p->base_core);
+    sqlite3_bind_int(st, 7, p->suffix);
+    sqlite3_bind_int(st, 8, p->kind);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)p->size);
+    sqlite3_bind_text(st, 10, p->md5, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, p->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, p->filename, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 13, p->created);
+    return 0;
+}
+
+static store_err package_insert(store *s, cat_package *p)
+{
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm,
+                       "INSERT INTO packages (project_id, firmware_id, core, script_x, script_z, base_core, suffix,"
+                       " kind, size, md5, sha256, filename, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "add package", bind_pkg, p, NULL);
+    if (e == STORE_OK)
+        p->id = sqlite3_last_insert_rowid(SS(s)->adm);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err package_delete(store *s, int64_t id)
+{
+    int ch = 0;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm, "DELETE FROM packages WHERE id = ?", "remove package", bind_i64, &id, &ch);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e == STORE_OK && ch == 0 ? STORE_NOTFOUND : e;
+}
+
+static int bind_file(sqlite3_stmt *st, const void *a)
+{
+    const cat_file *f = a;
+    sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)f->size);
+    sqlite3_bind_text(st, 3, f->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, f->created);
+    return 0;
+}
+
+static store_err file_put(store *s, const cat_file *f)
+{
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm,
+                       "INSERT INTO files (name, size, sha256, created) VALUES (?, ?, ?, ?)"
+                       " ON CONFLICT (name) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256,"
+                       " created = excluded.created",
+                       "put file", bind_file, f, NULL);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static int bind_text1(sqlite3_stmt *st, const void *a)
+{
+    sqlite3_bind_text(st, 1, (const char *)a, -1, SQLITE_STATIC);
+    return 0;
+}
+
+static store_err file_delete(store *s, const char *name)
+{
+    int ch = 0;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm, "DELETE FROM files WHERE name = ?", "remove file", bind_text1, name, &ch);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e == STORE_OK && ch == 0 ? STORE_NOTFOUND : e;
+}
+
+static store_err listed_add(store *s, int64_t project_id, const char (*ids)[DEVICE_ID_MAX], size_t n, size_t *added)
+{
+    sqlite3 *db = SS(s)->adm;
+    sqlite3_stmt *st = NULL;
+    *added = 0;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e != STORE_OK)
+        goto out;
+    int rc = sqlite3_prepare_v2(db,
+                                "INSERT INTO listed_devices (project_id, device_id) VALUES (?, ?)"
+                                " ON CONFLICT (project_id, device_id) DO NOTHING",
+                                -1, &st, NULL);
+    e = map_rc(db, rc, "list devices");
+    for (size_t i = 0; i < n && e == STORE_OK; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, project_id);
+        sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
+        e = map_rc(db, sqlite3_step(st), "list device");
+        if (e == STORE_OK)
+            *added += (size_t)sqlite3_changes(db);
+    }
+    sqlite3_finalize(st);
+    if (e == STORE_OK)
+        e = exec(db, "COMMIT");
+    if (e != STORE_OK) {
+        exec(db, "ROLLBACK");
+        *added = 0;
+    }
+out:
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err blob_refs(store *s, const char *sha256, long long *count)
+{
+    sqlite3 *db = SS(s)->adm;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT (SELECT COUNT(*) FROM packages WHERE sha256 = ?)"
+                                " + (SELECT COUNT(*) FROM files WHERE sha256 = ?)",
+                                -1, &st, NULL);
+    store_err e = map_rc(db, rc, "blob refs");
+    if (e == STORE_OK) {
+        sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, sha256, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *count = sqlite3_column_int64(st, 0);
+        else
+            e = map_rc(db, rc, "blob refs");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err events_for_device(store *s, const char *device_id, unsigned limit, store_event_cb cb, void *arg)
+{
+    sqlite3 *db = SS(s)->adm;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT time, version, code, decision, package_id, bytes_sent, complete, note"
+                                " FROM events WHERE device_id = ? ORDER BY id DESC LIMIT ?",
+                                -1, &st, NULL);
+    store_err e = map_rc(db, rc, "device history");
+    if (e == STORE_OK) {
+        sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, limit);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            store_event ev;
+            memset(&ev, 0, sizeof ev);
+            scopy(ev.device_id, sizeof ev.device_id, (const unsigned char *)device_id);
+            ev.time = sqlite3_column_int64(st, 0);
+            scopy(ev.version, sizeof ev.version, sqlite3_column_text(st, 1));
+            ev.code = sqlite3_column_int(st, 2);
+            ev.decision = sqlite3_column_int(st, 3);
+            ev.package_id = sqlite3_column_int64(st, 4);
+            ev.bytes_sent = (uint64_t)sqlite3_column_int64(st, 5);
+            ev.complete = sqlite3_column_int(st, 6);
+            scopy(ev.note, sizeof ev.note, sqlite3_column_text(st, 7));
+            if (cb(arg, &ev) != 0)
+                break;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            e = map_rc(db, rc, "device history");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static void sqlite_close(store *s)
+{
+    sqlite_store *ss = SS(s);
+    if (ss == NULL)
+        return;
+    sqlite3_finalize(ss->wr_dev);
+    sqlite3_finalize(ss->wr_ev);
+    if (ss->wr)
+        sqlite3_close(ss->wr);
+    if (ss->adm) {
+        /* fold the WAL back so the database file alone is complete */
+        sqlite3_wal_checkpoint_v2(ss->adm, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_close(ss->adm);
+    }
+    pthread_mutex_destroy(&ss->adm_mu);
+    free(ss);
+}
+
+static const store_ops sqlite_ops = {
+    .close = sqlite_close,
+    .load_catalog = load_catalog,
+    .load_devices = load_devices,
+    .write_batch = write_batch,
+    .prune_age = prune_age,
+    .prune_device = prune_device,
+    .project_insert = project_insert,
+    .project_update = project_update,
+    .project_delete = project_delete,
+    .firmware_insert = firmware_insert,
+    .firmware_delete = firmware_delete,
+    .package_insert = package_insert,
+    .package_delete = package_delete,
+    .file_put = file_put,
+    .file_delete = file_delete,
+    .listed_add = listed_add,
+    .blob_refs = blob_refs,
+    .events_for_device = events_for_device,
+};
+
+store *store_sqlite_open(const char *dir, char *err, size_t errlen)
+{
+    sqlite_store *ss = calloc(1, sizeof *ss);
+    if (ss == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ss->base.ops = &sqlite_ops;
+    pthread_mutex_init(&ss->adm_mu, NULL);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/openfota.db", dir);
+    if (open_conn(path, &ss->adm, 1, err, errlen) < 0)
+        goto fail;
+    if (exec(ss->adm, "BEGIN IMMEDIATE") != STORE_OK) {
+        snprintf(err, errlen, "%s is locked by another process (is another server running on this data folder?)",
+                 path);
+        goto fail;
+    }
+    for (size_t i = 0; i < sizeof schema / sizeof schema[0]; i++) {
+        if (exec(ss->adm, schema[i]) != STORE_OK) {
+            snprintf(err, errlen, "cannot create the database schema in %s: %s", path, sqlite3_errmsg(ss->adm));
+            exec(ss->adm, "ROLLBACK");
+            goto fail;
+        }
+    }
+    exec(ss->adm, "INSERT INTO meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING");
+    if (exec(ss->adm, "COMMIT") != STORE_OK) {
+        snprintf(err, errlen, "cannot commit the schema in %s", path);
+        goto fail;
+    }
+    if (open_conn(path, &ss->wr, 0, err, errlen) < 0)
+        goto fail;
+    if (sqlite3_prepare_v2(ss->wr,
+                           "INSERT INTO devices (id, project_id, firmware, suffix, has_version, core, script_x,"
+                           " script_z, forbidden, banned, banned_at, deliveries_today, delivery_day, last_seen,"
+                           " last_code, failed_upgrades, pending_package, pending_core, pending_x, pending_z)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                           " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
+                           " firmware = excluded.firmware, suffix = excluded.suffix,"
+                           " has_version = excluded.has_version, core = excluded.core,"
+                           " script_x = excluded.script_x, script_z = excluded.script_z,"
+                           " forbidden = excluded.forbidden, banned = excluded.banned,"
+                           " banned_at = excluded.banned_at, deliveries_today = excluded.deliveries_today,"
+                           " delivery_day = excluded.delivery_day, last_seen = excluded.last_seen,"
+                           " last_code = excluded.last_code, failed_upgrades = excluded.failed_upgrades,"
+                           " pending_package = excluded.pending_package, pending_core = excluded.pending_core,"
+                           " pending_x = excluded.pending_x, pending_z = excluded.pending_z",
+                           -1, &ss->wr_dev, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(ss->wr,
+                           "INSERT INTO events (device_id, time, version, code, decision, package_id, bytes_sent,"
+                           " complete, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           -1, &ss->wr_ev, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot prepare statements: %s", sqlite3_errmsg(ss->wr));
+        goto fail;
+    }
+    return &ss->base;
+fail:
+    sqlite_close(&ss->base);
+    return NULL;
+}

@@ -1,0 +1,247 @@
+/*
+ * writer.c — batched persistence of device state and history (writer.h).
+ */
+#include "writer.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PRUNE_AGE_EVERY_S 60
+#define PRUNE_DEVICE_SLACK 10 /* prune a device's history every N new events */
+
+struct writer {
+    store *st;
+    devtab *dt;
+    unsigned keep_events;
+    unsigned keep_days;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    pthread_cond_t done;
+    store_event *ring;
+    size_t head, count;
+    unsigned long long dropped;
+    unsigned long long flush_req;  /* generation asked for */
+    unsigned long long flush_done; /* generation committed */
+    int flush_error;
+    int stop;
+    int kicked;
+    /* per-device counters for the per-device retention (small open table) */
+    struct prune_slot {
+        char id[DEVICE_ID_MAX];
+        unsigned n;
+    } *slots;
+    size_t nslots;
+};
+
+int writer_event(writer *w, const store_event *ev)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->count == WRITER_QUEUE) {
+        w->dropped++;
+        pthread_mutex_unlock(&w->mu);
+        return -1;
+    }
+    w->ring[(w->head + w->count) % WRITER_QUEUE] = *ev;
+    w->count++;
+    if (w->count >= WRITER_BATCH)
+        pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+void writer_kick(writer *w) { (void)w; /* the periodic batch picks dirty devices up */ }
+
+unsigned long long writer_dropped(writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    unsigned long long d = w->dropped;
+    pthread_mutex_unlock(&w->mu);
+    return d;
+}
+
+static void count_for_prune(writer *w, const store_event *evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* hash into a fixed table; collisions only make pruning earlier */
+        uint64_t h = 1469598103934665603ull;
+        for (const char *p = evs[i].device_id; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        struct prune_slot *s = &w->slots[h % w->nslots];
+        if (strcmp(s->id, evs[i].device_id) != 0) {
+            memcpy(s->id, evs[i].device_id, sizeof s->id);
+            s->n = 0;
+        }
+        s->n++;
+    }
+}
+
+static void prune_devices(writer *w)
+{
+    for (size_t i = 0; i < w->nslots; i++) {
+        struct prune_slot *s = &w->slots[i];
+        if (s->id[0] && s->n >= PRUNE_DEVICE_SLACK) {
+            w->st->ops->prune_device(w->st, s->id, w->keep_events);
+            s->n = 0;
+        }
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    writer *w = arg;
+    dev_state *devs = malloc(WRITER_BATCH * sizeof *devs);
+    store_event *evs = malloc(WRITER_BATCH * sizeof *evs);
+    time_t last_prune = 0;
+    if (devs == NULL || evs == NULL) {
+        log_error("writer: out of memory; device state will not be saved");
+        free(devs);
+        free(evs);
+        return NULL;
+    }
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        if (!w->stop && w->count < WRITER_BATCH && w->flush_req == w->flush_done) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += WRITER_PERIOD_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&w->wake, &w->mu, &ts);
+        }
+        unsigned long long gen = w->flush_req;
+        int stopping = w->stop;
+        size_t nev = w->count < WRITER_BATCH ? w->count : WRITER_BATCH;
+        for (size_t i = 0; i < nev; i++)
+            evs[i] = w->ring[(w->head + i) % WRITER_QUEUE];
+        w->head = (w->head + nev) % WRITER_QUEUE;
+        w->count -= nev;
+        int more = w->count > 0;
+        pthread_mutex_unlock(&w->mu);
+
+        size_t ndev = devtab_take_dirty(w->dt, devs, WRITER_BATCH);
+        more = more || ndev == WRITER_BATCH;
+        int durable = gen != w->flush_done || stopping;
+        store_err e = STORE_OK;
+        if (ndev || nev || durable) {
+            int tries = 0;
+            do {
+                e = w->st->ops->write_batch(w->st, devs, ndev, evs, nev, durable);
+            } while (e == STORE_BUSY && ++tries < 5);
+            if (e != STORE_OK) {
+                log_error("writer: could not save %zu device states and %zu events: %s", ndev, nev,
+                          store_strerror(e));
+                /* device states stay correct in memory; mark them for retry */
+                for (size_t i = 0; i < ndev; i++) {
+                    dev_entry *de = devtab_lock(w->dt, devs[i].id, 0);
+                    if (de) {
+                        devtab_mark_dirty(w->dt, de);
+                        devtab_unlock(w->dt, de);
+                    }
+                }
+            }
+            count_for_prune(w, evs, nev);
+        }
+        time_t now = time(NULL);
+        if (now - last_prune >= PRUNE_AGE_EVERY_S || stopping) {
+            last_prune = now;
+            w->st->ops->prune_age(w->st, (int64_t)now - (int64_t)w->keep_days * 86400);
+            prune_devices(w);
+        }
+        pthread_mutex_lock(&w->mu);
+        if (!more || stopping) {
+            if (gen > w->flush_done) {
+                w->flush_done = gen;
+                w->flush_error = e != STORE_OK;
+                pthread_cond_broadcast(&w->done);
+            }
+        }
+        if (stopping && w->count == 0 && !more)
+            break;
+    }
+    pthread_mutex_unlock(&w->mu);
+    free(devs);
+    free(evs);
+    return NULL;
+}
+
+writer *writer_start(store *st, devtab *dt, unsigned retention_events, unsigned retention_days)
+{
+    writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    w->st = st;
+    w->dt = dt;
+    w->keep_events = retention_events;
+    w->keep_days = retention_days;
+    w->ring = malloc(WRITER_QUEUE * sizeof *w->ring);
+    w->nslots = 4096;
+    w->slots = calloc(w->nslots, sizeof *w->slots);
+    if (w->ring == NULL || w->slots == NULL) {
+        free(w->ring);
+        free(w->slots);
+        free(w);
+        return NULL;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    pthread_cond_init(&w->done, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        free(w->ring);
+        free(w->slots);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+int writer_flush(writer *w, int timeout_ms)
+{
+    pthread_mutex_lock(&w->mu);
+    unsigned long long gen = ++w->flush_req;
+    pthread_cond_signal(&w->wake);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    while (w->flush_done < gen) {
+        if (pthread_cond_timedwait(&w->done, &w->mu, &ts) == ETIMEDOUT) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && w->flush_error)
+        rc = -1;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+void writer_stop(writer *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    if (w->dropped)
+        log_warn("writer: %llu history events were dropped because the disk could not keep up", w->dropped);
+    pthread_cond_destroy(&w->wake);
+    pthread_cond_destroy(&w->done);
+    pthread_mutex_destroy(&w->mu);
+    free(w->ring);
+    free(w->slots);
+    free(w);
+}

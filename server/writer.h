@@ -1,0 +1,38 @@
+/*
+ * writer.h — the single writer thread: device state and check events are
+ * queued by the HTTP threads (never blocking them) and committed in batches
+ * (every WRITER_PERIOD_MS or WRITER_BATCH items). History retention runs here:
+ * at most retention_events per device, nothing older than retention_days.
+ *
+ * The event queue is a bounded ring: when full (the disk cannot keep up)
+ * further events are dropped and counted, never blocking a device check.
+ * Device state is not queued by value: devtab marks changed devices dirty and
+ * the writer saves their latest state, so it is never dropped.
+ */
+#ifndef OPENFOTA_SERVER_WRITER_H
+#define OPENFOTA_SERVER_WRITER_H
+
+#include "devtab.h"
+#include "store.h"
+
+#define WRITER_PERIOD_MS 50
+#define WRITER_BATCH 500
+#define WRITER_QUEUE 8192
+
+typedef struct writer writer;
+
+/* store and devtab must outlive the writer. NULL on failure. */
+writer *writer_start(store *st, devtab *dt, unsigned retention_events, unsigned retention_days);
+/* Queue an event (copied). Returns 0, or -1 when the queue was full. */
+int writer_event(writer *w, const store_event *ev);
+/* Wake the writer (new dirty devices). Cheap; may be called often. */
+void writer_kick(writer *w);
+/* Wait until everything queued before this call is committed durably.
+ * 0 ok, -1 on a storage error or after timeout_ms. */
+int writer_flush(writer *w, int timeout_ms);
+/* Events dropped because the queue was full, since start. */
+unsigned long long writer_dropped(writer *w);
+/* Commit what is queued, stop the thread, free. */
+void writer_stop(writer *w);
+
+#endif
