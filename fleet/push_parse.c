@@ -126,7 +126,7 @@ int push_parse_ident(const char *line, size_t len, char *id, char *version, cons
         version[0] = '\0';
         return 0;
     }
-    if (len >= 8 && len <= 32 && all_in(line, len, 1)) {
+    if (len >= 8 && len <= 32 && all_in(line, len, 1) && !all_in(line, len, 0)) {
         memcpy(id, line, len);
         id[len] = '\0';
         version[0] = '\0';

@@ -5,7 +5,7 @@
  * A device identifies itself with its first line (terminated by '\n', an
  * optional '\r' before it is ignored):
  *   - its IMEI digits:            860000000000009
- *   - a hex unique id (MAC/MCU):  0123456789ab        (8..32 hex digits)
+ *   - a hex unique id (MAC/MCU):  0123456789ab        (8..32 hex digits, at least one a-f)
  *   - JSON:                       {"imei":"860000000000009"}
  *                                 ("mac" or "id" instead of "imei"; optional
  *                                  "version" is remembered)

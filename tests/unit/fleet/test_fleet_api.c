@@ -1,0 +1,281 @@
+/* The integration API as the server uses it, without network listeners:
+ * admin routes, rollout decisions on the check path, status counters, the
+ * abort rule through fleet_on_check, pending pushes delivered by a check, and
+ * persistence through the file store across a restart. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "offleet.h"
+
+static int pkg_info(void *ctx, const char *id, fleet_package_info *out)
+{
+    (void)ctx;
+    if (strcmp(id, "42"))
+        return -1;
+    snprintf(out->project, sizeof out->project, "demo");
+    snprintf(out->firmware, sizeof out->firmware, "FW");
+    snprintf(out->version, sizeof out->version, "2012.1.4");
+    out->size = 1000;
+    return 0;
+}
+
+static int check_url(void *ctx, const char *p, const char *f, const char *d, char *buf, size_t size)
+{
+    (void)ctx;
+    (void)p;
+    (void)f;
+    (void)d;
+    snprintf(buf, size, "http://127.0.0.1:1/api/site/firmware_upgrade?");
+    return 0;
+}
+
+static json_t *call(offleet *f, const char *method, const char *path, const char *body, int want_status)
+{
+    char *out = NULL;
+    int st = 0;
+    int handled = fleet_admin_handle(f, method, path, body, body ? strlen(body) : 0, &out, &st);
+    assert_int_equal(handled, 1);
+    if (st != want_status)
+        fail_msg("%s %s: status %d, wanted %d: %s", method, path, st, want_status, out ? out : "");
+    json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    return j;
+}
+
+static offleet *mk(const char *dir)
+{
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.state_dir = dir;
+    cfg.rate_per_s = 10000;
+    fleet_hooks h = {.package_info = pkg_info, .check_url = check_url};
+    offleet *f = fleet_create(&cfg, &h);
+    assert_non_null(f);
+    assert_int_equal(fleet_start(f), 0);
+    return f;
+}
+
+static void check(offleet *f, const char *d, const char *ver, const char *pkg, int complete, int64_t t)
+{
+    fleet_check_event e = {.project = "demo", .firmware = "FW", .device_id = d, .version = ver,
+                           .code = pkg ? 0 : 27, .package_id = pkg, .bytes_sent = pkg ? 1000 : 0,
+                           .complete = complete, .time = t};
+    fleet_on_check(f, &e);
+}
+
+static void routes_and_errors(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/fleet-api-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    offleet *f = mk(dir);
+    char *out = NULL;
+    int st = 0;
+    assert_int_equal(fleet_admin_handle(f, "GET", "/projects", NULL, 0, &out, &st), 0);
+    assert_null(out);
+    json_t *j = call(f, "POST", "/rollouts", "{", 400);
+    assert_non_null(json_object_get(j, "error"));
+    assert_non_null(json_object_get(j, "hint"));
+    json_decref(j);
+    json_decref(call(f, "POST", "/rollouts", "{\"package\":\"9\"}", 404));
+    json_decref(call(f, "POST", "/rollouts", "{\"package\":\"42\",\"stages\":[50,10]}", 400));
+    json_decref(call(f, "POST", "/rollouts", "{\"package\":\"42\",\"abort_ratio\":2}", 400));
+    json_decref(call(f, "GET", "/rollouts/nope", NULL, 404));
+    json_decref(call(f, "POST", "/push", "{}", 400));
+    json_decref(call(f, "POST", "/push", "{\"devices\":[\"a b\"]}", 400));
+    json_decref(call(f, "PUT", "/push/rate", "{\"per_s\":0}", 400));
+    j = call(f, "PUT", "/push/rate", "{\"per_s\":25,\"burst\":5}", 200);
+    assert_true(json_real_value(json_object_get(j, "per_s")) == 25.0);
+    json_decref(j);
+    j = call(f, "GET", "/push", NULL, 200);
+    assert_true(json_is_null(json_object_get(j, "tcp")));
+    assert_true(json_real_value(json_object_get(json_object_get(j, "rate"), "per_s")) == 25.0);
+    json_decref(j);
+    fleet_destroy(f);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void rollout_through_checks(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/fleet-api-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    offleet *f = mk(dir);
+    json_t *r = call(f, "POST", "/rollouts",
+                     "{\"package\":\"42\",\"stages\":[1,10,50,100],\"test_devices\":[\"860000000009999\"]}", 201);
+    char id[32];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r, "id")));
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "running");
+    assert_int_equal(json_integer_value(json_object_get(r, "stage")), 0);
+    json_decref(r);
+    /* a second active rollout for the same firmware is refused */
+    json_decref(call(f, "POST", "/rollouts", "{\"package\":\"42\"}", 409));
+
+    fleet_offer o;
+    int64_t t = 100000;
+    assert_int_equal(fleet_rollout_decide(f, "demo", "FW", "860000000009999", "2012.1.3", t, &o),
+                     FLEET_OFFER_PACKAGE);
+    assert_string_equal(o.package_id, "42");
+    assert_string_equal(o.target_version, "2012.1.4");
+    assert_int_equal(fleet_rollout_decide(f, "demo", "FW", "860000000000001", "2012.1.3", t, &o), FLEET_OFFER_HOLD);
+    assert_non_null(o.reason);
+    assert_int_equal(fleet_rollout_decide(f, "other", "FW", "860000000000001", "2012.1.3", t, &o), FLEET_OFFER_NONE);
+    check(f, "860000000009999", "2012.1.3", "42", 1, t);
+    check(f, "860000000009999", "2012.1.4", NULL, 0, t + 60);
+
+    char path[128];
+    snprintf(path, sizeof path, "/rollouts/%s/promote", id);
+    r = call(f, "POST", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(r, "stage")), 1);
+    json_decref(r);
+
+    /* a package that does not boot: every device downloads it and comes back
+     * on the old version. The rollout must pause itself within the 1% stage. */
+    int offered = 0;
+    char d[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(d, sizeof d, "86000000%07d", i);
+        if (fleet_rollout_decide(f, "demo", "FW", d, "2012.1.3", t + 100, &o) == FLEET_OFFER_PACKAGE) {
+            offered++;
+            check(f, d, "2012.1.3", "42", 1, t + 100);
+            check(f, d, "2012.1.3", NULL, 0, t + 200);
+        }
+    }
+    assert_in_range(offered, 4, 40); /* the test device's success counts: 4 of 5 trips it */
+    snprintf(path, sizeof path, "/rollouts/%s", id);
+    r = call(f, "GET", path, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "paused");
+    assert_true(json_is_true(json_object_get(r, "paused_by_rule")));
+    assert_int_equal(json_integer_value(json_object_get(r, "stage")), 1);
+    assert_non_null(strstr(json_string_value(json_object_get(r, "pause_reason")), "abort rule"));
+    json_t *stages = json_object_get(r, "stages");
+    assert_int_equal(json_array_size(stages), 5);
+    json_t *s1 = json_array_get(stages, 1);
+    assert_true(json_integer_value(json_object_get(json_object_get(s1, "devices"), "failed")) >= 4);
+    json_t *s0 = json_array_get(stages, 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(s0, "devices"), "succeeded")), 1);
+    json_decref(r);
+    /* promoting while paused is allowed but new devices stay held */
+    snprintf(d, sizeof d, "86000000%07d", 5000);
+    assert_int_equal(fleet_rollout_decide(f, "demo", "FW", d, "2012.1.3", t + 300, &o), FLEET_OFFER_HOLD);
+    snprintf(path, sizeof path, "/rollouts/%s/devices?status=failed", id);
+    r = call(f, "GET", path, NULL, 200);
+    assert_true(json_array_size(json_object_get(r, "devices")) >= 4);
+    json_decref(r);
+    snprintf(path, sizeof path, "/rollouts/%s/cancel", id);
+    json_decref(call(f, "POST", path, NULL, 200));
+    json_decref(call(f, "POST", path, NULL, 409));
+
+    /* a good package reaches 100%: every device ends on the target */
+    r = call(f, "POST", "/rollouts", "{\"package\":\"42\",\"stages\":[10,100]}", 201);
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r, "id")));
+    json_decref(r);
+    snprintf(path, sizeof path, "/rollouts/%s/promote", id);
+    json_decref(call(f, "POST", path, NULL, 200));
+    int on_target = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2000; i++) {
+            snprintf(d, sizeof d, "87000000%07d", i);
+            const char *ver = round ? "2012.1.4" : "2012.1.3";
+            fleet_offer_kind k = fleet_rollout_decide(f, "demo", "FW", d, ver, t + 1000 + round, &o);
+            if (round == 0) {
+                assert_int_equal(k, FLEET_OFFER_PACKAGE);
+                check(f, d, ver, "42", 1, t + 1000);
+            } else {
+                check(f, d, ver, NULL, 0, t + 1001);
+                on_target++;
+            }
+        }
+    }
+    snprintf(path, sizeof path, "/rollouts/%s", id);
+    r = call(f, "GET", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "devices"), "succeeded")), 2000);
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "running");
+    assert_true(json_is_true(json_object_get(r, "last_stage")));
+    json_decref(r);
+    assert_int_equal(on_target, 2000);
+
+    /* restart: the rollouts come back from the state folder */
+    fleet_destroy(f);
+    f = mk(dir);
+    r = call(f, "GET", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "devices"), "succeeded")), 2000);
+    json_decref(r);
+    r = call(f, "GET", "/rollouts?project=demo", NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(r, "rollouts")), 2);
+    json_decref(r);
+    fleet_destroy(f);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void pending_push_delivered_by_check(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/fleet-api-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    offleet *f = mk(dir);
+    check(f, "860000000000001", "2012.1.3", NULL, 0, 0);
+    check(f, "860000000000002", "2012.1.3", NULL, 0, 0);
+    /* a group push to the project: two devices learnt from checks */
+    json_t *p = call(f, "POST", "/push", "{\"project\":\"demo\",\"ttl_s\":3600}", 202);
+    assert_int_equal(json_integer_value(json_object_get(p, "targets")), 2);
+    char path[128];
+    snprintf(path, sizeof path, "/push/%s", json_string_value(json_object_get(p, "id")));
+    json_decref(p);
+    /* no TCP, no MQTT: the targets wait for the devices */
+    json_t *st = NULL;
+    for (int i = 0; i < 100; i++) {
+        json_decref(st);
+        st = call(f, "GET", path, NULL, 200);
+        if (json_integer_value(json_object_get(json_object_get(st, "states"), "waiting")) == 2)
+            break;
+        usleep(20000);
+    }
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "states"), "waiting")), 2);
+    json_decref(st);
+    check(f, "860000000000001", "2012.1.3", NULL, 0, 0);
+    st = call(f, "GET", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "states"), "checked")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "states"), "waiting")), 1);
+    json_decref(st);
+    json_t *dv = call(f, "GET", "/push/devices/860000000000001", NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(dv, "last_push"), "state")), "checked");
+    json_decref(dv);
+    /* survives a restart: the waiting target is still waiting */
+    fleet_destroy(f);
+    f = mk(dir);
+    st = call(f, "GET", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "states"), "waiting")), 1);
+    json_decref(st);
+    check(f, "860000000000002", "2012.1.3", NULL, 0, 0);
+    st = call(f, "GET", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "states"), "checked")), 2);
+    json_decref(st);
+    fleet_destroy(f);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(routes_and_errors),
+        cmocka_unit_test(rollout_through_checks),
+        cmocka_unit_test(pending_push_delivered_by_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
