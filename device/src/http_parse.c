@@ -150,10 +150,12 @@ static int end_of_head(fota_http *p)
 {
   if (p->has_length && p->chunked)
     return FOTA_ERR_PROTOCOL; /* smuggling-shaped framing */
-  if (p->status < 200) { /* 1xx: another head follows */
-    int st = p->status;
-    (void)st;
+  if (p->status < 200) { /* 1xx: the real head follows */
+    int head_only = p->head_only;
+    size_t used = p->head_bytes;
     fota_http_init(p);
+    p->head_only = head_only;
+    p->head_bytes = used; /* the head limit covers interim heads too */
     return 0;
   }
   if (p->head_only || p->status == 204 || p->status == 304) {

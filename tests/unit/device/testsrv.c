@@ -39,6 +39,9 @@ static size_t read_request(int fd, char *buf, size_t cap)
       break;
     len += (size_t)n;
     buf[len] = '\0';
+    char *nl = strchr(buf, '\n');
+    if (nl && !strstr(buf, "HTTP/1.1\r\n"))
+      break; /* a line protocol (push): the first line is the request */
     char *end = strstr(buf, "\r\n\r\n");
     if (end) {
       if (!need) {
