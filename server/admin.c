@@ -39,6 +39,7 @@ typedef struct admin_req {
     int over;
     int io_error;
     blob_upload *up;
+    uint64_t received; /* upload body bytes seen */
     /* package upload parameters, validated at HEADERS */
     char project[KEY_MAX_LEN + 1];
     char firmware[NAME_MAX_LEN + 1];
@@ -1330,15 +1331,17 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         }
         if (a->up == NULL)
             return;
+        a->received += len;
         int w = blob_write(a->up, data, len);
         if (w == 1) {
             if (!a->over) {
                 a->over = 1;
                 log_warn("admin: upload over the cap of %llu bytes refused", (unsigned long long)s->cfg.upload_max);
             }
-            /* keep reading (so the 413 can be sent) up to a bound, then cut */
-            static __thread uint64_t unused;
-            (void)unused;
+            /* the rest is discarded so the 413 can be sent at its end; a body
+             * going on past cap + 1 MiB (endless chunked) is cut off */
+            if (a->received > s->cfg.upload_max + (1u << 20))
+                r->close_conn = 1;
         } else if (w < 0) {
             a->io_error = 1;
         }
