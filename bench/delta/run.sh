@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Delta engine benchmark (not a test): our engine beside bsdiff, xdelta3 and
+# zstd --patch-from on every firmware pair found in the bench data folder.
+#
+#   bench/delta/run.sh [OUT.md]
+#
+# Pairs: $OPENFOTA_BENCH_DATA, else <parent of the repo>/shared/bench-data/firmware
+# (each pair a folder with old.bin and new.bin). Our engine: $OPENFOTA_BIN, else
+# build/openfota. Records per tool and pair: patch bytes, diff wall time, diff
+# peak RSS (/usr/bin/time -v), a round trip (apply + cmp), and the patcher's
+# peak heap (valgrind massif, heap + stack of the whole apply process).
+# Prints a Markdown report (also written to OUT.md if given).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+data=${OPENFOTA_BENCH_DATA:-$(dirname "$repo")/shared/bench-data/firmware}
+bin=${OPENFOTA_BIN:-$repo/build/openfota}
+out_md=${1:-}
+[ -d "$data" ] || { echo "bench/delta: no pairs at $data (set OPENFOTA_BENCH_DATA)"; exit 0; }
+[ -x "$bin" ] || { echo "bench/delta: $bin not built (run make, or set OPENFOTA_BIN)"; exit 1; }
+for t in bsdiff bspatch xdelta3 zstd valgrind /usr/bin/time; do
+  command -v "$t" >/dev/null || { echo "bench/delta: $t missing (scripts/bootstrap.sh --bench)"; exit 1; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# measure NAME CMD...: runs CMD under /usr/bin/time -v, sets sec and rss_kb
+measure() {
+  /usr/bin/time -v -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; return 1; }
+  sec=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$work/time")
+  rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time")
+}
+# peak_heap CMD...: peak of heap + stack in bytes (valgrind massif)
+peak_heap() {
+  valgrind --tool=massif --stacks=yes --massif-out-file="$work/massif" "$@" >/dev/null 2>&1 || return 1
+  awk -F= '/^mem_heap_B/ {h=$2} /^mem_heap_extra_B/ {e=$2} /^mem_stacks_B/ {s=$2; if (h+e+s>m) m=h+e+s} END {print m}' "$work/massif"
+}
+
+tools=(ours bsdiff xdelta3 zstd)
+declare -A size time rss heap
+pairs=()
+for dir in "$data"/*/; do
+  p=$(basename "$dir"); old=$dir/old.bin; new=$dir/new.bin
+  [ -f "$old" ] && [ -f "$new" ] || continue
+  pairs+=("$p")
+  nsz=$(stat -c %s "$new")
+  # ours
+  measure "$bin" delta make "$old" "$new" "$work/$p.ofd"
+  size[ours,$p]=$(stat -c %s "$work/$p.ofd"); time[ours,$p]=$sec; rss[ours,$p]=$rss_kb
+  "$bin" delta apply "$old" "$work/$p.ofd" "$work/$p.out" >/dev/null && cmp -s "$work/$p.out" "$new" ||
+    { echo "bench/delta: round trip FAILED for ours on $p" >&2; exit 1; }
+  heap[ours,$p]=$(peak_heap "$bin" delta apply "$old" "$work/$p.ofd" "$work/$p.out2")
+  # bsdiff
+  measure bsdiff "$old" "$new" "$work/$p.bsd"
+  size[bsdiff,$p]=$(stat -c %s "$work/$p.bsd"); time[bsdiff,$p]=$sec; rss[bsdiff,$p]=$rss_kb
+  bspatch "$old" "$work/$p.bso" "$work/$p.bsd" && cmp -s "$work/$p.bso" "$new" || { echo "bsdiff round trip failed on $p" >&2; exit 1; }
+  heap[bsdiff,$p]=$(peak_heap bspatch "$old" "$work/$p.bso2" "$work/$p.bsd")
+  # xdelta3
+  measure xdelta3 -9 -S lzma -f -e -s "$old" "$new" "$work/$p.xd3"
+  size[xdelta3,$p]=$(stat -c %s "$work/$p.xd3"); time[xdelta3,$p]=$sec; rss[xdelta3,$p]=$rss_kb
+  xdelta3 -f -d -s "$old" "$work/$p.xd3" "$work/$p.xdo" && cmp -s "$work/$p.xdo" "$new" || { echo "xdelta3 round trip failed on $p" >&2; exit 1; }
+  heap[xdelta3,$p]=$(peak_heap xdelta3 -f -d -s "$old" "$work/$p.xd3" "$work/$p.xdo2")
+  # zstd
+  measure zstd -q -f -19 --patch-from="$old" "$new" -o "$work/$p.zst"
+  size[zstd,$p]=$(stat -c %s "$work/$p.zst"); time[zstd,$p]=$sec; rss[zstd,$p]=$rss_kb
+  zstd -q -f -d --patch-from="$old" "$work/$p.zst" -o "$work/$p.zso" && cmp -s "$work/$p.zso" "$new" || { echo "zstd round trip failed on $p" >&2; exit 1; }
+  heap[zstd,$p]=$(peak_heap zstd -q -f -d --patch-from="$old" "$work/$p.zst" -o "$work/$p.zso2")
+  # full image, xz -9e, for the "never larger than the full image" check
+  size[xz,$p]=$(xz -9e -c "$new" | wc -c)
+  size[new,$p]=$nsz
+done
+[ ${#pairs[@]} -gt 0 ] || { echo "bench/delta: no pairs in $data"; exit 0; }
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+{
+  echo "Command: \`bench/delta/run.sh\` ($(date -u +%Y-%m-%d), $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown))."
+  echo "Machine: $(nproc) cores; $(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2; exit}'); $(lscpu | awk -F: '/^Architecture/ {gsub(/^ +/,"",$2); print $2; exit}')."
+  echo
+  echo "Patch bytes (lower is better); every patch round-tripped (apply + cmp):"
+  echo
+  printf '| pair | new bytes | ours | bsdiff | xdelta3 -9 -S lzma | zstd -19 --patch-from | full image xz -9e | ours/bsdiff | ours/full |\n'
+  printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+  for p in "${pairs[@]}"; do
+    printf '| %s | %s | %s | %s | %s | %s | %s | %.3f | %.3f |\n' "$p" "${size[new,$p]}" "${size[ours,$p]}" "${size[bsdiff,$p]}" \
+      "${size[xdelta3,$p]}" "${size[zstd,$p]}" "${size[xz,$p]}" \
+      "$(echo "${size[ours,$p]} / ${size[bsdiff,$p]}" | bc -l)" "$(echo "${size[ours,$p]} / ${size[xz,$p]}" | bc -l)"
+  done
+  echo
+  echo "Median over pairs of ours/bsdiff: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[bsdiff,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
+       "of ours/xdelta3: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[xdelta3,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
+       "of ours/zstd: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[zstd,$p]}" | bc -l; done | median | xargs printf '%.3f')."
+  echo
+  echo "Diff time (s) / diff peak RSS (MiB) / patcher peak heap+stack (KiB, valgrind massif of the whole apply process):"
+  echo
+  printf '| pair | ours | bsdiff | xdelta3 | zstd |\n|---|---|---|---|---|\n'
+  for p in "${pairs[@]}"; do
+    printf '| %s ' "$p"
+    for t in "${tools[@]}"; do
+      printf '| %s s / %.1f MiB / %.0f KiB ' "${time[$t,$p]}" "$(echo "${rss[$t,$p]} / 1024" | bc -l)" "$(echo "${heap[$t,$p]} / 1024" | bc -l)"
+    done
+    printf '|\n'
+  done
+} | tee "${out_md:-/dev/null}"
