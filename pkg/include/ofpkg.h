@@ -150,6 +150,172 @@ ofpkg_err luatbin_build(const luatbin_build_opts *opts, const uint8_t *common, s
 /* CRC used by the header (exposed for tests and tools). */
 uint32_t luatbin_header_crc(const uint8_t *hdr92);
 
+
+/* ======================================================================
+ * openfota signed package (docs/package-format.md)
+ *
+ *   [header 16][manifest 256][payload: payload_len bytes][signature block]
+ *
+ * The signature (ECDSA P-256, SHA-256, DER as MCUboot stores it) covers
+ * SHA-256(header || manifest). The manifest carries the payload's length
+ * and SHA-256, so the payload is covered too. Everything here is portable C
+ * with no heap and no crypto: it builds for Cortex-M in the device library.
+ * ====================================================================== */
+
+#define OFPKG_MAGIC 0x4B50464Fu         /* bytes "OFPK" */
+#define OFPKG_SIG_MAGIC 0x4753464Fu     /* bytes "OFSG" */
+#define OFPKG_FORMAT_VERSION 1u
+#define OFPKG_HEADER_LEN 16u
+#define OFPKG_MANIFEST_LEN 256u
+#define OFPKG_SIGNED_LEN (OFPKG_HEADER_LEN + OFPKG_MANIFEST_LEN) /* 272: the signed part */
+#define OFPKG_SIGBLOCK_HDR 8u
+#define OFPKG_SIG_MAX 72u               /* DER ECDSA P-256 signature, at most */
+#define OFPKG_SIG_MIN 8u
+#define OFPKG_SIGALG_ECDSA_P256_SHA256 1u
+#define OFPKG_MAX_IMAGE (1024ull * 1024ull * 1024ull) /* 1 GiB: payload/base/result bound */
+#define OFPKG_FAMILY_MAX 32u            /* field sizes in bytes (NUL padded, not terminated) */
+#define OFPKG_SUFFIX_MAX 16u
+#define OFPKG_HWID_MAX 32u
+#define OFPKG_KEY_ID_LEN 8u
+
+typedef enum ofpkg_kind { OFPKG_KIND_FULL = 1, OFPKG_KIND_DELTA = 2 } ofpkg_kind;
+
+/* CORE.X.Z; all zero = none (e.g. the base of a full package). */
+typedef struct ofpkg_version {
+    uint32_t core;
+    uint16_t x, z;
+} ofpkg_version;
+
+/* The decoded manifest. Strings are NUL-terminated copies (the caller owns
+ * the struct; no pointers into the input are kept). */
+typedef struct ofpkg_manifest {
+    uint16_t format_version;             /* OFPKG_FORMAT_VERSION */
+    char family[OFPKG_FAMILY_MAX + 1];   /* firmware family, required */
+    char suffix[OFPKG_SUFFIX_MAX + 1];   /* layout suffix, may be empty */
+    char hw_id[OFPKG_HWID_MAX + 1];      /* hardware id, required */
+    ofpkg_version target;                /* version after install, required */
+    ofpkg_version base;                  /* delta: version it applies to; full: zero */
+    uint64_t counter;                    /* monotonic release counter, >= 1 */
+    uint8_t kind;                        /* ofpkg_kind */
+    uint32_t delta_window;               /* delta: patch window in bytes (0 = not stated); full: 0 */
+    uint64_t payload_len;                /* bytes of payload */
+    uint64_t result_len;                 /* bytes of the image after install */
+    uint64_t base_len;                   /* delta: bytes of the base image; full: 0 */
+    uint8_t payload_sha256[32];
+    uint8_t base_sha256[32];             /* delta: SHA-256 of the base image; full: zero */
+    uint8_t result_sha256[32];           /* SHA-256 of the image after install */
+    uint8_t key_id[OFPKG_KEY_ID_LEN];    /* first 8 bytes of SHA-256(signer's SubjectPublicKeyInfo DER) */
+} ofpkg_manifest;
+
+/* Parse and check the signed part (header + manifest, the first
+ * OFPKG_SIGNED_LEN bytes of buf; more bytes are ignored). Checks magic,
+ * format version, lengths, strings (printable ASCII, NUL padded), reserved
+ * bytes zero, kind-specific rules and bounds. Does not check the signature. */
+ofpkg_err ofpkg_manifest_parse(const uint8_t *buf, size_t len, ofpkg_manifest *m, char *msg,
+                               size_t msglen);
+
+/* Check *m by the same rules and write the signed part (OFPKG_SIGNED_LEN
+ * bytes) to out. */
+ofpkg_err ofpkg_manifest_serialize(const ofpkg_manifest *m, uint8_t out[OFPKG_SIGNED_LEN],
+                                   char *msg, size_t msglen);
+
+/* Parse a signature block at buf (len bytes available, must be exactly the
+ * block): *sig points into buf (borrowed), *siglen its length. */
+ofpkg_err ofpkg_sigblock_parse(const uint8_t *buf, size_t len, const uint8_t **sig, size_t *siglen,
+                               char *msg, size_t msglen);
+
+/* Split a whole package held in memory: manifest, payload and signature.
+ * *payload and *sig point into buf (borrowed). The total length must be
+ * exactly header + manifest + payload_len + signature block. */
+ofpkg_err ofpkg_package_parse(const uint8_t *buf, size_t len, ofpkg_manifest *m,
+                              const uint8_t **payload, const uint8_t **sig, size_t *siglen,
+                              char *msg, size_t msglen);
+
+/* What the device knows about itself, for ofpkg_check_install. Pointers are
+ * borrowed for the call. */
+typedef struct ofpkg_device_state {
+    const char *family;              /* firmware family of this device */
+    const char *suffix;              /* its layout suffix ("" or NULL for none) */
+    const char *hw_id;               /* its hardware id */
+    uint64_t counter;                /* release counter of the installed image */
+    uint64_t slot_size;              /* bytes of the slot the payload/new image goes to */
+    const uint8_t *installed_sha256; /* SHA-256 of the running image (NULL: unknown → deltas refused) */
+    uint64_t installed_len;          /* its length (0: unknown, not compared) */
+} ofpkg_device_state;
+
+/* The install policy, on a manifest whose signature has been (or will be)
+ * verified: refuses another family or layout suffix (FAMILY), another
+ * hardware id (HWID), a counter lower than the installed one (ROLLBACK; an
+ * equal counter is a reinstall and allowed), a delta for another base image
+ * (BASE), a payload or result image larger than the slot (TOO_BIG). */
+ofpkg_err ofpkg_check_install(const ofpkg_manifest *m, const ofpkg_device_state *dev, char *msg,
+                              size_t msglen);
+
+/* Printable forms. hex: 2*n+1 bytes. */
+void ofpkg_hex(const uint8_t *d, size_t n, char *out);
+const char *ofpkg_kind_name(uint8_t kind); /* "full", "delta" or "unknown" */
+
+/* ---------------------------------------------------------------------
+ * Device-side verification (pkg/verify_mbedtls.c, mbedTLS). The streaming
+ * verifier lives in ofpkg_verify.h because its state embeds mbedTLS types.
+ * Keys are an EC P-256 SubjectPublicKeyInfo in DER or PEM.
+ * --------------------------------------------------------------------- */
+
+/* Verify a DER ECDSA P-256 signature over a 32-byte SHA-256 hash. */
+ofpkg_err ofpkg_verify(const uint8_t *pubkey_der_or_pem, size_t keylen,
+                       const uint8_t signed_part_hash32[32], const uint8_t *sig, size_t siglen,
+                       char *msg, size_t msglen);
+
+/* Key id of a public key: first 8 bytes of SHA-256 of its DER
+ * SubjectPublicKeyInfo. */
+ofpkg_err ofpkg_key_id(const uint8_t *pubkey_der_or_pem, size_t keylen,
+                       uint8_t out[OFPKG_KEY_ID_LEN], char *msg, size_t msglen);
+
+/* SHA-256 of the signed part (header + manifest) as the signature covers it. */
+ofpkg_err ofpkg_signed_hash(const uint8_t signed_part[OFPKG_SIGNED_LEN], uint8_t out[32]);
+
+/* Whole package in memory: parse, check the key id, the signature and the
+ * payload SHA-256. *m is filled when the manifest parses. */
+ofpkg_err ofpkg_verify_package(const uint8_t *buf, size_t len, const uint8_t *pubkey,
+                               size_t keylen, ofpkg_manifest *m, char *msg, size_t msglen);
+
+/* ---------------------------------------------------------------------
+ * Host-side signing (pkg/sign_openssl.c, OpenSSL libcrypto).
+ * --------------------------------------------------------------------- */
+
+typedef struct ofpkg_signer ofpkg_signer; /* opaque; owns an EVP_PKEY */
+
+/* Write a new ECDSA P-256 private key (PKCS#8 PEM, mode 0600) to priv_path
+ * and its public key (SubjectPublicKeyInfo PEM) to pub_path. Refuses to
+ * overwrite an existing private key file. */
+ofpkg_err ofpkg_keygen(const char *priv_path, const char *pub_path, char *msg, size_t msglen);
+
+/* Load a P-256 private key (PEM). Free with ofpkg_signer_free (NULL ok). */
+ofpkg_err ofpkg_signer_load(const char *priv_pem_path, ofpkg_signer **out, char *msg,
+                            size_t msglen);
+void ofpkg_signer_free(ofpkg_signer *s);
+void ofpkg_signer_key_id(const ofpkg_signer *s, uint8_t out[OFPKG_KEY_ID_LEN]);
+
+/* Sign a 32-byte hash; sig receives at most OFPKG_SIG_MAX bytes of DER. */
+ofpkg_err ofpkg_signer_sign(ofpkg_signer *s, const uint8_t hash32[32], uint8_t *sig,
+                            size_t *siglen, char *msg, size_t msglen);
+
+/* Build a signed package in memory. m is the manifest without its payload
+ * fields: payload_len, payload_sha256 and key_id are filled here (m is
+ * updated). *out is malloc'ed (caller frees). */
+ofpkg_err ofpkg_sign_package(ofpkg_signer *s, ofpkg_manifest *m, const uint8_t *payload,
+                             size_t payload_len, uint8_t **out, size_t *out_len, char *msg,
+                             size_t msglen);
+
+/* Same, streaming from payload_path to out_path (written through a temp
+ * file and renamed, so a failure leaves no partial package). */
+ofpkg_err ofpkg_sign_file(ofpkg_signer *s, ofpkg_manifest *m, const char *payload_path,
+                          const char *out_path, char *msg, size_t msglen);
+
+/* SHA-256 and length of a file (host helper for base/result hashes). */
+ofpkg_err ofpkg_sha256_file(const char *path, uint8_t out[32], uint64_t *len, char *msg,
+                            size_t msglen);
+
 #ifdef __cplusplus
 }
 #endif
