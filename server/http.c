@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -99,6 +100,33 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     *con_cls = NULL;
 }
 
+struct framing {
+    int ncl, nte, te_ok;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->ncl++;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->nte++;
+        f->te_ok = value != NULL && strcasecmp(value, "chunked") == 0;
+    }
+    return MHD_YES;
+}
+
+/* Request smuggling guards MHD 0.9.75 does not apply itself: Content-Length
+ * with Transfer-Encoding, Content-Length twice, or a Transfer-Encoding other
+ * than exactly "chunked" -> 400 and the connection is closed. */
+static int framing_ok(struct MHD_Connection *c)
+{
+    struct framing f = {0, 0, 0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    return f.ncl <= 1 && f.nte <= 1 && !(f.ncl && f.nte) && (f.nte == 0 || f.te_ok);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size,
                                  void **con_cls)
@@ -122,6 +150,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                 r->has_content_length = 1;
                 r->content_length = v;
             }
+        }
+        if (!framing_ok(c)) {
+            static const char body[] = "{\"error\":\"ambiguous message framing (Content-Length with "
+                                       "Transfer-Encoding, two Content-Length, or a Transfer-Encoding other than "
+                                       "chunked)\",\"hint\":\"send one Content-Length or Transfer-Encoding: chunked\"}";
+            http_hdr h[] = {{"Connection", "close"}};
+            http_reply(r, 400, "application/json", body, sizeof body - 1, h, 1);
+            return MHD_YES;
         }
         s->handler(s->ctx, r, HTTP_PHASE_HEADERS, NULL, 0);
         return r->close_conn ? MHD_NO : MHD_YES;
