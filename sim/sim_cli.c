@@ -163,8 +163,9 @@ static void print_human(const sim_config *cfg, const sim_summary *s)
            (unsigned long long)s->timeouts, (unsigned long long)s->refused,
            (unsigned long long)s->closed, (unsigned long long)s->sha_ok,
            (unsigned long long)s->sha_bad);
-    printf("  latency p50 %.2f ms  p99 %.2f ms  max %.2f ms  peak RSS %ld KiB\n",
-           s->latency_p50_ms, s->latency_p99_ms, s->latency_max_ms, s->peak_rss_kb);
+    printf("  latency p50 %.2f ms  p99 %.2f ms  max %.2f ms  peak connections %u  peak RSS %ld KiB\n",
+           s->latency_p50_ms, s->latency_p99_ms, s->latency_max_ms, s->peak_connections,
+           s->peak_rss_kb);
     printf("  codes:");
     int any = 0;
     for (int i = 0; i < SIM_CODE_SLOTS; i++)

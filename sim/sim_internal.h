@@ -155,9 +155,10 @@ int sim_addr_is_loopback(const void *sockaddr);
 
 /* ---- sim_luat.c ---- */
 
-/* When head (n >= 92 bytes) is a Luat upgrade .bin header with a right CRC
- * and a non-zero target core (MainVersion[0]), stores the core in *core and
- * returns 1; returns 0 otherwise. */
+/* When head (n >= 92 bytes) is a valid Luat upgrade .bin header (magic,
+ * CRC, lengths, as of_pkg checks them) that states a target core in its
+ * MainVersion field, stores the core in *core and returns 1; returns 0
+ * otherwise (real script-only packages state nothing). */
 int sim_luat_target_core(const uint8_t *head, size_t n, uint32_t *core);
 
 /* ---- sim_stats.c ---- */

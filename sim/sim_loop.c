@@ -247,6 +247,8 @@ static void start_check(sim_loop *L, uint32_t id, uint64_t now)
     d->state = D_BUSY;
     d->checks++;
     L->active++;
+    if (L->active > L->st.peak_connections)
+        L->st.peak_connections = L->active;
     L->st.checks++;
     pub_add(&L->pub_checks, 1);
     if (agent_resume)
@@ -887,6 +889,7 @@ void sim_loop_tally(const sim_loop *L, sim_summary *s, sim_latency *lat)
     s->sha_ok += t->sha_ok;
     s->sha_bad += t->sha_bad;
     s->slow_devices += t->slow_devices;
+    s->peak_connections += t->peak_connections;
     for (int i = 0; i < SIM_RESULT_SLOTS; i++)
         s->results[i] += t->results[i];
     for (int i = 0; i < SIM_CODE_SLOTS; i++)

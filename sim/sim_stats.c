@@ -195,6 +195,7 @@ char *sim_summary_json(const sim_config *cfg, const sim_summary *s, int expect_m
     I("sha256_bad", s->sha_bad);
     I("slow_devices", s->slow_devices);
     I("max_packages_per_device", s->max_packages_per_device);
+    I("peak_connections", s->peak_connections);
     I("peak_rss_kb", s->peak_rss_kb);
 #undef I
     for (int i = 0; i < SIM_CODE_SLOTS; i++)

@@ -108,6 +108,7 @@ typedef struct sim_summary {
     uint64_t codes[SIM_CODE_SLOTS];         /* JSON code of each non-2xx (0..63) */
     uint64_t codes_other;                   /* non-2xx without a code, or >= 64 */
     uint32_t max_packages_per_device;
+    uint32_t peak_connections; /* open at once (sum of each loop's peak) */
     double elapsed_s, checks_per_s;
     double latency_p50_ms, latency_p99_ms, latency_max_ms;
     long peak_rss_kb;

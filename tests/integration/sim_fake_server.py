@@ -17,6 +17,9 @@ Modes:
   redirect     302 to another URL                        (result 4)
   hang         accept, read, never answer                (timeout: result 4)
   bighead      a head longer than any sane cap           (result 4)
+  drip         like serve, but the body goes out in --drip-chunk pieces every
+               --drip-interval seconds (keeps many downloads open at once,
+               for capacity measurements)
 """
 import argparse
 import asyncio
@@ -118,9 +121,12 @@ class Server:
                       "Content-Type: application/octet-stream\r\n%sConnection: close\r\n\r\n"
                       % (status, len(body), self.etag, extra)).encode())
         view = memoryview(body)
-        for off in range(0, len(body), 65536):
-            writer.write(view[off:off + 65536])
+        step = self.args.drip_chunk if mode == "drip" else 65536
+        for off in range(0, len(body), step):
+            writer.write(view[off:off + step])
             await writer.drain()
+            if mode == "drip" and off + step < len(body):
+                await asyncio.sleep(self.args.drip_interval)
         self.deliveries[imei] = self.deliveries.get(imei, 0) + 1
 
     async def answer(self, writer, status, code):
@@ -140,6 +146,8 @@ async def main():
     ap.add_argument("--announce", default="")
     ap.add_argument("--max-deliveries", type=int, default=1 << 30)
     ap.add_argument("--log")
+    ap.add_argument("--drip-chunk", type=int, default=1024)
+    ap.add_argument("--drip-interval", type=float, default=0.5)
     args = ap.parse_args()
     srv = Server(args)
     server = await asyncio.start_server(srv.handle, "127.0.0.1", 0, backlog=4096)
