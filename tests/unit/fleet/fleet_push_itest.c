@@ -1,1 +1,748 @@
-int main(void){return 0;}
+/*
+ * fleet_push_itest — runs the fleet's push listener on loopback (no server
+ * needed) and plays devices against it.
+ *
+ *   fleet_push_itest accept          acceptance line; a push queued for a
+ *                                    sleeping device arrives when it connects
+ *   fleet_push_itest rate N PER_S    N connected devices, one fleet-wide push:
+ *                                    all get exactly one line, at the capped rate
+ *   fleet_push_itest abuse           garbage, huge lines, idle floods,
+ *                                    slowloris, the connection cap
+ *   fleet_push_itest mqtt HOST:PORT  publishes through a real broker; exact
+ *                                    messages; a persistent session gets its
+ *                                    QoS 1 message after reconnecting
+ * Exit status 0 when every check held; each failure is printed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <mosquitto.h>
+
+#include "offleet.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
+    } while (0)
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- hooks ------------------------------------------------------------------ */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int log_lines[4];
+static char log_seen[8][64]; /* keywords seen in warnings */
+static const char *log_words[] = {"bad first line", "over 256 bytes", "no complete first line", "the cap",
+                                  "idle", NULL};
+static int log_word_count[8];
+
+static void hook_log(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    pthread_mutex_lock(&log_mu);
+    log_lines[level & 3]++;
+    for (int i = 0; log_words[i]; i++)
+        if (strstr(msg, log_words[i]))
+            log_word_count[i]++;
+    pthread_mutex_unlock(&log_mu);
+    (void)log_seen;
+    if (getenv("FLEET_ITEST_VERBOSE"))
+        fprintf(stderr, "log[%d] %s\n", level, msg);
+}
+
+static int hook_url(void *ctx, const char *project, const char *firmware, const char *device, char *buf,
+                    size_t size)
+{
+    (void)ctx;
+    (void)device;
+    snprintf(buf, size, "http://127.0.0.1:18080/api/site/firmware_upgrade?%s", "");
+    (void)project;
+    (void)firmware;
+    return 0;
+}
+
+static int hook_device(void *ctx, const char *id, fleet_device_info *out)
+{
+    (void)ctx;
+    (void)id;
+    snprintf(out->project, sizeof out->project, "demo");
+    snprintf(out->firmware, sizeof out->firmware, "FOTA2_DEMO_LuatOS-SoC_Air780EHV");
+    return 0;
+}
+
+static offleet *start_fleet(fleet_config *cfg)
+{
+    fleet_hooks h = {.check_url = hook_url, .device_info = hook_device, .log = hook_log};
+    offleet *f = fleet_create(cfg, &h);
+    if (!f || fleet_start(f) != 0) {
+        fprintf(stderr, "FAIL: the fleet did not start\n");
+        exit(1);
+    }
+    return f;
+}
+
+static json_t *admin(offleet *f, const char *method, const char *path, const char *body)
+{
+    char *out = NULL;
+    int st = 0;
+    fleet_admin_handle(f, method, path, body, body ? strlen(body) : 0, &out, &st);
+    json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    if (st < 200 || st >= 300) {
+        fprintf(stderr, "admin %s %s -> %d\n", method, path, st);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static long long tcp_stat(offleet *f, const char *key)
+{
+    json_t *j = admin(f, "GET", "/push", NULL);
+    long long v = (long long)json_integer_value(json_object_get(json_object_get(j, "tcp"), key));
+    json_decref(j);
+    return v;
+}
+
+static int wait_stat(offleet *f, const char *key, long long want, int timeout_ms)
+{
+    double end = now_s() + timeout_ms / 1000.0;
+    long long v;
+    while ((v = tcp_stat(f, key)) < want && now_s() < end)
+        sleep_ms(20);
+    return v >= want;
+}
+
+/* ---- client sockets ------------------------------------------------------------ */
+
+static int dial(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int send_all(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads one line within timeout; returns its length, 0 on EOF, -1 on timeout. */
+static int read_line(int fd, char *buf, size_t size, int timeout_ms)
+{
+    size_t n = 0;
+    double end = now_s() + timeout_ms / 1000.0;
+    while (n + 1 < size) {
+        int left = (int)((end - now_s()) * 1000);
+        if (left <= 0)
+            return -1;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, left) <= 0)
+            return -1;
+        ssize_t r = recv(fd, buf + n, 1, 0);
+        if (r <= 0)
+            return 0;
+        if (buf[n] == '\n') {
+            buf[n + 1] = '\0';
+            return (int)n + 1;
+        }
+        n++;
+    }
+    return (int)n;
+}
+
+static int closed_by_peer(int fd, int timeout_ms)
+{
+    char b[512];
+    double end = now_s() + timeout_ms / 1000.0;
+    while (now_s() < end) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 50) > 0) {
+            ssize_t r = recv(fd, b, sizeof b, 0);
+            if (r == 0 || (r < 0 && errno == ECONNRESET))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void check_command(const char *line)
+{
+    json_error_t err;
+    json_t *j = json_loads(line, 0, &err);
+    CHECK(j && json_is_object(j), "command is not a JSON object: %s", line);
+    const char *fota = json_string_value(json_object_get(j, "fota"));
+    const char *url = json_string_value(json_object_get(j, "url"));
+    CHECK(fota && !strcmp(fota, "true"), "\"fota\" is not the string \"true\": %s", line);
+    CHECK(url && *url && url[strlen(url) - 1] == '?', "url does not end in '?': %s", line);
+    CHECK(line[strlen(line) - 1] == '\n' && !strchr(line, '\n')[1], "not exactly one line: %s", line);
+    json_decref(j);
+}
+
+/* ---- accept ------------------------------------------------------------------------ */
+
+static void test_accept(void)
+{
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.push_listen = "127.0.0.1:0";
+    cfg.rate_per_s = 1000;
+    offleet *f = start_fleet(&cfg);
+    int port = fleet_push_port(f);
+    CHECK(port > 0, "no push port");
+
+    /* the acceptance check */
+    int fd = dial(port);
+    CHECK(fd >= 0, "cannot connect to the push port");
+    send_all(fd, "860000000000009\n", 16);
+    CHECK(wait_stat(f, "identified", 1, 3000), "device not identified");
+    json_t *r = admin(f, "POST", "/push", "{\"device\":\"860000000000009\"}");
+    CHECK(r, "push refused");
+    json_decref(r);
+    char line[2048];
+    int n = read_line(fd, line, sizeof line, 5000);
+    CHECK(n > 0, "no command line received");
+    if (n > 0) {
+        check_command(line);
+        printf("acceptance: device 860000000000009 received %s", line);
+    }
+    /* exactly one line */
+    CHECK(read_line(fd, line, sizeof line, 300) == -1, "a second line arrived");
+
+    /* JSON identification and heartbeats keep it connected */
+    int fd2 = dial(port);
+    send_all(fd2, "{\"imei\":\"860000000000010\",\"version\":\"2012.1.3\"}\r\n", 50);
+    send_all(fd2, "ping\n", 5);
+    CHECK(wait_stat(f, "identified", 2, 3000), "JSON identification failed");
+
+    /* a sleeping device: the push waits and arrives when it connects */
+    r = admin(f, "POST", "/push", "{\"device\":\"860000000000011\",\"ttl_s\":60}");
+    char path[128];
+    snprintf(path, sizeof path, "/push/%s", json_string_value(json_object_get(r, "id")));
+    json_decref(r);
+    sleep_ms(300);
+    r = admin(f, "GET", path, NULL);
+    CHECK(json_integer_value(json_object_get(json_object_get(r, "states"), "waiting")) == 1,
+          "the push to a sleeping device is not waiting");
+    json_decref(r);
+    int fd3 = dial(port);
+    send_all(fd3, "860000000000011\n", 16);
+    n = read_line(fd3, line, sizeof line, 5000);
+    CHECK(n > 0, "the waiting push was not delivered on connect");
+    if (n > 0)
+        check_command(line);
+    sleep_ms(100);
+    r = admin(f, "GET", path, NULL);
+    CHECK(json_integer_value(json_object_get(json_object_get(r, "states"), "sent")) == 1,
+          "the delivered push is not marked sent");
+    json_decref(r);
+
+    /* the same device connecting again replaces its older connection */
+    int fd4 = dial(port);
+    send_all(fd4, "860000000000009\n", 16);
+    CHECK(closed_by_peer(fd, 3000), "the older connection of a reconnecting device stayed open");
+    CHECK(wait_stat(f, "replaced", 1, 3000), "replacement not counted");
+    close(fd);
+    close(fd2);
+    close(fd3);
+    close(fd4);
+    fleet_destroy(f);
+}
+
+/* ---- rate --------------------------------------------------------------------------- */
+
+static void test_rate(int n, double per_s)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.push_listen = "127.0.0.1:0";
+    cfg.rate_per_s = per_s;
+    cfg.rate_burst = per_s / 50 > 1 ? per_s / 50 : 1; /* 20 ms worth: absorbs sleep jitter */
+    offleet *f = start_fleet(&cfg);
+    int port = fleet_push_port(f);
+    int *fds = calloc((size_t)n, sizeof *fds);
+    double *t = calloc((size_t)n, sizeof *t);
+    int *lines = calloc((size_t)n, sizeof *lines);
+    char **ids = calloc((size_t)n, sizeof *ids);
+    int ep = epoll_create1(0);
+    for (int i = 0; i < n; i++) {
+        fds[i] = dial(port);
+        if (fds[i] < 0) {
+            CHECK(0, "connection %d failed: %s", i, strerror(errno));
+            n = i;
+            break;
+        }
+        ids[i] = malloc(24);
+        snprintf(ids[i], 24, "86100%010d", i);
+        char l[32];
+        int len = snprintf(l, sizeof l, "%s\n", ids[i]);
+        send_all(fds[i], l, (size_t)len);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+    }
+    CHECK(wait_stat(f, "identified", n, 30000), "not all %d devices identified", n);
+    printf("rate: %d devices connected and identified\n", n);
+    char *pid = NULL;
+    double t0 = now_s();
+    CHECK(fleet_push(f, (const char *const *)ids, (size_t)n, NULL, NULL, 600, &pid) == 0, "push failed");
+    int got = 0, extra = 0;
+    double deadline = t0 + n / per_s * 1.5 + 10;
+    struct epoll_event evs[256];
+    while (got < n && now_s() < deadline) {
+        int k = epoll_wait(ep, evs, 256, 200);
+        for (int e = 0; e < k; e++) {
+            int i = (int)evs[e].data.u32;
+            char b[4096];
+            ssize_t r = recv(fds[i], b, sizeof b, 0);
+            if (r <= 0)
+                continue;
+            for (ssize_t x = 0; x < r; x++) {
+                if (b[x] != '\n')
+                    continue;
+                if (lines[i]++ == 0) {
+                    t[i] = now_s();
+                    got++;
+                } else {
+                    extra++;
+                }
+            }
+        }
+    }
+    /* late duplicates */
+    int k = epoll_wait(ep, evs, 256, 500);
+    for (int e = 0; e < k; e++) {
+        char b[4096];
+        if (recv(fds[evs[e].data.u32], b, sizeof b, 0) > 0)
+            extra++;
+    }
+    CHECK(got == n, "%d of %d devices got the command", got, n);
+    CHECK(extra == 0, "%d devices got more than one line", extra);
+    double first = 1e18, last = 0;
+    for (int i = 0; i < n; i++) {
+        if (!lines[i])
+            continue;
+        if (t[i] < first)
+            first = t[i];
+        if (t[i] > last)
+            last = t[i];
+    }
+    double measured = got > 1 ? (got - 1) / (last - first) : 0;
+    printf("rate: %d commands in %.2f s: %.1f/s measured, %.1f/s configured (%.1f%%)\n", got, last - first,
+           measured, per_s, 100.0 * measured / per_s);
+    CHECK(measured <= per_s * 1.05, "rate %.1f/s is over the cap %.1f/s", measured, per_s);
+    CHECK(measured >= per_s * 0.85, "rate %.1f/s is far under the cap %.1f/s", measured, per_s);
+    /* the cap is visible in the status */
+    json_t *st = admin(f, "GET", "/push", NULL);
+    CHECK(json_real_value(json_object_get(json_object_get(st, "rate"), "per_s")) == per_s, "rate not visible");
+    json_decref(st);
+    free(pid);
+    for (int i = 0; i < n; i++) {
+        close(fds[i]);
+        free(ids[i]);
+    }
+    close(ep);
+    free(fds);
+    free(t);
+    free(lines);
+    free(ids);
+    fleet_destroy(f);
+}
+
+/* ---- abuse ---------------------------------------------------------------------------- */
+
+static void test_abuse(void)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.push_listen = "127.0.0.1:0";
+    cfg.handshake_ms = 1500;
+    cfg.idle_s = 3;
+    cfg.max_connections = 3500;
+    cfg.rate_per_s = 1000;
+    offleet *f = start_fleet(&cfg);
+    int port = fleet_push_port(f);
+    char line[1024];
+
+    /* garbage first lines: an error line, then closed */
+    const char *garbage[] = {"hello\n", "GET / HTTP/1.1\r\n", "{\"imei\":123}\n", "\xff\xfe\x00\x01\n", "{}\n",
+                             "12345\n"};
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
+        int fd = dial(port);
+        send_all(fd, garbage[i], i == 3 ? 5 : strlen(garbage[i]));
+        int n = read_line(fd, line, sizeof line, 3000);
+        CHECK(n > 0 && strstr(line, "\"error\""), "no error line for garbage #%zu", i);
+        CHECK(closed_by_peer(fd, 3000), "garbage connection #%zu not closed", i);
+        close(fd);
+    }
+    CHECK(wait_stat(f, "bad_first_line", 6, 2000), "garbage not counted");
+
+    /* a huge line (1 MiB without a newline): closed at 256 bytes */
+    {
+        int fd = dial(port);
+        char *big = malloc(1 << 20);
+        memset(big, '8', 1 << 20);
+        (void)!send(fd, big, 1 << 20, MSG_NOSIGNAL | MSG_DONTWAIT);
+        free(big);
+        CHECK(closed_by_peer(fd, 3000), "huge line did not close the connection");
+        close(fd);
+        CHECK(wait_stat(f, "long_lines", 1, 2000), "huge line not counted");
+    }
+    /* an identified device sending a huge heartbeat is closed too */
+    {
+        int fd = dial(port);
+        send_all(fd, "860000000000077\n", 16);
+        char big[600];
+        memset(big, 'x', sizeof big);
+        send_all(fd, big, sizeof big);
+        CHECK(closed_by_peer(fd, 3000), "huge heartbeat did not close the connection");
+        close(fd);
+    }
+
+    /* thousands of idle connections and a slowloris, while a real device
+     * still connects and gets its command */
+    int nidle = 3000;
+    int *idle = calloc((size_t)nidle, sizeof *idle);
+    for (int i = 0; i < nidle; i++)
+        idle[i] = dial(port);
+    int slow = dial(port);
+    const char *slowtext = "860000000000055\n";
+    /* over the cap: 3500 allowed, 3000 idle + slow + good = room left; open
+     * 600 more to pass the cap */
+    int extra_n = 600, refused = 0;
+    int *extra = calloc((size_t)extra_n, sizeof *extra);
+    for (int i = 0; i < extra_n; i++)
+        extra[i] = dial(port);
+    sleep_ms(300);
+    long long cap_refusals = tcp_stat(f, "refused_cap");
+    CHECK(cap_refusals >= 90, "connections over the cap were not refused (%lld)", cap_refusals);
+    for (int i = 0; i < extra_n; i++) {
+        if (extra[i] >= 0 && closed_by_peer(extra[i], 1))
+            refused++;
+    }
+    printf("abuse: %d idle + %d more connections: %lld refused over the cap of %u\n", nidle, extra_n,
+           cap_refusals, cfg.max_connections);
+    double t0 = now_s();
+    for (size_t i = 0; i < strlen(slowtext) && now_s() - t0 < 2.5; i++) {
+        send_all(slow, slowtext + i, 1);
+        sleep_ms(400);
+    }
+    CHECK(closed_by_peer(slow, 3000), "slowloris connection not closed at the handshake deadline");
+    close(slow);
+    /* the idle ones are closed at the handshake deadline, freeing room */
+    CHECK(wait_stat(f, "handshake_timeouts", nidle, 8000), "idle connections not reaped (%lld)",
+          tcp_stat(f, "handshake_timeouts"));
+    int good = dial(port);
+    send_all(good, "860000000000066\n", 16);
+    CHECK(wait_stat(f, "identified", 1, 3000), "a good device could not get in after the flood");
+    json_decref(admin(f, "POST", "/push", "{\"device\":\"860000000000066\"}"));
+    int n = read_line(good, line, sizeof line, 3000);
+    CHECK(n > 0, "the good device got no command after the flood");
+    if (n > 0)
+        check_command(line);
+    /* identified but silent: closed after idle_s */
+    CHECK(closed_by_peer(good, 6000), "idle identified device not closed after idle_s");
+    CHECK(wait_stat(f, "idle_timeouts", 1, 2000), "idle timeout not counted");
+    for (int i = 0; i < nidle; i++)
+        if (idle[i] >= 0)
+            close(idle[i]);
+    for (int i = 0; i < extra_n; i++)
+        if (extra[i] >= 0)
+            close(extra[i]);
+    close(good);
+    free(idle);
+    free(extra);
+    pthread_mutex_lock(&log_mu);
+    printf("abuse: logged %d bad-first-line, %d long-line, %d handshake-timeout, %d cap, %d idle lines "
+           "(rate-limited)\n",
+           log_word_count[0], log_word_count[1], log_word_count[2], log_word_count[3], log_word_count[4]);
+    CHECK(log_word_count[0] >= 1 && log_word_count[1] >= 1 && log_word_count[2] >= 1 && log_word_count[3] >= 1,
+          "refusals were not logged");
+    pthread_mutex_unlock(&log_mu);
+    json_t *st = admin(f, "GET", "/push", NULL);
+    char *s = json_dumps(json_object_get(st, "tcp"), JSON_COMPACT);
+    printf("abuse: tcp status %s\n", s);
+    free(s);
+    json_decref(st);
+    fleet_destroy(f);
+    (void)refused;
+}
+
+/* ---- mqtt ------------------------------------------------------------------------------ */
+
+struct sub {
+    pthread_mutex_t mu;
+    int connected, subscribed;
+    int n;
+    char topics[64][128];
+    char payloads[64][512];
+};
+
+static void sub_on_connect(struct mosquitto *m, void *obj, int rc)
+{
+    struct sub *s = obj;
+    (void)m;
+    pthread_mutex_lock(&s->mu);
+    s->connected = rc == 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void sub_on_subscribe(struct mosquitto *m, void *obj, int mid, int q, const int *g)
+{
+    struct sub *s = obj;
+    (void)m;
+    (void)mid;
+    (void)q;
+    (void)g;
+    pthread_mutex_lock(&s->mu);
+    s->subscribed = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void sub_on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+    struct sub *s = obj;
+    (void)m;
+    pthread_mutex_lock(&s->mu);
+    if (s->n < 64) {
+        snprintf(s->topics[s->n], sizeof s->topics[0], "%s", msg->topic);
+        snprintf(s->payloads[s->n], sizeof s->payloads[0], "%.*s", msg->payloadlen, (const char *)msg->payload);
+    }
+    s->n++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int sub_get(struct sub *s, int *field)
+{
+    pthread_mutex_lock(&s->mu);
+    int v = *field;
+    pthread_mutex_unlock(&s->mu);
+    return v;
+}
+
+static struct mosquitto *sub_open(struct sub *s, const char *id, int clean, const char *host, int port,
+                                  const char *topic)
+{
+    struct mosquitto *m = mosquitto_new(id, clean, s);
+    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_connect_callback_set(m, sub_on_connect);
+    mosquitto_subscribe_callback_set(m, sub_on_subscribe);
+    mosquitto_message_callback_set(m, sub_on_message);
+    CHECK(mosquitto_connect(m, host, port, 30) == MOSQ_ERR_SUCCESS, "subscriber cannot connect to %s:%d", host,
+          port);
+    mosquitto_loop_start(m);
+    double end = now_s() + 5;
+    while (!sub_get(s, &s->connected) && now_s() < end)
+        sleep_ms(10);
+    if (topic) {
+        mosquitto_subscribe(m, NULL, topic, 1);
+        while (!sub_get(s, &s->subscribed) && now_s() < end)
+            sleep_ms(10);
+        CHECK(sub_get(s, &s->subscribed), "subscription to %s not acknowledged", topic);
+    }
+    return m;
+}
+
+static void sub_close(struct mosquitto *m)
+{
+    mosquitto_disconnect(m);
+    mosquitto_loop_stop(m, false);
+    mosquitto_destroy(m);
+}
+
+static long long mqtt_stat(offleet *f, const char *key)
+{
+    json_t *j = admin(f, "GET", "/push", NULL);
+    json_t *v = json_object_get(json_object_get(j, "mqtt"), key);
+    long long r = json_is_boolean(v) ? json_is_true(v) : (long long)json_integer_value(v);
+    json_decref(j);
+    return r;
+}
+
+static void test_mqtt(const char *broker)
+{
+    mosquitto_lib_init();
+    char host[128];
+    snprintf(host, sizeof host, "%s", broker);
+    char *colon = strrchr(host, ':');
+    if (!colon) {
+        fprintf(stderr, "usage: mqtt HOST:PORT\n");
+        exit(2);
+    }
+    *colon = '\0';
+    int port = atoi(colon + 1);
+
+    /* a persistent session that goes offline before the push */
+    struct sub psub = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    const char *pdev = "860000000000042";
+    char ptopic[128];
+    snprintf(ptopic, sizeof ptopic, "openfota/demo/%s/cmd", pdev);
+    struct mosquitto *pm = sub_open(&psub, "device-860000000000042", 0, host, port, ptopic);
+    sub_close(pm);
+
+    /* a live subscriber on every device topic of the project */
+    struct sub live = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct mosquitto *lm = sub_open(&live, "itest-live", 1, host, port, "openfota/demo/+/cmd");
+
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.mqtt_broker = broker;
+    cfg.rate_per_s = 100;
+    offleet *f = start_fleet(&cfg);
+    double end = now_s() + 10;
+    while (!mqtt_stat(f, "connected") && now_s() < end)
+        sleep_ms(20);
+    CHECK(mqtt_stat(f, "connected"), "the fleet did not connect to the broker");
+    json_decref(admin(f, "POST", "/push",
+                      "{\"devices\":[\"860000000000001\",\"860000000000002\",\"860000000000003\",\"860000000000042\"]}"));
+    end = now_s() + 10;
+    while (sub_get(&live, &live.n) < 4 && now_s() < end)
+        sleep_ms(20);
+    sleep_ms(700); /* nothing more may arrive */
+    pthread_mutex_lock(&live.mu);
+    CHECK(live.n == 4, "live subscriber got %d messages, expected exactly 4", live.n);
+    const char *want[] = {"860000000000001", "860000000000002", "860000000000003", "860000000000042"};
+    for (int w = 0; w < 4; w++) {
+        char t[128];
+        snprintf(t, sizeof t, "openfota/demo/%s/cmd", want[w]);
+        int hits = 0;
+        for (int i = 0; i < live.n && i < 64; i++)
+            if (!strcmp(live.topics[i], t) && !strcmp(live.payloads[i], "update"))
+                hits++;
+        CHECK(hits == 1, "topic %s got %d 'update' messages, expected 1", t, hits);
+    }
+    pthread_mutex_unlock(&live.mu);
+    end = now_s() + 5;
+    while (mqtt_stat(f, "acked") < 4 && now_s() < end)
+        sleep_ms(20);
+    CHECK(mqtt_stat(f, "acked") == 4, "broker acknowledged %lld of 4 (QoS 1)", mqtt_stat(f, "acked"));
+    printf("mqtt: 4 pushes published at QoS 1, 4 acknowledged, live subscriber got exactly 4\n");
+
+    /* the sleeping device wakes: its persistent session gets the message */
+    pm = sub_open(&psub, "device-860000000000042", 0, host, port, NULL);
+    end = now_s() + 5;
+    while (sub_get(&psub, &psub.n) < 1 && now_s() < end)
+        sleep_ms(20);
+    sleep_ms(300);
+    pthread_mutex_lock(&psub.mu);
+    CHECK(psub.n == 1, "the persistent session got %d messages after reconnecting, expected 1", psub.n);
+    if (psub.n >= 1) {
+        CHECK(!strcmp(psub.topics[0], ptopic), "persistent session message on %s", psub.topics[0]);
+        printf("mqtt: persistent session of %s got '%s' on %s after reconnecting\n", pdev, psub.payloads[0],
+               psub.topics[0]);
+    }
+    pthread_mutex_unlock(&psub.mu);
+    sub_close(pm);
+    fleet_destroy(f);
+
+    /* JSON payload option */
+    pthread_mutex_lock(&live.mu);
+    live.n = 0;
+    pthread_mutex_unlock(&live.mu);
+    fleet_config_default(&cfg);
+    cfg.mqtt_broker = broker;
+    cfg.mqtt_payload_json = 1;
+    cfg.mqtt_client_id = "openfota-itest-json";
+    f = start_fleet(&cfg);
+    end = now_s() + 10;
+    while (!mqtt_stat(f, "connected") && now_s() < end)
+        sleep_ms(20);
+    json_decref(admin(f, "POST", "/push", "{\"device\":\"860000000000005\"}"));
+    end = now_s() + 5;
+    while (sub_get(&live, &live.n) < 1 && now_s() < end)
+        sleep_ms(20);
+    sleep_ms(300);
+    pthread_mutex_lock(&live.mu);
+    CHECK(live.n == 1, "JSON mode: %d messages, expected 1", live.n);
+    if (live.n >= 1) {
+        char l[600];
+        snprintf(l, sizeof l, "%s\n", live.payloads[0]);
+        check_command(l);
+        printf("mqtt: JSON payload %s\n", live.payloads[0]);
+    }
+    pthread_mutex_unlock(&live.mu);
+    fleet_destroy(f);
+    sub_close(lm);
+    /* clear the persistent session so a re-run starts clean */
+    struct sub tmp = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    sub_close(sub_open(&tmp, "device-860000000000042", 1, host, port, NULL));
+    mosquitto_lib_cleanup();
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc >= 2 && !strcmp(argv[1], "accept"))
+        test_accept();
+    else if (argc >= 4 && !strcmp(argv[1], "rate"))
+        test_rate(atoi(argv[2]), atof(argv[3]));
+    else if (argc >= 2 && !strcmp(argv[1], "abuse"))
+        test_abuse();
+    else if (argc >= 3 && !strcmp(argv[1], "mqtt"))
+        test_mqtt(argv[2]);
+    else {
+        fprintf(stderr, "usage: fleet_push_itest accept | rate N PER_S | abuse | mqtt HOST:PORT\n");
+        return 2;
+    }
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("all checks passed\n");
+    return 0;
+}
