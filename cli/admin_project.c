@@ -17,6 +17,15 @@ static const struct admin_col project_cols[] = {
 };
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
+static const struct admin_col project_fields[] = {
+    {"key", "key", false},
+    {"name", "name", false},
+    {"listed devices only", "listed_only", false},
+    {"upgrades", "upgrades_enabled", false},
+    {"max deliveries/day", "max_daily_deliveries", false},
+    {"created", "created", true},
+};
+
 static const struct admin_col firmware_cols[] = {
     {"FIRMWARE", "name", false},
     {"SUFFIX", "suffix", false},
@@ -67,7 +76,7 @@ static void print_project(const struct admin_ctx *ctx, json_t *p)
     if (ctx->json)
         admin_print_json(p);
     else
-        admin_print_fields(p, project_cols, NCOLS(project_cols));
+        admin_print_fields(p, project_fields, NCOLS(project_fields));
 }
 
 static int project_add(struct admin_ctx *ctx, struct admin_args *a)

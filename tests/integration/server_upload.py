@@ -15,7 +15,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from ofharness import (FW, Suite, check, main_with_server, recv_all, parse_response)  # noqa: E402
+from ofharness import FW, Suite, check, main_with_server  # noqa: E402
 import luatbin  # noqa: E402
 
 suite = Suite("server_upload")
@@ -83,10 +83,11 @@ def refused(c, data, field_words, what, version="2012.1.2", **kw):
 @suite.case
 def over_cap_with_content_length_413(c):
     before_files = files_snapshot(c)
-    data = bytes(CAP + 1)
-    st, obj, raw = c.srv.upload(c.key, data, "2012.1.2")
-    check(st == 413, "upload of %d bytes with a %d-byte cap: expected 413, got %s %r"
-          % (len(data), CAP, st, raw[:200]))
+    n = CAP + 1
+    r, sent = c.srv.admin_stream("POST", upload_path(c, firmware="OVERCAP"),
+                                 (bytes(min(65536, n - i)) for i in range(0, n, 65536)), length=n)
+    check(r is not None and r.status == 413, "upload of %d bytes (Content-Length) with a %d-byte "
+          "cap: expected 413, got %s" % (n, CAP, r.describe() if r else "no answer"))
     time.sleep(0.5)
     check(files_snapshot(c) == before_files, "files left after a 413: %r"
           % (set(files_snapshot(c)) - set(before_files)))
@@ -103,27 +104,11 @@ def at_cap_accepted(c):
 def endless_chunked_upload_413(c):
     before = data_bytes(c)
     before_files = files_snapshot(c)
-    req = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
-           "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-           % (upload_path(c, firmware="ENDLESS"), c.srv.port, c.srv.token)).encode()
-    chunk = b"%x\r\n" % 65536 + bytes(65536) + b"\r\n"
-    sent = 0
-    s = c.srv.connect()
-    try:
-        s.sendall(req)
-        while sent < 8 * CAP:
-            try:
-                s.sendall(chunk)
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            sent += 65536
-        buf, _ = recv_all(s, 10)
-    finally:
-        s.close()
-    r, _ = parse_response(buf) if buf else (None, b"")
+    r, sent = c.srv.admin_stream("POST", upload_path(c, firmware="ENDLESS"),
+                                 (bytes(65536) for _ in range(8 * CAP // 65536)))
     check(r is not None and r.status == 413,
           "endless chunked upload (sent %d bytes, cap %d): expected 413, got %s"
-          % (sent, CAP, r.describe() if r else "no answer"))
+          % (sent, CAP, r.describe() if r else "the connection closed without an answer"))
     time.sleep(0.5)
     check(data_bytes(c) <= before + 64 * 1024, "data folder grew by %d bytes after a refused "
           "endless upload" % (data_bytes(c) - before))
@@ -133,8 +118,11 @@ def endless_chunked_upload_413(c):
 
 @suite.case
 def file_put_over_cap_413(c):
-    st, obj, raw = c.srv.admin("PUT", "/admin/v1/files/big.bin", raw=bytes(CAP + 1))
-    check(st == 413, "PUT /admin/v1/files over the cap: %s %r" % (st, raw[:200]))
+    n = CAP + 1
+    r, sent = c.srv.admin_stream("PUT", "/admin/v1/files/big.bin",
+                                 (bytes(min(65536, n - i)) for i in range(0, n, 65536)), length=n)
+    check(r is not None and r.status == 413, "PUT /admin/v1/files over the cap: %s"
+          % (r.describe() if r else "no answer"))
     check(c.srv.get("/download/big.bin").status == 404, "over-cap file is served")
 
 

@@ -261,6 +261,53 @@ class Server:
         q = "%s=%s&project_key=%s&firmware_name=%s&version=%s" % (id_key, ident, key, fw, version)
         return self.raw(module_bytes(self.port, path + "?" + q), timeout)
 
+    def stream(self, head, chunks, timeout=15):
+        """Sends head then each chunk while a reader collects the answer, so
+        an answer sent early (e.g. 413 before the body) is not lost when the
+        server stops reading. Returns (Response or None, bytes_sent)."""
+        import threading
+        s = self.connect(timeout)
+        got = bytearray()
+
+        def reader():
+            s.settimeout(timeout)
+            while True:
+                try:
+                    d = s.recv(65536)
+                except OSError:
+                    return
+                if not d:
+                    return
+                got.extend(d)
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        sent = 0
+        try:
+            s.sendall(head)
+            for ch in chunks:
+                s.sendall(ch)
+                sent += len(ch)
+        except OSError:
+            pass
+        t.join(timeout)
+        s.close()
+        r = None
+        if got:
+            r, _ = parse_response(bytes(got))
+        return r, sent
+
+    def admin_stream(self, method, path, chunks, length=None, timeout=15):
+        """An admin upload sent as a stream (Content-Length when given, else
+        chunked); see stream()."""
+        head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n" \
+               "Content-Type: application/octet-stream\r\n" % (method, path, self.port, self.token)
+        if length is not None:
+            head += "Content-Length: %d\r\n\r\n" % length
+        else:
+            head += "Transfer-Encoding: chunked\r\n\r\n"
+            chunks = (b"%x\r\n" % len(ch) + ch + b"\r\n" for ch in chunks)
+        return self.stream(head.encode(), chunks, timeout)
+
     # --- admin API
     def admin(self, method, path, body=None, raw=None, headers=None, timeout=30):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
