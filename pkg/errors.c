@@ -43,6 +43,7 @@ void pkg__clear(char *msg, size_t msglen)
         msg[0] = '\0';
 }
 
+#ifndef OFPKG_NO_MESSAGES
 ofpkg_err pkg__fail(char *msg, size_t msglen, ofpkg_err err, const char *fmt, ...)
 {
     if (msg && msglen) {
@@ -53,3 +54,4 @@ ofpkg_err pkg__fail(char *msg, size_t msglen, ofpkg_err err, const char *fmt, ..
     }
     return err;
 }
+#endif

@@ -26,7 +26,6 @@
  * contradictions. The serializer writes the fields and then runs the parser
  * on its own output, so both sides enforce exactly the same rules.
  */
-#include <inttypes.h>
 #include <string.h>
 
 #include "pkg_internal.h"
@@ -111,10 +110,10 @@ ofpkg_err ofpkg_manifest_parse(const uint8_t *buf, size_t len, ofpkg_manifest *m
     uint32_t mlen = pkg__le32(buf + 8);
     if (hlen != OFPKG_HEADER_LEN || mlen != OFPKG_MANIFEST_LEN || pkg__le32(buf + 12))
         return pkg__fail(msg, msglen, OFPKG_ERR_FORMAT,
-                         "package header declares header_len %u and manifest_len %" PRIu32
+                         "package header declares header_len %u and manifest_len %lu"
                          " (version 1 has %u and %u, reserved zero): the header is damaged; "
                          "sign the package again",
-                         hlen, mlen, OFPKG_HEADER_LEN, OFPKG_MANIFEST_LEN);
+                         hlen, (unsigned long)mlen, OFPKG_HEADER_LEN, OFPKG_MANIFEST_LEN);
     if (len < OFPKG_SIGNED_LEN)
         return pkg__fail(msg, msglen, OFPKG_ERR_TRUNCATED,
                          "the package is %zu bytes: shorter than its %u-byte header and "
@@ -153,14 +152,14 @@ ofpkg_err ofpkg_manifest_parse(const uint8_t *buf, size_t len, ofpkg_manifest *m
                          "with every release; sign the package again with --counter N");
     if (!m->payload_len || m->payload_len > OFPKG_MAX_IMAGE)
         return pkg__fail(msg, msglen, OFPKG_ERR_FIELD,
-                         "manifest payload_len is %" PRIu64 " bytes: it must be 1 to %llu; the "
+                         "manifest payload_len is %llu bytes: it must be 1 to %llu; the "
                          "manifest is damaged",
-                         m->payload_len, OFPKG_MAX_IMAGE);
+                         (unsigned long long)m->payload_len, OFPKG_MAX_IMAGE);
     if (!m->result_len || m->result_len > OFPKG_MAX_IMAGE)
         return pkg__fail(msg, msglen, OFPKG_ERR_FIELD,
-                         "manifest result_len is %" PRIu64 " bytes: it must be 1 to %llu; the "
+                         "manifest result_len is %llu bytes: it must be 1 to %llu; the "
                          "manifest is damaged",
-                         m->result_len, OFPKG_MAX_IMAGE);
+                         (unsigned long long)m->result_len, OFPKG_MAX_IMAGE);
     if (m->kind == OFPKG_KIND_FULL) {
         if (!version_zero(&m->base) || m->base_len || !is_zero(m->base_sha256, 32) ||
             m->delta_window)
@@ -170,11 +169,11 @@ ofpkg_err ofpkg_manifest_parse(const uint8_t *buf, size_t len, ofpkg_manifest *m
                              "without --base-version/--delta-base, or as a delta");
         if (m->payload_len != m->result_len || memcmp(m->payload_sha256, m->result_sha256, 32))
             return pkg__fail(msg, msglen, OFPKG_ERR_FIELD,
-                             "manifest of a full package has a payload (%" PRIu64
-                             " bytes) different from its result image (%" PRIu64
+                             "manifest of a full package has a payload (%llu"
+                             " bytes) different from its result image (%llu"
                              " bytes or SHA-256): in a full package the payload is the image; "
                              "sign the package again",
-                             m->payload_len, m->result_len);
+                             (unsigned long long)m->payload_len, (unsigned long long)m->result_len);
     } else if (m->kind == OFPKG_KIND_DELTA) {
         if (is_zero(m->base_sha256, 32))
             return pkg__fail(msg, msglen, OFPKG_ERR_FIELD,
@@ -183,14 +182,14 @@ ofpkg_err ofpkg_manifest_parse(const uint8_t *buf, size_t len, ofpkg_manifest *m
                              "--delta-base OLD.bin");
         if (m->base_len > OFPKG_MAX_IMAGE)
             return pkg__fail(msg, msglen, OFPKG_ERR_FIELD,
-                             "manifest base_len is %" PRIu64 " bytes, over the limit of %llu; "
+                             "manifest base_len is %llu bytes, over the limit of %llu; "
                              "the manifest is damaged",
-                             m->base_len, OFPKG_MAX_IMAGE);
+                             (unsigned long long)m->base_len, OFPKG_MAX_IMAGE);
         if (m->delta_window > 64u * 1024u * 1024u)
             return pkg__fail(msg, msglen, OFPKG_ERR_FIELD,
-                             "manifest delta_window is %" PRIu32 " bytes, over 64 MiB; the "
+                             "manifest delta_window is %lu bytes, over 64 MiB; the "
                              "manifest is damaged",
-                             m->delta_window);
+                             (unsigned long)m->delta_window);
     } else {
         return pkg__fail(msg, msglen, OFPKG_ERR_FIELD,
                          "manifest kind is %u: only 1 (full) and 2 (delta) exist; the manifest "
@@ -310,9 +309,9 @@ ofpkg_err ofpkg_package_parse(const uint8_t *buf, size_t len, ofpkg_manifest *m,
     uint64_t rest = (uint64_t)len - OFPKG_SIGNED_LEN;
     if (rest < m->payload_len)
         return pkg__fail(msg, msglen, OFPKG_ERR_TRUNCATED,
-                         "the package holds %" PRIu64 " payload bytes but the manifest announces "
-                         "%" PRIu64 ": the package is incomplete; transfer it again",
-                         rest, m->payload_len);
+                         "the package holds %llu payload bytes but the manifest announces "
+                         "%llu: the package is incomplete; transfer it again",
+                         (unsigned long long)rest, (unsigned long long)m->payload_len);
     *payload = buf + OFPKG_SIGNED_LEN;
     size_t sb = (size_t)(rest - m->payload_len);
     return ofpkg_sigblock_parse(buf + OFPKG_SIGNED_LEN + m->payload_len, sb, sig, siglen, msg,

@@ -21,6 +21,13 @@ ofpkg_err pkg__fail(char *msg, size_t msglen, ofpkg_err err, const char *fmt, ..
 /* Clear msg to "" (NULL-safe). */
 void pkg__clear(char *msg, size_t msglen);
 
+/* Device builds short of flash may define OFPKG_NO_MESSAGES: every refusal
+ * keeps its error code but msg stays "", and the message texts (most of the
+ * code size of manifest.c and policy.c) are not compiled in. */
+#ifdef OFPKG_NO_MESSAGES
+#define pkg__fail(msg, msglen, err, ...) (pkg__clear((msg), (msglen)), (err))
+#endif
+
 static inline uint32_t pkg__le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

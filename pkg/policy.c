@@ -10,7 +10,6 @@
  * delta made for another base image, a payload or result image larger than
  * the slot.
  */
-#include <inttypes.h>
 #include <string.h>
 
 #include "pkg_internal.h"
@@ -40,10 +39,10 @@ ofpkg_err ofpkg_check_install(const ofpkg_manifest *m, const ofpkg_device_state 
                          m->hw_id, nz(dev->hw_id));
     if (m->counter < dev->counter)
         return pkg__fail(msg, msglen, OFPKG_ERR_ROLLBACK,
-                         "package release counter %" PRIu64 " is lower than the installed %" PRIu64
+                         "package release counter %llu is lower than the installed %llu"
                          ": installing it would roll back to an older release; sign the "
-                         "release again with a counter of at least %" PRIu64,
-                         m->counter, dev->counter, dev->counter);
+                         "release again with a counter of at least %llu",
+                         (unsigned long long)m->counter, (unsigned long long)dev->counter, (unsigned long long)dev->counter);
     if (m->kind == OFPKG_KIND_DELTA) {
         if (!dev->installed_sha256)
             return pkg__fail(msg, msglen, OFPKG_ERR_BASE,
@@ -62,13 +61,13 @@ ofpkg_err ofpkg_check_install(const ofpkg_manifest *m, const ofpkg_device_state 
     }
     if (m->payload_len > dev->slot_size)
         return pkg__fail(msg, msglen, OFPKG_ERR_TOO_BIG,
-                         "package payload is %" PRIu64 " bytes but the slot holds %" PRIu64
+                         "package payload is %llu bytes but the slot holds %llu"
                          ": build a smaller image or a delta",
-                         m->payload_len, dev->slot_size);
+                         (unsigned long long)m->payload_len, (unsigned long long)dev->slot_size);
     if (m->result_len > dev->slot_size)
         return pkg__fail(msg, msglen, OFPKG_ERR_TOO_BIG,
-                         "package would produce a %" PRIu64 "-byte image but the slot holds %" PRIu64
+                         "package would produce a %llu-byte image but the slot holds %llu"
                          ": build a smaller image",
-                         m->result_len, dev->slot_size);
+                         (unsigned long long)m->result_len, (unsigned long long)dev->slot_size);
     return OFPKG_OK;
 }
