@@ -51,6 +51,16 @@ typedef struct admin_req {
     char fname[NAME_MAX_LEN + 1]; /* static file name */
 } admin_req;
 
+/* Bounded copy (truncates; always NUL-terminated). */
+static void scopy(char *dst, size_t cap, const char *src)
+{
+    size_t l = strlen(src);
+    if (l >= cap)
+        l = cap - 1;
+    memcpy(dst, src, l);
+    dst[l] = 0;
+}
+
 /* ---- answers ------------------------------------------------------------- */
 
 static void reply_json(http_req *r, unsigned status, json_t *j)
@@ -289,14 +299,14 @@ static void h_project_add(of_server *s, admin_req *a, http_req *r)
         reply_err(r, 422, "name: required, 1 to 128 printable characters", "{\"name\":\"demo\"}");
         return;
     }
-    snprintf(p.name, sizeof p.name, "%s", json_string_value(name));
+    scopy(p.name, sizeof p.name, json_string_value(name));
     if (key != NULL && !json_is_null(key)) {
         if (!json_is_string(key) || !key_valid(json_string_value(key))) {
             json_decref(b);
             reply_err(r, 422, "key: 1 to 64 characters of A-Z a-z 0-9 _ -", "omit key to get a random one");
             return;
         }
-        snprintf(p.key, sizeof p.key, "%s", json_string_value(key));
+        scopy(p.key, sizeof p.key, json_string_value(key));
     } else {
         static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         unsigned char rnd[32];
@@ -375,7 +385,7 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
     if (md)
         p.max_daily_deliveries = (unsigned)json_integer_value(md);
     if (nm)
-        snprintf(p.name, sizeof p.name, "%s", json_string_value(nm));
+        scopy(p.name, sizeof p.name, json_string_value(nm));
     json_decref(b);
     store_err e = s->st->ops->project_update(s->st, &p);
     if (e == STORE_OK)
@@ -452,7 +462,7 @@ static void h_firmware_add(of_server *s, admin_req *a, http_req *r, const char *
     }
     cat_firmware f;
     memset(&f, 0, sizeof f);
-    snprintf(f.name, sizeof f.name, "%s", json_string_value(nm));
+    scopy(f.name, sizeof f.name, json_string_value(nm));
     f.suffix = sf ? (int)json_integer_value(sf) : 1;
     f.created = (int64_t)time(NULL);
     json_decref(b);
@@ -535,13 +545,13 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
 {
     const char *fw = http_arg(r, "firmware"), *ver = http_arg(r, "version"), *bc = http_arg(r, "base_core"),
                *sf = http_arg(r, "suffix"), *fn = http_arg(r, "filename");
-    snprintf(a->project, sizeof a->project, "%s", key);
+    scopy(a->project, sizeof a->project, key);
     if (fw == NULL || !fw_name_valid(fw)) {
         reply_err(r, 422, "firmware: required, the firmware_name devices send (A-Z a-z 0-9 . _ -)",
                   "?firmware=FOTA2_DEMO_LuatOS-SoC_Air780EHV&version=2012.001.002");
         return -1;
     }
-    snprintf(a->firmware, sizeof a->firmware, "%s", fw);
+    scopy(a->firmware, sizeof a->firmware, fw);
     if (ver == NULL || version_parse(ver, strlen(ver), &a->ver) != VERSION_OK) {
         char msg[300];
         snprintf(msg, sizeof msg, "version: %s",
@@ -566,7 +576,7 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
     if (fn != NULL && fn[0]) {
         const char *b = strrchr(fn, '/');
         b = b ? b + 1 : fn;
-        snprintf(a->filename, sizeof a->filename, "%s", b);
+        scopy(a->filename, sizeof a->filename, b);
         for (char *p = a->filename; *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 *p = '_';
@@ -633,7 +643,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     k.ver = a->ver;
     k.base_core = a->base_core;
     k.kind = PKG_KIND_RAW;
-    snprintf(k.filename, sizeof k.filename, "%s", a->filename);
+    scopy(k.filename, sizeof k.filename, a->filename);
     uint8_t head[8];
     ssize_t hn = pread(blob_fd(a->up), head, sizeof head, 0);
     if (hn > 0 && luatbin_sniff(head, (size_t)hn)) {
@@ -668,7 +678,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     } else if (f == NULL) {
         memset(&nf, 0, sizeof nf);
         nf.project_id = sp->p->id;
-        snprintf(nf.name, sizeof nf.name, "%s", a->firmware);
+        scopy(nf.name, sizeof nf.name, a->firmware);
         nf.suffix = a->suffix ? a->suffix : 1;
         nf.created = k.created;
         e = s->st->ops->firmware_insert(s->st, &nf);
@@ -1003,7 +1013,7 @@ static void h_device_action(of_server *s, http_req *r, const char *raw, const ch
         d->banned_at = 0;
         d->deliveries_today = 0;
     }
-    snprintf(ev.note, sizeof ev.note, "operator: %s", action);
+    snprintf(ev.note, sizeof ev.note, "operator: %.16s", action);
     dev_state copy = *d;
     devtab_mark_dirty(s->devices, e);
     devtab_unlock(s->devices, e);
@@ -1033,7 +1043,7 @@ static int file_begin(of_server *s, admin_req *a, http_req *r, const char *name)
         reply_err(r, 422, "name: 1 to 128 of A-Z a-z 0-9 . _ -, not starting with '.'", "openfota file put FILE --name NAME");
         return -1;
     }
-    snprintf(a->fname, sizeof a->fname, "%s", name);
+    scopy(a->fname, sizeof a->fname, name);
     if (r->has_content_length && r->content_length > s->cfg.upload_max) {
         reply_err(r, 413, "file larger than the upload cap", "raise --upload-max on the server");
         return -1;
@@ -1063,7 +1073,7 @@ static void h_file_end(of_server *s, admin_req *a, http_req *r)
         reply_err(r, 500, "hashing failed", "see the server log");
         return;
     }
-    snprintf(f.name, sizeof f.name, "%s", a->fname);
+    scopy(f.name, sizeof f.name, a->fname);
     f.size = blob_size(a->up);
     f.created = (int64_t)time(NULL);
     pthread_mutex_lock(&s->admin_mu);
