@@ -138,9 +138,12 @@ static int parse_args(of_config *c, int argc, char **argv)
 
 static int write_file_atomic(const char *dir, const char *name, const char *text, mode_t mode)
 {
-    char tmp[4200], path[4200];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char tmp[CONFIG_STR_MAX + 64], path[CONFIG_STR_MAX + 64];
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp ||
+        snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
@@ -161,7 +164,7 @@ static int write_file_atomic(const char *dir, const char *name, const char *text
 /* Read or create <data>/admin.token. 1 created, 0 read, -1 error. */
 static int load_token(of_server *s)
 {
-    char path[4200];
+    char path[CONFIG_STR_MAX + 64];
     snprintf(path, sizeof path, "%s/admin.token", s->data);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -313,7 +316,7 @@ int server_cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    snprintf(s->data, sizeof s->data, "%s", s->cfg.data);
+    memcpy(s->data, s->cfg.data, sizeof s->data);
     if (mkdir(s->data, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "openfota serve: cannot create the data folder %s: %s\n", s->data, strerror(errno));
         return 1;
@@ -381,7 +384,7 @@ int server_cli_serve(int argc, char **argv)
     else
         snprintf(local, sizeof local, "http://%s:%u", host, port);
     if (s->cfg.public_url[0]) {
-        snprintf(s->base_url, sizeof s->base_url, "%s", s->cfg.public_url);
+        memcpy(s->base_url, s->cfg.public_url, sizeof s->cfg.public_url);
     } else if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) {
         char h[64];
         guess_host(h, sizeof h);
@@ -402,7 +405,7 @@ int server_cli_serve(int argc, char **argv)
     log_info("%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(s->http);
     rc = 0;
-    char sj[4200];
+    char sj[CONFIG_STR_MAX + 64];
     snprintf(sj, sizeof sj, "%s/serve.json", s->data);
     unlink(sj);
 out_writer:

@@ -24,9 +24,9 @@ enum { PRE_NOT_FOUND, PRE_LATEST, PRE_UPGRADES_OFF, PRE_COUNT };
 
 typedef struct of_server {
     of_config cfg;
-    char data[4096];
+    char data[CONFIG_STR_MAX];
     char token[ADMIN_TOKEN_HEX + 1];
-    char base_url[600];  /* what devices and operators use, no trailing '/' */
+    char base_url[CONFIG_STR_MAX + 64];  /* what devices and operators use, no trailing '/' */
     int64_t started;
     store *st;
     snap_holder snaps;
