@@ -487,6 +487,8 @@ static void finish(sim_loop *L, uint32_t id, enum fin how)
             schedule(L, id, now + secs_ns(wait));
         } else if (code == 27 || code == 40 || code == 21) {
             after_answer(L, id, now);
+        } else if (code < 0 && st_status >= 500) {
+            after_failure(L, id, now); /* a server error without a code: try again */
         } else {
             /* configuration errors (3, 4, 17, 25, 26, no code): they will not
              * change by retrying in once mode */
