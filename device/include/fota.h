@@ -95,7 +95,9 @@ typedef enum fota_result {
 #define FOTA_DEFAULT_TIMEOUT_MS 300000u
 #define FOTA_HOST_MAX 256        /* host name incl. NUL */
 #define FOTA_VERSION_MAX 48      /* "core.X.Z" incl. NUL */
-#define FOTA_REQUEST_MAX 2048    /* request head bytes fota_request() can build */
+#ifndef FOTA_REQUEST_MAX
+#define FOTA_REQUEST_MAX 2048    /* request head bytes fota_request() can build (stack) */
+#endif
 
 /* Flags for fota_opts.flags */
 #define FOTA_OPT_LEGACY_ORDER 0x1u /* old `libfota`: project_key, firmware_name, version, imei */
