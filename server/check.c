@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A check's body (a device told to use POST) is read and ignored up to this. */
+#define CHECK_BODY_MAX 65536u
+
 int check_is_path(const char *path, size_t len)
 {
     return (len == 26 && memcmp(path, "/api/site/firmware_upgrade", 26) == 0) ||
@@ -144,6 +147,11 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
 {
     (void)data;
     (void)len;
+    if (phase == HTTP_PHASE_BODY && r->body_seen > CHECK_BODY_MAX) {
+        log_info("device check with a body over %u bytes: connection closed", CHECK_BODY_MAX);
+        r->close_conn = 1;
+        return;
+    }
     /* answered once the request is complete (any body is discarded): an
      * answer queued before that would make MHD close the connection */
     if (phase != HTTP_PHASE_END)
@@ -194,7 +202,8 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
 
     uint64_t rstart = 0, rlen = 0;
     const char *rh = http_header(r, "Range");
-    int resume = rh && range_parse(rh, UINT64_MAX / 2, &rstart, &rlen) == RANGE_PARTIAL && rstart > 0;
+    /* a resumed download (Range not from byte 0) or a HEAD is not a new delivery */
+    int resume = r->is_head || (rh && range_parse(rh, UINT64_MAX / 2, &rstart, &rlen) == RANGE_PARTIAL && rstart > 0);
 
     snapshot *snap = snap_acquire(&s->snaps);
     rules_input in = {

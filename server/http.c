@@ -163,6 +163,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return r->close_conn ? MHD_NO : MHD_YES;
     }
     if (*upload_data_size != 0) {
+        r->body_seen += *upload_data_size;
         if (!r->responded && !r->close_conn)
             s->handler(s->ctx, r, HTTP_PHASE_BODY, upload_data, *upload_data_size);
         *upload_data_size = 0;

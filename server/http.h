@@ -45,6 +45,7 @@ struct http_req {
     int is_head;
     int has_content_length;
     uint64_t content_length;
+    uint64_t body_seen;  /* request body bytes received so far */
     /* handler state */
     void *user;
     void (*on_done)(http_req *r, int completed_ok, uint64_t body_bytes_sent);

@@ -208,11 +208,16 @@ int server_reload(of_server *s)
 {
     catalog c;
     store_err e = s->st->ops->load_catalog(s->st, &c);
-    if (e != STORE_OK)
+    if (e != STORE_OK) {
+        log_error("cannot reload the catalog (%s): device checks keep the previous view until the next change",
+                  store_strerror(e));
         return -1;
+    }
     snapshot *snap = snapshot_build(&c);
-    if (snap == NULL)
+    if (snap == NULL) {
+        log_error("out of memory rebuilding the catalog view: device checks keep the previous view");
         return -1;
+    }
     snap_swap(&s->snaps, snap);
     return 0;
 }
