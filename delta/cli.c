@@ -271,7 +271,7 @@ static int cmd_apply(int argc, char **argv)
     file_io f = {-1, -1};
     FILE *pf = NULL;
     void *ws = NULL;
-    uint8_t hb[OFDELTA_HEADER_SIZE], chunk[65536];
+    uint8_t hb[OFDELTA_HEADER_MAX], chunk[4096];
     ofdelta_header h;
     ofdelta_err e;
     struct stat sb;
@@ -375,7 +375,7 @@ static int cmd_info(int argc, char **argv)
         fprintf(stderr, "openfota delta info: needs PATCH (see --help)\n");
         return 2;
     }
-    uint8_t hb[OFDELTA_HEADER_SIZE];
+    uint8_t hb[OFDELTA_HEADER_MAX];
     FILE *f = fopen(argv[1], "rb");
     if (!f) {
         fprintf(stderr, "openfota delta info: cannot open %s: %s\n", argv[1], strerror(errno));

@@ -42,8 +42,9 @@ static inline void delta_put32(uint8_t *p, uint32_t v)
 /* ---- header (header.c) */
 #define DELTA_MAGIC "OFDL"
 #define DELTA_VERSION 1u
-/* Serialises h (CRC included) into out[OFDELTA_HEADER_SIZE]. */
-void delta_header_write(const ofdelta_header *h, uint8_t *out);
+/* Serialises h (CRC included) into out (OFDELTA_HEADER_MAX bytes of room);
+ * returns the header length. */
+size_t delta_header_write(const ofdelta_header *h, uint8_t *out);
 /* CRC-32 of a frame: index (LE) then the frame bytes. */
 uint32_t delta_frame_crc(uint32_t index, const uint8_t *data, size_t len);
 

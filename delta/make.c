@@ -52,7 +52,7 @@ typedef struct payload {
 } payload;
 
 /* shortest run of equal bytes worth its own (zero run, literal run) pair */
-#define ZRUN_MIN 2
+#define ZRUN_MIN 1
 
 /* the diff part of a record: pairs (varint equal-run, varint differ-run,
  * differ-run bytes of NEW - OLD) covering n bytes */
@@ -182,8 +182,9 @@ ofdelta_err ofdelta_make(const uint8_t *old, size_t old_len, const uint8_t *nw, 
     }
     if ((e = compress(&pl, &o, &body)))
         goto out;
-    /* NEW as a single extra block: used when it is smaller than the delta */
-    if (new_len && pl.extra > new_len / 4) {
+    /* NEW as a single extra block: used when it is smaller than the delta
+     * (tried only when the delta is not clearly small) */
+    if (new_len && body.n > new_len / 16) {
         delta_recs one = {0};
         delta_rec r1 = {0, 0, 0, (uint32_t)new_len, 0};
         one.v = &r1, one.n = 1;
@@ -215,14 +216,16 @@ ofdelta_err ofdelta_make(const uint8_t *old, size_t old_len, const uint8_t *nw, 
     sha256(old ? old : (const uint8_t *)"", old_len, h.old_sha256);
     sha256(nw ? nw : (const uint8_t *)"", new_len, h.new_sha256);
 
+    uint8_t hb[OFDELTA_HEADER_MAX];
+    h.header_len = (uint8_t)delta_header_write(&h, hb);
     size_t total = (size_t)ofdelta_patch_size(&h);
     uint8_t *p = malloc(total);
     if (!p) {
         e = OFDELTA_ERR_NOMEM;
         goto out;
     }
-    delta_header_write(&h, p);
-    size_t w = OFDELTA_HEADER_SIZE;
+    memcpy(p, hb, h.header_len);
+    size_t w = h.header_len;
     for (uint32_t i = 0, off = 0; off < body.n; i++) {
         uint32_t n = (uint32_t)(body.n - off < o.frame_size ? body.n - off : o.frame_size);
         memcpy(p + w, body.p + off, n);

@@ -40,7 +40,7 @@ struct ofdelta_patch {
     ofdelta_io io;
     uint8_t phase, rstate, vshift, pad_;
     uint32_t hdr_have;
-    uint8_t hdr_raw[OFDELTA_HEADER_SIZE];
+    uint8_t hdr_raw[OFDELTA_HEADER_MAX];
     ofdelta_header h;
     uint64_t consumed;
     uint32_t payload;  /* bytes the LZMA stream decodes to */
@@ -135,7 +135,7 @@ static int layout(ofdelta_patch *p)
 
 static ofdelta_err start_body(ofdelta_patch *p)
 {
-    ofdelta_err e = ofdelta_header_parse(p->hdr_raw, OFDELTA_HEADER_SIZE, &p->h);
+    ofdelta_err e = ofdelta_header_parse(p->hdr_raw, p->hdr_have, &p->h);
     if (e)
         return e;
     if (!layout(p))
@@ -357,11 +357,19 @@ ofdelta_err ofdelta_patch_feed(ofdelta_patch *p, const uint8_t *data, size_t len
     while (len && !e) {
         size_t take;
         if (p->phase == PH_HEADER) {
-            take = OFDELTA_HEADER_SIZE - p->hdr_have;
+            /* 8 fixed bytes first; they give the header length */
+            uint32_t want = p->hdr_have < 8 ? 8 : p->hdr_raw[5];
+            if (want > OFDELTA_HEADER_MAX || want <= p->hdr_have) {
+                e = OFDELTA_ERR_HEADER;
+                break;
+            }
+            take = want - p->hdr_have;
             take = take < len ? take : len;
             memcpy(p->hdr_raw + p->hdr_have, data, take);
             p->hdr_have += (uint32_t)take;
-            if (p->hdr_have == OFDELTA_HEADER_SIZE)
+            if (p->hdr_have == 8 && (e = ofdelta_header_parse(p->hdr_raw, 8, &p->h)) == OFDELTA_ERR_TRUNCATED)
+                e = OFDELTA_OK; /* magic and version fine so far */
+            else if (p->hdr_have > 8 && p->hdr_have == want)
                 e = start_body(p);
         } else {
             if (p->frames_done == p->nframes) {
@@ -402,8 +410,9 @@ ofdelta_err ofdelta_patch_finish(ofdelta_patch *p)
         return OFDELTA_ERR_ARG;
     if (p->phase != PH_HEADER && p->phase != PH_BODY)
         return OFDELTA_ERR_STATE;
+    int truncated = p->phase == PH_HEADER || p->frames_done < p->nframes;
     p->phase = PH_FAILED;
-    if (p->hdr_have < OFDELTA_HEADER_SIZE || p->frames_done < p->nframes)
+    if (truncated)
         return OFDELTA_ERR_TRUNCATED;
     if (p->lz.total != p->payload || p->rstate != R_DIFF_LEN || p->vshift || p->new_pos != p->h.new_size ||
         p->records_seen != p->h.records || p->ctrl_seen != p->h.ctrl_len)
@@ -419,7 +428,7 @@ ofdelta_err ofdelta_patch_finish(ofdelta_patch *p)
 
 const ofdelta_header *ofdelta_patch_header(const ofdelta_patch *p)
 {
-    return p && p->phase != PH_HEADER && p->hdr_have == OFDELTA_HEADER_SIZE ? &p->h : NULL;
+    return p && p->phase == PH_BODY ? &p->h : NULL;
 }
 
 uint64_t ofdelta_patch_consumed(const ofdelta_patch *p) { return p ? p->consumed : 0; }
@@ -455,11 +464,12 @@ static int sane(ofdelta_patch *p)
 {
     ofdelta_header h;
     const lzd *z = &p->lz;
-    if (p->magic != PATCH_MAGIC || p->out_len > OUTBUF || p->hdr_have > OFDELTA_HEADER_SIZE)
+    memset(&h, 0, sizeof h); /* padding compared by memcmp below */
+    if (p->magic != PATCH_MAGIC || p->out_len > OUTBUF || p->hdr_have > OFDELTA_HEADER_MAX)
         return 0;
     if (p->phase == PH_HEADER)
-        return p->used == sizeof *p;
-    if (p->phase != PH_BODY || ofdelta_header_parse(p->hdr_raw, OFDELTA_HEADER_SIZE, &h) ||
+        return p->used == sizeof *p && (p->hdr_have < 8 || p->hdr_have < p->hdr_raw[5]);
+    if (p->phase != PH_BODY || ofdelta_header_parse(p->hdr_raw, p->hdr_have, &h) ||
         memcmp(&h, &p->h, sizeof h))
         return 0;
     uint32_t used = p->used, payload = h.payload_len;

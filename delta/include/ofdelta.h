@@ -76,13 +76,14 @@ const char *ofdelta_strerror(ofdelta_err err);
 #define OFDELTA_MIN_FRAME        64u         /* body frame bounds (bytes of compressed data) */
 #define OFDELTA_MAX_FRAME        65536u
 #define OFDELTA_DEFAULT_FRAME    1024u
-#define OFDELTA_HEADER_SIZE      116u        /* fixed header length, see docs/delta-format.md */
+#define OFDELTA_HEADER_MAX       128u        /* longest header; see docs/delta-format.md */
 #define OFDELTA_DEFAULT_WORKSPACE 16384u     /* RAM of the default profile, everything included */
 
 /* ---------------------------------------------------------------- header */
 
 typedef struct ofdelta_header {
     uint8_t  version;        /* format version (1) */
+    uint8_t  header_len;     /* bytes of this header in the patch */
     uint8_t  lc, lp, pb;     /* LZMA literal/position parameters of the body */
     uint32_t window;         /* LZMA dictionary size in bytes */
     uint32_t frame_size;     /* compressed bytes per CRC-protected frame */
@@ -98,8 +99,9 @@ typedef struct ofdelta_header {
     uint8_t  new_sha256[32]; /* SHA-256 of NEW */
 } ofdelta_header;
 
-/* Parses and bounds-checks the first OFDELTA_HEADER_SIZE bytes of a patch.
- * buf is only read (caller owns it); h is filled on success. */
+/* Parses and bounds-checks the header at the start of a patch (buf holds the
+ * first len bytes; OFDELTA_ERR_TRUNCATED when the header is longer). buf is
+ * only read (caller owns it); h is filled on success. */
 ofdelta_err ofdelta_header_parse(const uint8_t *buf, size_t len, ofdelta_header *h);
 
 /* Total size of the patch file that h describes (header + body + frame CRCs). */

@@ -15,11 +15,12 @@
 
 static uint8_t old_img[4096];
 static uint64_t sink;
+static uint32_t old_size = sizeof old_img;
 
 static int rd(void *ctx, uint32_t off, uint8_t *b, size_t len)
 {
     (void)ctx;
-    if (off > sizeof old_img || len > sizeof old_img - off)
+    if (off > old_size || len > old_size - off)
         return -1;
     memcpy(b, old_img + off, len);
     return 0;
@@ -54,6 +55,15 @@ static void run(const uint8_t *d, size_t n, size_t chunk)
         ofdelta_patch_finish(p);
 }
 
+/* a pattern OLD of any size up to sizeof old_img; its SHA-256 into out */
+static void old_hash(uint32_t size, uint8_t out[32])
+{
+    delta_sha256 s;
+    delta_sha256_init(&s);
+    delta_sha256_update(&s, old_img, size);
+    delta_sha256_final(&s, out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!old_img[1])
@@ -65,10 +75,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++, size--;
     ofdelta_header h;
     /* keep each run short: NEW bounded to 1 MiB */
-    if (size >= OFDELTA_HEADER_SIZE && ofdelta_header_parse(data, size, &h) == OFDELTA_OK && h.new_size > (1u << 20))
+    if (ofdelta_header_parse(data, size, &h) == OFDELTA_OK && h.new_size > (1u << 20))
         return 0;
     run(data, size, chunk);
-    if (size < OFDELTA_HEADER_SIZE)
+    /* second run: make magic, version, header CRC, base hash and frame CRCs valid */
+    if (size < 8)
         return 0;
     uint8_t *b = malloc(size);
     if (!b)
@@ -76,22 +87,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(b, data, size);
     memcpy(b, DELTA_MAGIC, 4);
     b[4] = DELTA_VERSION;
-    delta_put32(b + 16, sizeof old_img);
-    delta_sha256 s;
-    delta_sha256_init(&s);
-    delta_sha256_update(&s, old_img, sizeof old_img);
-    delta_sha256_final(&s, b + 48);
-    delta_put32(b + OFDELTA_HEADER_SIZE - 4, delta_crc32(0, b, OFDELTA_HEADER_SIZE - 4));
-    if (ofdelta_header_parse(b, size, &h) == OFDELTA_OK && h.new_size <= (1u << 20)) {
-        size_t pos = OFDELTA_HEADER_SIZE;
-        for (uint32_t i = 0, off = 0; off < h.body_len && pos < size; i++) {
-            uint32_t fl = h.body_len - off < h.frame_size ? h.body_len - off : h.frame_size;
-            if (pos + fl + 4 > size)
-                break;
-            delta_put32(b + pos + fl, delta_frame_crc(i, b + pos, fl));
-            pos += fl + 4, off += fl;
+    size_t hl = b[5];
+    if (hl >= 86 && hl <= OFDELTA_HEADER_MAX && hl <= size) {
+        delta_put32(b + hl - 4, delta_crc32(0, b, hl - 4));
+        if (ofdelta_header_parse(b, size, &h) == OFDELTA_OK && h.old_size <= sizeof old_img &&
+            h.new_size <= (1u << 20)) {
+            old_size = h.old_size;
+            old_hash(h.old_size, b + hl - 68);
+            delta_put32(b + hl - 4, delta_crc32(0, b, hl - 4));
+            size_t pos = hl;
+            for (uint32_t i = 0, off = 0; off < h.body_len && pos < size; i++) {
+                uint32_t fl = h.body_len - off < h.frame_size ? h.body_len - off : h.frame_size;
+                if (pos + fl + 4 > size)
+                    break;
+                delta_put32(b + pos + fl, delta_frame_crc(i, b + pos, fl));
+                pos += fl + 4, off += fl;
+            }
+            run(b, size, chunk);
+            old_size = sizeof old_img;
         }
-        run(b, size, chunk);
     }
     free(b);
     return 0;

@@ -197,10 +197,12 @@ tbuf t_forge(const tbuf *old, const tbuf *nw, const uint8_t *payload, size_t ple
     delta_sha256_init(&s);
     delta_sha256_update(&s, nw->p, nw->n);
     delta_sha256_final(&s, h.new_sha256);
+    uint8_t hb[OFDELTA_HEADER_MAX];
+    h.header_len = (uint8_t)delta_header_write(&h, hb);
     tbuf out = {malloc((size_t)ofdelta_patch_size(&h)), (size_t)ofdelta_patch_size(&h)};
     assert_non_null(out.p);
-    delta_header_write(&h, out.p);
-    size_t w = OFDELTA_HEADER_SIZE;
+    memcpy(out.p, hb, h.header_len);
+    size_t w = h.header_len;
     for (uint32_t i = 0, off = 0; off < pos; i++) {
         uint32_t n = (uint32_t)(pos - off < h.frame_size ? pos - off : h.frame_size);
         memcpy(out.p + w, body + off, n);

@@ -27,10 +27,18 @@ static void put(const char *name, const uint8_t *p, size_t n)
     }
 }
 
-static void put_fixed(const char *name, tbuf b)
+/* the good patch with its header rewritten from h (valid CRC) */
+static void put_header(const char *name, const tbuf *good, const ofdelta_header *h)
 {
-    delta_put32(b.p + OFDELTA_HEADER_SIZE - 4, delta_crc32(0, b.p, OFDELTA_HEADER_SIZE - 4));
-    put(name, b.p, b.n);
+    uint8_t hb[OFDELTA_HEADER_MAX];
+    ofdelta_header g;
+    ofdelta_header_parse(good->p, good->n, &g);
+    size_t n = delta_header_write(h, hb), rest = good->n - g.header_len;
+    uint8_t *p = malloc(n + rest);
+    memcpy(p, hb, n);
+    memcpy(p + n, good->p + g.header_len, rest);
+    put(name, p, n + rest);
+    free(p);
 }
 
 static size_t vput(uint8_t *b, uint64_t v)
@@ -74,24 +82,28 @@ int main(int argc, char **argv)
 
     put("empty.bin", good.p, 0);
     put("truncated-in-header.bin", good.p, 50);
-    put("truncated-after-header.bin", good.p, OFDELTA_HEADER_SIZE);
+    ofdelta_header h, hx;
+    ofdelta_header_parse(good.p, good.n, &h);
+    put("truncated-after-header.bin", good.p, h.header_len);
     put("truncated-half.bin", good.p, good.n / 2);
     put("truncated-last-byte.bin", good.p, good.n - 1);
     b = t_copy(good.p, good.n), b.p[0] = 'X', put("bad-magic.bin", b.p, b.n), free(b.p);
     b = t_copy(good.p, good.n), b.p[4] = 9, put("bad-version.bin", b.p, b.n), free(b.p);
     b = t_copy(good.p, good.n), b.p[20] ^= 1, put("header-crc.bin", b.p, b.n), free(b.p);
-    b = t_copy(good.p, good.n), delta_put32(b.p + 8, 0x80000000u), put_fixed("header-window-2GiB.bin", b), free(b.p);
-    b = t_copy(good.p, good.n), delta_put32(b.p + 20, 0x7FFFFFFFu), put_fixed("header-new-size-huge.bin", b), free(b.p);
-    b = t_copy(good.p, good.n), delta_put32(b.p + 32, 7), put_fixed("header-lengths-inconsistent.bin", b), free(b.p);
-    b = t_copy(good.p, good.n), delta_put32(b.p + 40, 0xFFFFFF00u), put_fixed("header-body-len-huge.bin", b), free(b.p);
-    b = t_copy(good.p, good.n), b.p[OFDELTA_HEADER_SIZE + 10] ^= 4, put("frame-data-bit-flip.bin", b.p, b.n), free(b.p);
+    hx = h, hx.window = 0x80000000u, put_header("header-window-2GiB.bin", &good, &hx);
+    hx = h, hx.new_size = 0x7FFFFFFFu, put_header("header-new-size-huge.bin", &good, &hx);
+    hx = h, hx.diff_len = 7, put_header("header-lengths-inconsistent.bin", &good, &hx);
+    hx = h, hx.body_len = 0xFFFFFF00u, put_header("header-body-len-huge.bin", &good, &hx);
+    hx = h, hx.lc = 4, hx.lp = 1, put_header("header-lc-lp-too-big.bin", &good, &hx);
+    b = t_copy(good.p, good.n), b.p[5] = 255, put("header-length-over-max.bin", b.p, b.n), free(b.p);
+    b = t_copy(good.p, good.n), b.p[h.header_len + 10] ^= 4, put("frame-data-bit-flip.bin", b.p, b.n), free(b.p);
     b = t_copy(good.p, good.n), b.p[b.n - 1] ^= 0x80, put("frame-crc-bit-flip.bin", b.p, b.n), free(b.p);
     b = (tbuf){malloc(good.n + 3), good.n + 3};
     memcpy(b.p, good.p, good.n), memcpy(b.p + good.n, "xyz", 3), put("trailing-bytes.bin", b.p, b.n), free(b.p);
     tbuf other = t_copy(old.p, old.n);
     other.p[100] ^= 1;
     b = t_make(&other, &nw, NULL), put("wrong-base.bin", b.p, b.n), free(b.p);
-    b = t_copy(good.p, good.n), b.p[50] ^= 1, put_fixed("wrong-base-hash-field.bin", b), free(b.p);
+    hx = h, hx.old_sha256[3] ^= 1, put_header("wrong-base-hash-field.bin", &good, &hx);
 
     forged("ctrl-diff-longer-than-new.bin", &old, &nw, (uint64_t[]){N + 1, 0, 0}, 3);
     forged("ctrl-diff-longer-than-old.bin", &old, &nw, (uint64_t[]){O + 1, 0, 0}, 3);
@@ -108,12 +120,10 @@ int main(int argc, char **argv)
     uint8_t junk[200];
     for (int i = 0; i < 200; i++)
         junk[i] = (uint8_t)(i * 37 + 11);
-    ofdelta_header h;
-    ofdelta_header_parse(good.p, good.n, &h);
     b = t_copy(good.p, good.n);
     for (uint32_t i = 0, off = 0; off < h.body_len; i++) {
         uint32_t n = h.body_len - off < h.frame_size ? h.body_len - off : h.frame_size;
-        uint8_t *fp = b.p + OFDELTA_HEADER_SIZE + (size_t)i * (h.frame_size + 4);
+        uint8_t *fp = b.p + h.header_len + (size_t)i * (h.frame_size + 4);
         for (uint32_t k = 0; k < n; k++)
             fp[k] = junk[(off + k) % 200];
         fp[0] = i == 0 ? 0 : fp[0];

@@ -65,12 +65,14 @@ static void test_flipped_bits(void **state)
     (void)state;
     tbuf bad = t_copy(patch.p, patch.n);
     check_io c;
+    ofdelta_header h;
+    assert_int_equal(ofdelta_header_parse(patch.p, patch.n, &h), OFDELTA_OK);
     for (size_t i = 0; i < bad.n; i += 1 + bad.n / 300) {
         uint8_t bit = (uint8_t)(1u << (i % 8));
         bad.p[i] ^= bit;
         ofdelta_err e = apply_checked(&old_fw, bad.p, bad.n, 4096, &c);
         assert_int_not_equal(e, OFDELTA_OK);
-        if (i >= OFDELTA_HEADER_SIZE)
+        if (i >= h.header_len)
             assert_int_equal(e, OFDELTA_ERR_FRAME_CRC);
         bad.p[i] ^= bit;
     }
@@ -206,34 +208,57 @@ static void test_forged_control(void **state)
     }
 }
 
+/* rewrites the header of `patch` from a modified struct (valid CRC) and parses it back */
+static ofdelta_err reparse(const ofdelta_header *h)
+{
+    uint8_t hb[OFDELTA_HEADER_MAX];
+    ofdelta_header back;
+    size_t n = delta_header_write(h, hb);
+    return ofdelta_header_parse(hb, n, &back);
+}
+
 static void test_header_fields(void **state)
 {
     (void)state;
-    ofdelta_header h;
-    uint8_t hb[OFDELTA_HEADER_SIZE];
-    memcpy(hb, patch.p, sizeof hb);
-    assert_int_equal(ofdelta_header_parse(hb, sizeof hb, &h), OFDELTA_OK);
-    assert_int_equal(ofdelta_header_parse(hb, 10, &h), OFDELTA_ERR_TRUNCATED);
-    assert_int_equal(ofdelta_header_parse(hb, 2, &h), OFDELTA_ERR_MAGIC);
-    struct {
-        int field;
-        uint32_t value;
-    } bad[] = {{8, 100},  {8, 0x7FFFFFFF}, {12, 1},     {12, 0x100000}, {16, 0x7FFFFFFF}, {20, 0x7FFFFFFF},
-               {24, 0},   {28, 0},         {32, 12345}, {40, 0},        {40, 0xFFFFFFF0}, {44, 0}};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        memcpy(hb, patch.p, sizeof hb);
-        delta_put32(hb + bad[i].field, bad[i].value);
-        delta_put32(hb + OFDELTA_HEADER_SIZE - 4, delta_crc32(0, hb, OFDELTA_HEADER_SIZE - 4));
-        if (ofdelta_header_parse(hb, sizeof hb, &h) != OFDELTA_ERR_HEADER)
-            fail_msg("field at %d = %u accepted", bad[i].field, bad[i].value);
-    }
-    memcpy(hb, patch.p, sizeof hb);
+    ofdelta_header h0, h;
+    assert_int_equal(ofdelta_header_parse(patch.p, patch.n, &h0), OFDELTA_OK);
+    assert_int_equal(ofdelta_header_parse(patch.p, h0.header_len - 1, &h), OFDELTA_ERR_TRUNCATED);
+    assert_int_equal(ofdelta_header_parse(patch.p, 7, &h), OFDELTA_ERR_TRUNCATED);
+    assert_int_equal(ofdelta_header_parse(patch.p, 2, &h), OFDELTA_ERR_MAGIC);
+    assert_int_equal(reparse(&h0), OFDELTA_OK);
+#define BAD(field, value)                                                                   \
+    do {                                                                                    \
+        h = h0;                                                                             \
+        h.field = value;                                                                    \
+        if (reparse(&h) != OFDELTA_ERR_HEADER)                                              \
+            fail_msg("header with " #field " = %llu accepted", (unsigned long long)(value)); \
+    } while (0)
+    BAD(window, 100);
+    BAD(window, 0x7FFFFFFFu);
+    BAD(frame_size, 1);
+    BAD(frame_size, 0x100000);
+    BAD(old_size, 0x7FFFFFFFu);
+    BAD(new_size, 0x7FFFFFFFu);
+    BAD(records, 0);
+    BAD(ctrl_len, 0);
+    BAD(diff_len, 12345);
+    BAD(body_len, 0);
+    BAD(body_len, 0xFFFFFFF0u);
+    BAD(payload_len, 0);
+    BAD(lc, 5);
+    BAD(pb, 5);
+#undef BAD
+    uint8_t hb[OFDELTA_HEADER_MAX];
+    memcpy(hb, patch.p, h0.header_len);
     hb[4] = 2;
-    assert_int_equal(ofdelta_header_parse(hb, sizeof hb, &h), OFDELTA_ERR_VERSION);
+    assert_int_equal(ofdelta_header_parse(hb, h0.header_len, &h), OFDELTA_ERR_VERSION);
     hb[4] = 1;
-    hb[5] = 5; /* lc + lp > 4 */
-    delta_put32(hb + OFDELTA_HEADER_SIZE - 4, delta_crc32(0, hb, OFDELTA_HEADER_SIZE - 4));
-    assert_int_equal(ofdelta_header_parse(hb, sizeof hb, &h), OFDELTA_ERR_HEADER);
+    hb[5] = 200; /* header length over the maximum */
+    assert_int_equal(ofdelta_header_parse(hb, h0.header_len, &h), OFDELTA_ERR_HEADER);
+    memcpy(hb, patch.p, h0.header_len);
+    hb[7] = 1; /* unknown flag */
+    delta_put32(hb + h0.header_len - 4, delta_crc32(0, hb, h0.header_len - 4u));
+    assert_int_equal(ofdelta_header_parse(hb, h0.header_len, &h), OFDELTA_ERR_HEADER);
 }
 
 /* every fixture is a patch meant for OLD = t_firmware(1, 5000) (see make_fixtures.c) and must be refused */

@@ -64,10 +64,11 @@ static void test_resume_many_cuts(void **state)
     for (int i = 0; i <= 60; i++)
         apply_with_cut(&old, &nw, &patch, patch.n * (size_t)i / 60, i % 2 ? 7 : 512);
     /* around the header and frame edges */
-    const size_t edges[] = {1, OFDELTA_HEADER_SIZE - 1, OFDELTA_HEADER_SIZE, OFDELTA_HEADER_SIZE + 1,
-                            OFDELTA_HEADER_SIZE + OFDELTA_DEFAULT_FRAME + 3,
-                            OFDELTA_HEADER_SIZE + OFDELTA_DEFAULT_FRAME + 4,
-                            OFDELTA_HEADER_SIZE + OFDELTA_DEFAULT_FRAME + 5};
+    ofdelta_header h;
+    assert_int_equal(ofdelta_header_parse(patch.p, patch.n, &h), OFDELTA_OK);
+    const size_t hl = h.header_len;
+    const size_t edges[] = {1, 7, 8, 9, hl - 1, hl, hl + 1, hl + OFDELTA_DEFAULT_FRAME + 3,
+                            hl + OFDELTA_DEFAULT_FRAME + 4, hl + OFDELTA_DEFAULT_FRAME + 5};
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
         if (edges[i] <= patch.n)
             apply_with_cut(&old, &nw, &patch, edges[i], 1);
