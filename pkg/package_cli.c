@@ -12,11 +12,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ofdelta.h"
 #include "ofpkg.h"
 #include "ofpkg_verify.h"
 #include "pkg_cli_util.h"
 
 #define KEYFILE_MAX 4096u
+
+/* bytes to read for a delta patch header (the delta format bounds it) */
+#ifdef OFDELTA_HEADER_MAX
+#define PATCH_HEAD OFDELTA_HEADER_MAX
+#else
+#define PATCH_HEAD OFDELTA_HEADER_SIZE
+#endif
 
 static void print_version(FILE *f, const char *name, const ofpkg_version *v)
 {
@@ -107,12 +115,111 @@ int pkg_cli_keygen(int argc, char **argv)
 
 /* ----------------------------------------------------------------- sign */
 
+/* Is payload an openfota delta patch? 1 yes (*h filled), 0 no (another
+ * format), -1 it claims to be one but is damaged, or cannot be read. */
+static int read_patch_header(const char *path, ofdelta_header *h, uint64_t *size, char *msg,
+                             size_t msglen)
+{
+    uint8_t b[PATCH_HEAD];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(msg, msglen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t have = 0;
+    while (have < sizeof b) {
+        ssize_t n = read(fd, b + have, sizeof b - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+    }
+    off_t end = lseek(fd, 0, SEEK_END);
+    close(fd);
+    *size = end < 0 ? 0 : (uint64_t)end;
+    ofdelta_err e = ofdelta_header_parse(b, have, h);
+    if (e == OFDELTA_ERR_MAGIC)
+        return 0;
+    if (e) {
+        snprintf(msg, msglen, "%s starts like an openfota delta patch but its header is unusable: %s",
+                 path, ofdelta_strerror(e));
+        return -1;
+    }
+    if (ofdelta_patch_size(h) != *size) {
+        snprintf(msg, msglen,
+                 "%s is %llu bytes but its header announces %llu: the patch is %s; make it again "
+                 "with 'openfota delta make'",
+                 path, (unsigned long long)*size, (unsigned long long)ofdelta_patch_size(h),
+                 *size < ofdelta_patch_size(h) ? "truncated" : "followed by extra bytes");
+        return -1;
+    }
+    return 1;
+}
+
+/* Fill the delta fields of m from OLD, the patch and (optionally) NEW, and
+ * refuse a patch that was made from another base or produces another image. */
+static int sign_delta_fields(ofpkg_manifest *m, const char *base, const char *patch,
+                             const char *result, int window_given)
+{
+    char msg[512];
+    if (ofpkg_sha256_file(base, m->base_sha256, &m->base_len, msg, sizeof msg)) {
+        fprintf(stderr, "openfota package sign: %s\n", msg);
+        return 1;
+    }
+    ofdelta_header h;
+    uint64_t psize;
+    int is_ours = read_patch_header(patch, &h, &psize, msg, sizeof msg);
+    if (is_ours < 0) {
+        fprintf(stderr, "openfota package sign: %s\n", msg);
+        return 1;
+    }
+    if (is_ours) {
+        if (h.old_size != m->base_len || memcmp(h.old_sha256, m->base_sha256, 32)) {
+            fprintf(stderr, "openfota package sign: the patch %s was made from another image "
+                            "than --delta-base %s (size or SHA-256 differ): devices running %s "
+                            "could not apply it; give the image the patch was made from\n",
+                    patch, base, base);
+            return 1;
+        }
+        if (window_given && m->delta_window != h.window) {
+            fprintf(stderr, "openfota package sign: --delta-window %lu contradicts the patch's "
+                            "window of %lu bytes; drop --delta-window\n",
+                    (unsigned long)m->delta_window, (unsigned long)h.window);
+            return 2;
+        }
+        m->delta_window = h.window;
+    } else if (!result) {
+        fprintf(stderr, "openfota package sign: %s is not an openfota delta patch, so the image "
+                        "it produces is unknown: give it with --result NEW.bin\n",
+                patch);
+        return 2;
+    }
+    if (result) {
+        if (ofpkg_sha256_file(result, m->result_sha256, &m->result_len, msg, sizeof msg)) {
+            fprintf(stderr, "openfota package sign: %s\n", msg);
+            return 1;
+        }
+        if (is_ours && (h.new_size != m->result_len || memcmp(h.new_sha256, m->result_sha256, 32))) {
+            fprintf(stderr, "openfota package sign: the patch %s produces another image than "
+                            "--result %s (size or SHA-256 differ); give the image the patch was "
+                            "made for, or drop --result\n",
+                    patch, result);
+            return 1;
+        }
+    } else {
+        m->result_len = h.new_size;
+        memcpy(m->result_sha256, h.new_sha256, 32);
+    }
+    return 0;
+}
+
 static void sign_usage(FILE *f)
 {
     fprintf(f,
             "usage: openfota package sign --key KEY.pem --family F --suffix S --hw-id H\n"
             "           --version CORE.X.Z --counter N\n"
-            "           [--delta-base OLD.bin --result NEW.bin [--delta-window BYTES]\n"
+            "           [--delta-base OLD.bin [--result NEW.bin] [--delta-window BYTES]\n"
             "            [--base-version CORE.X.Z]]\n"
             "           PAYLOAD -o OUT\n\n"
             "Writes OUT, an openfota signed package: header and manifest (family, layout\n"
@@ -120,9 +227,11 @@ static void sign_usage(FILE *f)
             "payload, base and result), then PAYLOAD, then an ECDSA P-256 signature over\n"
             "header and manifest (see docs/package-format.md).\n\n"
             "Full package: PAYLOAD is the new image.\n"
-            "Delta package: PAYLOAD is a patch (e.g. from 'openfota delta make OLD NEW\n"
-            "PATCH'), --delta-base OLD.bin the image it applies to and --result NEW.bin the\n"
-            "image it produces; both are hashed into the signed manifest.\n"
+            "Delta package: PAYLOAD is a patch and --delta-base OLD.bin the image it applies\n"
+            "to. For a patch from 'openfota delta make OLD NEW PATCH' the result image and\n"
+            "window are read from the patch, and a patch made from another base (or, with\n"
+            "--result NEW.bin, for another result) is refused. For any other patch format\n"
+            "--result NEW.bin is required. Base and result are hashed into the manifest.\n"
             "--counter is the release counter: devices refuse a package whose counter is\n"
             "lower than the installed one, so raise it with every release.\n");
 }
@@ -198,11 +307,6 @@ int pkg_cli_sign(int argc, char **argv)
     snprintf(m.hw_id, sizeof m.hw_id, "%s", hw);
     char msg[512];
     if (base) {
-        if (!result) {
-            fprintf(stderr, "openfota package sign: a delta (--delta-base) needs --result NEW.bin, "
-                            "the image the patch produces, so its SHA-256 is signed\n");
-            return 2;
-        }
         m.kind = OFPKG_KIND_DELTA;
         if (basever) {
             if (pkgcli_parse_version(basever, &c, &x, &z)) {
@@ -221,11 +325,9 @@ int pkg_cli_sign(int argc, char **argv)
             }
             m.delta_window = (uint32_t)w;
         }
-        if (ofpkg_sha256_file(base, m.base_sha256, &m.base_len, msg, sizeof msg) ||
-            ofpkg_sha256_file(result, m.result_sha256, &m.result_len, msg, sizeof msg)) {
-            fprintf(stderr, "openfota package sign: %s\n", msg);
-            return 1;
-        }
+        int rc = sign_delta_fields(&m, base, payload, result, window != NULL);
+        if (rc)
+            return rc;
     } else {
         if (result || basever || window) {
             fprintf(stderr, "openfota package sign: --result, --base-version and --delta-window "

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "ofdelta.h"
 #include "ofpkg.h"
 
 int pkg_cli_luat(int argc, char **argv);
@@ -226,11 +227,101 @@ static void test_package_keygen_sign_verify(void **state)
     }
 }
 
+static uint8_t *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)sz + 1);
+    assert_int_equal(fread(b, 1, (size_t)sz, f), (size_t)sz);
+    fclose(f);
+    *n = (size_t)sz;
+    return b;
+}
+
+static void write_all(const char *path, const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+/* A patch from the delta engine: the signer reads result and window from
+ * it and refuses a mismatched base or result. */
+static void test_sign_openfota_delta(void **state)
+{
+    (void)state;
+    const char *key = P("dk.pem");
+    char pub[256];
+    snprintf(pub, sizeof pub, "%s/dk.pub.pem", dir);
+    assert_int_equal(run(pkg_cli_keygen, "keygen", key, NULL), 0);
+    char oldp[256], newp[256], patchp[256], out[256], other[256];
+    snprintf(oldp, sizeof oldp, "%s/d-old.bin", dir);
+    snprintf(newp, sizeof newp, "%s/d-new.bin", dir);
+    snprintf(patchp, sizeof patchp, "%s/d.patch", dir);
+    snprintf(out, sizeof out, "%s/d.ofp", dir);
+    snprintf(other, sizeof other, "%s/d-other.bin", dir);
+    write_random(oldp, 30000, 11);
+    write_random(other, 30000, 12);
+    size_t on, nn;
+    uint8_t *o = read_all(oldp, &on);
+    uint8_t *nw = malloc(on + 100);
+    memcpy(nw, o, on);
+    memcpy(nw + 1000, "a small edit in the middle of the image", 39);
+    memcpy(nw + on, o, 100); /* and a grown tail */
+    nn = on + 100;
+    write_all(newp, nw, nn);
+    uint8_t *patch = NULL;
+    size_t pn = 0;
+    assert_int_equal(ofdelta_make(o, on, nw, nn, NULL, &patch, &pn, NULL), OFDELTA_OK);
+    write_all(patchp, patch, pn);
+
+#define SIGN_DELTA(...)                                                                            \
+    run(pkg_cli_sign, "sign", "--key", key, "--family", "Air780EHV", "--suffix", "1", "--hw-id",  \
+        "hw-a", "--version", "2012.1.6", "--counter", "5", __VA_ARGS__, NULL)
+    assert_int_equal(SIGN_DELTA("--delta-base", oldp, patchp, "-o", out), 0);
+    assert_int_equal(run(pkg_cli_verify, "verify", "--pub", pub, "--installed", oldp, out, NULL), 0);
+    uint8_t head[OFPKG_SIGNED_LEN];
+    FILE *f = fopen(out, "rb");
+    assert_int_equal(fread(head, 1, sizeof head, f), sizeof head);
+    fclose(f);
+    ofpkg_manifest m;
+    assert_int_equal(ofpkg_manifest_parse(head, sizeof head, &m, NULL, 0), OFPKG_OK);
+    ofdelta_header h;
+    assert_int_equal(ofdelta_header_parse(patch, pn, &h), OFDELTA_OK);
+    assert_int_equal(m.result_len, nn);
+    assert_memory_equal(m.result_sha256, h.new_sha256, 32);
+    assert_memory_equal(m.base_sha256, h.old_sha256, 32);
+    assert_int_equal(m.base_len, on);
+    assert_int_equal(m.delta_window, h.window);
+    assert_int_equal(m.payload_len, pn);
+    /* consistent --result is accepted, a contradicting one refused */
+    assert_int_equal(SIGN_DELTA("--delta-base", oldp, "--result", newp, patchp, "-o", out), 0);
+    assert_int_equal(SIGN_DELTA("--delta-base", oldp, "--result", oldp, patchp, "-o", out), 1);
+    /* a patch made from another base is refused */
+    assert_int_equal(SIGN_DELTA("--delta-base", other, patchp, "-o", out), 1);
+    /* a window that contradicts the patch */
+    assert_int_equal(SIGN_DELTA("--delta-base", oldp, "--delta-window", "4096000", patchp, "-o",
+                                out),
+                     2);
+    /* a truncated patch is refused before signing */
+    write_all(patchp, patch, pn - 1);
+    assert_int_equal(SIGN_DELTA("--delta-base", oldp, patchp, "-o", out), 1);
+#undef SIGN_DELTA
+    free(o);
+    free(nw);
+    free(patch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_luat_build_and_inspect),
         cmocka_unit_test(test_package_keygen_sign_verify),
+        cmocka_unit_test(test_sign_openfota_delta),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
