@@ -13,7 +13,7 @@
 
 #include "../../delta/delta_int.h"
 
-static uint8_t old_img[4096];
+static uint8_t old_img[16384];
 static uint64_t sink;
 static uint32_t old_size = sizeof old_img;
 
