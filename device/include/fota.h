@@ -92,7 +92,8 @@ typedef enum fota_result {
 /* ------------------------------------------------------------------ */
 
 #define FOTA_DEFAULT_URL "http://iot.openluat.com/api/site/firmware_upgrade?"
-#define FOTA_DEFAULT_TIMEOUT_MS 300000u
+#define FOTA_DEFAULT_TIMEOUT_MS 300000u       /* libfota2's default */
+#define FOTA_DEFAULT_FLASH_TIMEOUT_MS 600000u /* libfota2's default when the body streams to flash */
 #define FOTA_HOST_MAX 256        /* host name incl. NUL */
 #define FOTA_VERSION_MAX 48      /* "core.X.Z" incl. NUL */
 #ifndef FOTA_REQUEST_MAX
@@ -116,7 +117,8 @@ typedef struct fota_opts {
   const char *headers;        /* extra header lines "K: V\r\n…", sent after Host */
   const char *body;           /* request body (bytes, body_len long), adds Content-Length */
   size_t body_len;
-  unsigned timeout_ms;        /* 0: FOTA_DEFAULT_TIMEOUT_MS (overall, like libfota2) */
+  unsigned timeout_ms;        /* overall, like libfota2; 0: 600 s when a storage port takes
+                                 the body, else 300 s (FOTA_DEFAULT_*_TIMEOUT_MS) */
   const char *server_cert, *client_cert, *client_key, *client_password; /* PEM, for https:// */
   unsigned flags;             /* FOTA_OPT_* */
 } fota_opts;

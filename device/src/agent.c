@@ -211,7 +211,7 @@ int fota_download(const fota_ports *ports, const fota_opts *opts, const fota_age
   report_status(ports, ao, "downloading", 0, NULL);
 
   unsigned timeout = ao->deadline_ms ? ao->deadline_ms
-                     : opts->timeout_ms ? opts->timeout_ms : FOTA_DEFAULT_TIMEOUT_MS;
+                     : opts->timeout_ms ? opts->timeout_ms : FOTA_DEFAULT_FLASH_TIMEOUT_MS;
   uint64_t deadline = sys->now_ms(sys->ctx) + timeout;
   unsigned read_to = ao->read_timeout_ms ? ao->read_timeout_ms : 30000;
   unsigned attempts = ao->max_attempts ? ao->max_attempts : 5;

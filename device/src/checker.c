@@ -103,7 +103,7 @@ int fota_psm_cycle(const fota_ports *ports, const fota_opts *opts, const fota_ps
   } else {
     /* 2. check once, the whole exchange bounded by the wait for "FOTA_END" */
     fota_opts o = *opts;
-    unsigned t = o.timeout_ms ? o.timeout_ms : FOTA_DEFAULT_TIMEOUT_MS;
+    unsigned t = o.timeout_ms ? o.timeout_ms : FOTA_DEFAULT_FLASH_TIMEOUT_MS;
     o.timeout_ms = t < result_wait ? t : result_wait;
     rc = fota_request_ex(ports, &o, cb, user);
     if (rc == FOTA_RESULT_OK && po->reboot_on_success && sys->reboot)

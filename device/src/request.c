@@ -71,7 +71,8 @@ int fota_request_ex(const fota_ports *ports, const fota_opts *opts, fota_callbac
   fota_report rep;
   memset(&rep, 0, sizeof rep);
   const fota_system *sys = ports->system;
-  unsigned timeout = opts->timeout_ms ? opts->timeout_ms : FOTA_DEFAULT_TIMEOUT_MS;
+  unsigned timeout = opts->timeout_ms ? opts->timeout_ms
+                     : ports->storage ? FOTA_DEFAULT_FLASH_TIMEOUT_MS : FOTA_DEFAULT_TIMEOUT_MS;
   uint64_t deadline = sys->now_ms(sys->ctx) + timeout;
   fota_http http;
   sink s;
