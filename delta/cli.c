@@ -101,6 +101,23 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* reads up to n bytes (fewer only at end of file); -1 on error */
+static ssize_t read_full(int fd, uint8_t *b, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
 static int parse_num(const char *s, long lo, long hi, long *out)
 {
     char *end;
@@ -269,7 +286,7 @@ static int cmd_apply(int argc, char **argv)
     int rc = 1;
     char tmp[4096];
     file_io f = {-1, -1};
-    FILE *pf = NULL;
+    int pf = -1;
     void *ws = NULL;
     uint8_t hb[OFDELTA_HEADER_MAX], chunk[4096];
     ofdelta_header h;
@@ -284,11 +301,16 @@ static int cmd_apply(int argc, char **argv)
         fprintf(stderr, "openfota delta apply: cannot open %s: %s\n", pos[0], strerror(errno));
         goto out;
     }
-    if (!(pf = fopen(pos[1], "rb"))) {
+    if ((pf = open(pos[1], O_RDONLY)) < 0) {
         fprintf(stderr, "openfota delta apply: cannot open %s: %s\n", pos[1], strerror(errno));
         goto out;
     }
-    size_t hn = fread(hb, 1, sizeof hb, pf);
+    ssize_t got = read_full(pf, hb, sizeof hb);
+    if (got < 0) {
+        fprintf(stderr, "openfota delta apply: cannot read %s: %s\n", pos[1], strerror(errno));
+        goto out;
+    }
+    size_t hn = (size_t)got;
     if ((e = ofdelta_header_parse(hb, hn, &h))) {
         fprintf(stderr, "openfota delta apply: %s: %s\n", pos[1], ofdelta_strerror(e));
         goto out;
@@ -317,16 +339,15 @@ static int cmd_apply(int argc, char **argv)
     if ((e = ofdelta_patch_init(&p, ws, need, &io)) || (e = ofdelta_patch_feed(p, hb, hn)))
         goto fail;
     for (;;) {
-        size_t n = fread(chunk, 1, sizeof chunk, pf);
-        if (n && (e = ofdelta_patch_feed(p, chunk, n)))
-            goto fail;
-        if (n < sizeof chunk) {
-            if (ferror(pf)) {
-                fprintf(stderr, "openfota delta apply: cannot read %s\n", pos[1]);
-                goto out;
-            }
-            break;
+        ssize_t n = read_full(pf, chunk, sizeof chunk);
+        if (n < 0) {
+            fprintf(stderr, "openfota delta apply: cannot read %s: %s\n", pos[1], strerror(errno));
+            goto out;
         }
+        if (n && (e = ofdelta_patch_feed(p, chunk, (size_t)n)))
+            goto fail;
+        if ((size_t)n < sizeof chunk)
+            break;
     }
     if ((e = ofdelta_patch_finish(p)))
         goto fail;
@@ -349,11 +370,11 @@ out:
     if (f.out_fd >= 0)
         close(f.out_fd);
     if (rc && f.out_fd != -2)
-        unlink(tmp);
+        unlink(tmp); /* never leave a partial result behind */
     if (f.old_fd >= 0)
         close(f.old_fd);
-    if (pf)
-        fclose(pf);
+    if (pf >= 0)
+        close(pf);
     free(ws);
     return rc;
 }
