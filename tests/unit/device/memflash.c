@@ -22,6 +22,15 @@ static int tick(memflash *m)
   return 0;
 }
 
+static size_t partial(const memflash *m, size_t len)
+{
+  switch (m->cut_mode) {
+  case 0: return 0;
+  case 2: return len ? len - 1 : 0;
+  default: return len / 2;
+  }
+}
+
 static int mf_erase(void *ctx, unsigned slot, uint64_t off, uint64_t len)
 {
   memflash *m = ctx;
@@ -31,7 +40,7 @@ static int mf_erase(void *ctx, unsigned slot, uint64_t off, uint64_t len)
   if (t < 0)
     return FOTA_ERR_STORAGE;
   if (t == 1) { /* half erased, the rest keeps its old bytes */
-    memset(m->slot[slot] + off, 0xff, (size_t)(len / 2));
+    memset(m->slot[slot] + off, 0xff, partial(m, (size_t)len));
     return FOTA_ERR_STORAGE;
   }
   memset(m->slot[slot] + off, 0xff, (size_t)len);
@@ -46,7 +55,7 @@ static int mf_write(void *ctx, unsigned slot, uint64_t off, const void *buf, siz
   int t = tick(m);
   if (t < 0)
     return FOTA_ERR_STORAGE;
-  size_t n = t == 1 ? len / 2 : len;
+  size_t n = t == 1 ? partial(m, len) : len;
   const uint8_t *p = buf;
   for (size_t i = 0; i < n; i++) {
     uint8_t *d = m->slot[slot] + off + i;
@@ -75,6 +84,7 @@ void memflash_init(memflash *m, uint64_t slot_size)
     memset(m->slot[i], 0xff, (size_t)m->size[i]);
   }
   m->cut_at = -1;
+  m->cut_mode = 1;
   m->st.ctx = m;
   m->st.slot_size = mf_size;
   m->st.erase = mf_erase;
@@ -93,4 +103,5 @@ void memflash_reboot(memflash *m)
 {
   m->dead = 0;
   m->cut_at = -1;
+  m->cut_mode = 1;
 }

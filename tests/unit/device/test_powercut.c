@@ -1,7 +1,8 @@
 /*
  * test_powercut.c — power cut at every flash erase/write, one run per index.
  *
- * A device runs OLD from slot A. It downloads NEW into slot B, activates
+ * Each operation index is cut three ways: nothing of it done, half of it,
+ * all but its last byte. A device runs OLD from slot A. It downloads NEW into slot B, activates
  * it, boots it and confirms it. The RAM flash loses power at operation N
  * (half of that erase/write happens), the device reboots through
  * fota_boot_select(). For every N the device must boot a complete, valid
@@ -154,11 +155,14 @@ static void cut_everywhere_confirmed(void **st)
   (void)st;
   long total = count_ops(1, 1);
   assert_true(total > 8);
+  print_message("confirmed sweep: %ld flash erase/write operations, %ld runs (each cut: nothing, half, all but one byte done)\n", total, 3 * (total + 1));
   int saw_old = 0, saw_new = 0;
-  for (long n = 0; n <= total; n++) {
+  for (long run = 0; run <= 3 * total + 2; run++) {
+    long n = run / 3;
     memflash m;
     factory(&m);
     m.cut_at = n;
+    m.cut_mode = (int)(run % 3);
     update(&m, 1, 1);
     memflash_reboot(&m);
     int s = fota_boot_select(&m.st, 1);
@@ -187,10 +191,13 @@ static void cut_everywhere_never_confirmed(void **st)
 {
   (void)st;
   long total = count_ops(0, FOTA_BOOT_TRIES + 1);
-  for (long n = 0; n <= total; n++) {
+  print_message("never-confirmed sweep: %ld operations, %ld runs\n", total, 3 * (total + 1));
+  for (long run = 0; run <= 3 * total + 2; run++) {
+    long n = run / 3;
     memflash m;
     factory(&m);
     m.cut_at = n;
+    m.cut_mode = (int)(run % 3);
     update(&m, 0, FOTA_BOOT_TRIES + 1);
     memflash_reboot(&m);
     int last = -1;
