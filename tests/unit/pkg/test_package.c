@@ -629,6 +629,14 @@ static const struct bad_pkg BAD[] = {
     {"signature-from-another-manifest.ofp", OFPKG_ERR_SIGNATURE, "does not verify"},
     {"flipped-bit-in-manifest.ofp", OFPKG_ERR_SIGNATURE, "does not verify"},
     {"flipped-bit-in-payload.ofp", OFPKG_ERR_HASH, "payload SHA-256"},
+    /* validly signed, refused by the install policy of the reference device
+     * (see policy_device below and the folder's README.md) */
+    {"policy-rollback-counter-9.ofp", OFPKG_ERR_ROLLBACK, "roll back"},
+    {"policy-wrong-family.ofp", OFPKG_ERR_FAMILY, "family"},
+    {"policy-wrong-suffix.ofp", OFPKG_ERR_FAMILY, "suffix"},
+    {"policy-wrong-hw-id.ofp", OFPKG_ERR_HWID, "hardware"},
+    {"policy-delta-for-another-base.ofp", OFPKG_ERR_BASE, "delta from base image"},
+    {"policy-payload-over-slot.ofp", OFPKG_ERR_TOO_BIG, "slot"},
 };
 #define NBAD (sizeof BAD / sizeof BAD[0])
 
@@ -636,6 +644,42 @@ static void put64(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The reference device of the policy fixtures: Air780EHV, suffix 1,
+ * hardware air780ehv-rev-a, installed counter 10, a slot of PAYLOAD_LEN
+ * bytes, running the image fill(PAYLOAD_LEN, seed 7) (the payload of
+ * make_full). */
+static ofpkg_err policy_check(const ofpkg_manifest *m, char *msg, size_t ml)
+{
+    uint8_t *img = malloc(PAYLOAD_LEN);
+    uint8_t h[32];
+    fill(img, PAYLOAD_LEN, 7);
+    sha256(img, PAYLOAD_LEN, h);
+    free(img);
+    ofpkg_device_state dev = {"Air780EHV", "1", "air780ehv-rev-a", 10, PAYLOAD_LEN, h,
+                              PAYLOAD_LEN};
+    return ofpkg_check_install(m, &dev, msg, ml);
+}
+
+/* What a device does with a package file: verify, then the policy. */
+static ofpkg_err device_check(const uint8_t *p, size_t n, char *msg, size_t ml)
+{
+    ofpkg_manifest m;
+    ofpkg_err e = ofpkg_verify_package(p, n, g_pub, g_pub_len, &m, msg, ml);
+    return e ? e : policy_check(&m, msg, ml);
+}
+
+static uint8_t *make_signed(ofpkg_manifest *m, size_t payload_len, size_t *len)
+{
+    uint8_t *payload = malloc(payload_len);
+    fill(payload, payload_len, 7);
+    uint8_t *pkg = NULL;
+    char msg[512];
+    if (ofpkg_sign_package(g_signer, m, payload, payload_len, &pkg, len, msg, sizeof msg))
+        fail_msg("sign: %s", msg);
+    free(payload);
+    return pkg;
 }
 
 static uint8_t *make_bad(size_t i, size_t *len)
@@ -711,6 +755,34 @@ static uint8_t *make_bad(size_t i, size_t *len)
         p[16 + 96] ^= 0x02; /* counter 10 → 8, signature not redone */
     } else if (!strcmp(f, "flipped-bit-in-payload.ofp")) {
         p[OFPKG_SIGNED_LEN + 1234] ^= 0x01;
+    } else if (!strncmp(f, "policy-", 7)) {
+        ofpkg_manifest m = base_manifest();
+        size_t plen = PAYLOAD_LEN;
+        free(p);
+        if (strstr(f, "rollback"))
+            m.counter = 9;
+        else if (strstr(f, "family"))
+            strcpy(m.family, "Air8000");
+        else if (strstr(f, "suffix"))
+            strcpy(m.suffix, "2");
+        else if (strstr(f, "hw-id"))
+            strcpy(m.hw_id, "air780ehv-rev-b");
+        else if (strstr(f, "over-slot"))
+            plen = PAYLOAD_LEN + 1;
+        else if (strstr(f, "another-base")) {
+            uint8_t *other = malloc(PAYLOAD_LEN);
+            fill(other, PAYLOAD_LEN, 99);
+            m.kind = OFPKG_KIND_DELTA;
+            m.base = (ofpkg_version){2012, 1, 4};
+            sha256(other, PAYLOAD_LEN, m.base_sha256);
+            m.base_len = PAYLOAD_LEN;
+            fill(other, PAYLOAD_LEN, 100);
+            sha256(other, PAYLOAD_LEN, m.result_sha256);
+            m.result_len = PAYLOAD_LEN;
+            free(other);
+            plen = 500;
+        }
+        p = make_signed(&m, plen, len);
     }
     return p;
 }
@@ -718,11 +790,18 @@ static uint8_t *make_bad(size_t i, size_t *len)
 static void test_bad_cases_in_memory(void **state)
 {
     (void)state;
+    {
+        size_t n;
+        char msg[512];
+        uint8_t *ok = make_full(g_signer, 10, &n, NULL);
+        assert_int_equal(device_check(ok, n, msg, sizeof msg), OFPKG_OK);
+        free(ok);
+    }
     for (size_t i = 0; i < NBAD; i++) {
         size_t n;
         uint8_t *p = make_bad(i, &n);
         char msg[512];
-        ofpkg_err e = verify_buf(p, n, msg, sizeof msg);
+        ofpkg_err e = device_check(p, n, msg, sizeof msg);
         if (e != BAD[i].want || !strstr(msg, BAD[i].word))
             fail_msg("%s: got %d (%s) '%s', want %d with '%s'", BAD[i].file, e, ofpkg_strerror(e),
                      msg, BAD[i].want, BAD[i].word);
@@ -741,7 +820,7 @@ static void test_bad_fixtures_on_disk(void **state)
         if (!p)
             fail_msg("missing fixture %s", path);
         char msg[512];
-        ofpkg_err e = verify_buf(p, n, msg, sizeof msg);
+        ofpkg_err e = device_check(p, n, msg, sizeof msg);
         if (e != BAD[i].want || !strstr(msg, BAD[i].word))
             fail_msg("%s: got %d '%s', want %d with '%s'", BAD[i].file, e, msg, BAD[i].want,
                      BAD[i].word);
