@@ -85,7 +85,8 @@ int luatbin_sniff(const uint8_t *head, size_t len);
 /* Parse and check the 92-byte header at buf (len >= 92; bytes after 92 are
  * ignored): magic, header CRC (zip CRC-32 of bytes 8..91, initial value
  * 0xFFFFFFFF, no final XOR), lengths within LUATBIN_MAX_PART_LEN and not both
- * zero, SDKMD5 all zero when SDKDataLen is 0. Fills *info (file_size = 0). */
+ * zero, SDKMD5 all zero when SDKDataLen is 0 (CommonMD5 likewise when
+ * CommonDataLen is 0). Fills *info (file_size = 0). */
 ofpkg_err luatbin_parse_header(const uint8_t *buf, size_t len, luatbin_info *info, char *msg,
                                size_t msglen);
 
@@ -120,7 +121,7 @@ int luatbin_version_core(const uint32_t v[5], unsigned *core);
 void luatbin_encode_core(unsigned core, uint32_t out[5]);
 
 /* Compare the header's versions with what the operator declared for the
- * package (version CORE.X.Z, base core or -1 for none):
+ * package (version CORE.X.Z; base_core -1 or 0 for none):
  *  - MainVersion (target core), where it states one, must equal core;
  *  - STDVersion (base core), where it states one, must equal base_core for a
  *    package with a core part, or core for a script-only package;
@@ -149,7 +150,6 @@ ofpkg_err luatbin_build(const luatbin_build_opts *opts, const uint8_t *common, s
 
 /* CRC used by the header (exposed for tests and tools). */
 uint32_t luatbin_header_crc(const uint8_t *hdr92);
-
 
 /* ======================================================================
  * openfota signed package (docs/package-format.md)
