@@ -508,12 +508,16 @@ typedef struct fota_push_opts {
   unsigned idle_ms;       /* recv timeout per wait (stop flag checked in between); 0 = 1000 */
   volatile int *stop;     /* loop ends when *stop != 0 (may be NULL: never) */
   unsigned max_connects;  /* 0 = unlimited */
+  unsigned heartbeat_ms;  /* send "\n" after this long without sending (keeps NAT
+                             mappings open); 0 = never */
 } fota_push_opts;
 
 /* TCP push listener. Connects, identifies itself, reads lines (at most
  * FOTA_PUSH_LINE_MAX; longer lines are dropped), and for each valid trigger
- * runs fota_request_ex with base opts and the pushed url (and version when
- * given) unless an update is already running (then the trigger is ignored).
+ * runs fota_request_ex with base opts and the pushed url (libfota2 rule:
+ * parameters appended unless it starts with ###; the pushed "version" is the
+ * server's information only — the request keeps base->version, the device's
+ * own) unless an update is already running (then the trigger is ignored).
  * Reconnects after errors. Returns 0 when stopped, or a negative fota_err when
  * max_connects was reached without success. */
 int fota_push_listen(const fota_ports *ports, const fota_push_opts *po, const fota_opts *base,

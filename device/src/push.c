@@ -5,7 +5,8 @@
  * and "\n". The server may then send lines of JSON, one object per line:
  *   {"fota":"true","url":"http://...","version":"..."}
  * "fota" is the string "true" (JSON true is accepted too); "url" is
- * required with it; "version" is optional; other keys are ignored; for a
+ * required with it; "version" is optional (informational: the check keeps
+ * reporting the device's own version); other keys are ignored; for a
  * repeated key the last one wins. Lines longer than FOTA_PUSH_LINE_MAX are
  * dropped whole. A trigger that arrives while an update runs is ignored (the
  * seed's fota_running guard): bytes received during a request are drained
@@ -233,10 +234,8 @@ static void on_line(const fota_ports *ports, const fota_push_opts *po, const fot
     return;
   if (fota_running())
     return; /* ignored: an update is already running */
-  fota_opts o = *base;
+  fota_opts o = *base; /* version stays the device's own: the check reports it */
   o.url = m.url;
-  if (m.version[0])
-    o.version = m.version;
   (void)po;
   (void)fota_request_ex(ports, &o, cb, user);
   *ran = 1;
@@ -281,7 +280,13 @@ int fota_push_listen(const fota_ports *ports, const fota_push_opts *po, const fo
     size_t len = 0;
     int dropping = 0;
     uint8_t buf[256];
+    uint64_t last_sent = sys->now_ms(sys->ctx);
     while (!(po->stop && *po->stop)) {
+      if (po->heartbeat_ms && sys->now_ms(sys->ctx) - last_sent >= po->heartbeat_ms) {
+        if (t->send(t->ctx, c, "\n", 1, 10000))
+          break;
+        last_sent = sys->now_ms(sys->ctx);
+      }
       long n = t->recv(t->ctx, c, buf, sizeof buf, idle);
       if (n == FOTA_ERR_TIMEOUT)
         continue;

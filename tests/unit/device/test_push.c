@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fota.h"
@@ -79,11 +82,13 @@ static void bad_fixtures(void **st)
 }
 
 /* ---- listener ---- */
-typedef struct dlsrv { int served; } dlsrv;
+typedef struct dlsrv { int served; int own_version; } dlsrv;
 static int dl_handler(int fd, const char *req, size_t n, int idx, void *user)
 {
-  (void)req; (void)n; (void)idx;
+  (void)n; (void)idx;
   dlsrv *d = user;
+  if (strstr(req, "GET /a?imei=862419074072001&project_key=K&firmware_name=F&version=2012.001.001 HTTP/1.1"))
+    d->own_version++;
   usleep(400 * 1000); /* the update takes a while */
   d->served++;
   testsrv_sendstr(fd, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nPKG");
@@ -97,7 +102,7 @@ static int push_handler(int fd, const char *req, size_t n, int idx, void *user)
   pushsrv *p = user;
   snprintf(p->first, sizeof p->first, "%.*s", (int)n, req);
   char t[256];
-  snprintf(t, sizeof t, "{\"fota\":\"true\",\"url\":\"###http://127.0.0.1:%u/a.bin\"}\n", p->dl_port);
+  snprintf(t, sizeof t, "{\"fota\":\"true\",\"url\":\"http://127.0.0.1:%u/a?\",\"version\":\"2012.001.002\"}\n", p->dl_port);
   testsrv_sendstr(fd, t);
   usleep(150 * 1000);
   testsrv_sendstr(fd, t); /* arrives while the first update runs: ignored */
@@ -137,7 +142,8 @@ static void listener(void **st)
   results r = {0, -1, 0};
   fota_push_opts po = {.host = "127.0.0.1", .port = ps.port, .imei = "862419074072001",
                        .idle_ms = 50, .reconnect_ms = 50, .stop = &r.stop, .max_connects = 3};
-  fota_opts base = {.timeout_ms = 5000};
+  fota_opts base = {.timeout_ms = 5000, .imei = "862419074072001", .project_key = "K",
+                    .firmware_name = "F", .version = "2012.001.001"};
   assert_int_equal(fota_push_listen(&ports, &po, &base, cb, &r), 0);
   testsrv_stop(&ps);
   testsrv_stop(&dl);
@@ -145,6 +151,48 @@ static void listener(void **st)
   assert_int_equal(r.calls, 2);
   assert_int_equal(r.last, 0);
   assert_int_equal(d.served, 2); /* the trigger sent during the update was ignored */
+  assert_int_equal(d.own_version, 2); /* the check reports the device's own version */
+}
+
+static int hb_handler(int fd, const char *req, size_t n, int idx, void *user)
+{
+  (void)req; (void)n; (void)idx;
+  int *beats = user;
+  uint64_t end = 0;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  end = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 700;
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (now >= end)
+      break;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, (int)(end - now)) <= 0)
+      continue;
+    char b[64];
+    ssize_t r = recv(fd, b, sizeof b, 0);
+    if (r <= 0)
+      break;
+    for (ssize_t i = 0; i < r; i++)
+      *beats += b[i] == '\n';
+  }
+  return 0;
+}
+
+static void listener_heartbeat(void **st)
+{
+  (void)st;
+  testsrv ps;
+  int beats = 0;
+  assert_int_equal(testsrv_start(&ps, hb_handler, &beats, 1), 0);
+  fota_ports ports = {fota_posix_transport(), NULL, &g_sys.system};
+  fota_push_opts po = {.host = "127.0.0.1", .port = ps.port, .imei = "1", .idle_ms = 20,
+                       .reconnect_ms = 10, .max_connects = 1, .heartbeat_ms = 100};
+  fota_opts base = {0};
+  assert_int_equal(fota_push_listen(&ports, &po, &base, cb, NULL), 0);
+  testsrv_stop(&ps);
+  assert_true(beats >= 4 && beats <= 8); /* ~one per 100 ms over 700 ms */
 }
 
 static void listener_unreachable(void **st)
@@ -164,6 +212,7 @@ int main(void)
     cmocka_unit_test(good_lines),
     cmocka_unit_test(bad_fixtures),
     cmocka_unit_test(listener),
+    cmocka_unit_test(listener_heartbeat),
     cmocka_unit_test(listener_unreachable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
