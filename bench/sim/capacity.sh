@@ -10,8 +10,10 @@
 #    state at the same time (peak_connections shows how many did).
 # 2. Idle fleet: 100,000 libfota2 devices (1,000 connections) answered
 #    "already latest": memory per device that is not connected, and checks/s.
-# 3. Check rate against the real server (when `openfota serve` runs):
-#    20,000 libfota2 checks answered code 27.
+# 3. Against the real server (when `openfota serve` runs): 20,000 libfota2
+#    checks answered code 27 (one and two loops), 5,000 devices upgrading an
+#    8 KiB package, and 10,000 agent devices downloading a 256 KiB package at
+#    once over 16 KiB/s links.
 # Prints one line per run: devices, connections, peak RSS, elapsed, checks/s.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -83,6 +85,16 @@ if [ -s "$DATA/serve.json" ]; then
         --version 2012.001.000 --devices 5000 --concurrency 256 --seed 99 \
         --no-progress --quiet --json --expect any | tail -n 1)
   report "real server, 8 KiB upgrade" "$out"
+  # 10,000 agent devices downloading 256 KiB at once over 16 KiB/s links
+  head -c 262144 /dev/urandom > "$TMP/pkg256k.bin"
+  curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/octet-stream' \
+       --data-binary @"$TMP/pkg256k.bin" \
+       "$URL/admin/v1/projects/$KEY/packages?firmware=FW2&version=2012.001.001&filename=app.bin" >/dev/null
+  out=$("$BIN" sim --url "$URL/api/site/firmware_upgrade?" --project-key "$KEY" --firmware FW2 \
+        --version 2012.001.000 --devices 10000 --concurrency 10000 --profile agent \
+        --slow-rate 1 --slow-bps 16384 --timeout 120s --seed 7 \
+        --no-progress --quiet --json --expect any | tail -n 1)
+  report "real server, 10k slow dl" "$out"
 else
   echo "real server: not available (openfota serve did not start); see $TMP/serve.log"
   tail -n 5 "$TMP/serve.log" 2>/dev/null || true
