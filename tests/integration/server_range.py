@@ -280,6 +280,61 @@ def if_range_stale_etag_full_200(c):
     check(r.status == 200 and r.body == c.pkg, "package If-Range stale: %s" % r.describe())
 
 
+def slow_read_while(c, target, data, action, what):
+    """Starts a download of target, reads a little, runs action(), then
+    reads the rest: the body must be the whole original data."""
+    import socket as _s
+    s = _s.socket(_s.AF_INET, _s.SOCK_STREAM)
+    s.setsockopt(_s.SOL_SOCKET, _s.SO_RCVBUF, 65536)  # before connect: a small window
+    s.connect(("127.0.0.1", c.srv.port))
+    s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+               % (target, c.srv.port)).encode())
+    s.settimeout(10)
+    first = s.recv(4096)
+    action()
+    import time as _t
+    _t.sleep(0.3)
+    buf = bytearray(first)
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    s.close()
+    from ofharness import parse_response
+    r, _ = parse_response(bytes(buf))
+    check(r is not None and r.status == 200 and r.body == data,
+          "%s: the download under way was cut or changed (%s)"
+          % (what, r.describe() if r else "%d bytes, no full answer" % len(buf)))
+
+
+@suite.case
+def package_rm_does_not_cut_download(c):
+    big = luatbin.script_image(8 * 1024 * 1024, seed=24)
+    obj = c.srv.upload_ok(c.key, big, "1.0.1", firmware="BIG_RAW_FW")
+    target = ("/api/site/firmware_upgrade?imei=860000000077777&project_key=%s"
+              "&firmware_name=BIG_RAW_FW&version=1.0.0" % c.key)
+
+    def rm():
+        st, _, raw = c.srv.admin("DELETE", "/admin/v1/packages/%s" % obj["id"])
+        check(st == 204, "DELETE package during a download: %s %r" % (st, raw))
+    slow_read_while(c, target, big, rm, "package removed while a device downloads it")
+    r = c.srv.get(target.replace("77777", "77778"))
+    check(r.status != 200, "removed package still delivered to a new device: %s" % r.describe())
+
+
+@suite.case
+def file_rm_does_not_cut_download(c):
+    big = luatbin.script_image(8 * 1024 * 1024, seed=25)
+    st, obj, raw = c.srv.admin("PUT", "/admin/v1/files/big-rm.bin", raw=big)
+    check(st == 201, "PUT big-rm.bin: %s %r" % (st, raw))
+
+    def rm():
+        st2, _, raw2 = c.srv.admin("DELETE", "/admin/v1/files/big-rm.bin")
+        check(st2 == 204, "DELETE file during a download: %s %r" % (st2, raw2))
+    slow_read_while(c, "/download/big-rm.bin", big, rm, "file removed while downloaded")
+
+
 @suite.case
 def head_download(c):
     r = get_file(c, method="HEAD")
