@@ -9,6 +9,8 @@ usage: sim_fake_check.py OPENFOTA_BINARY SCENARIO
   loop      a package that never boots, against a server that bans after 6
   luat      the version a Luat .bin header carries becomes the device's core
   periodic  time compression: --period 4h --time-scale 3600
+  psm       the PSM window: 15 s simulated for an answer, then sleep a period
+  faults    slow links, power cuts and packages that sometimes do not boot
   cli       exit statuses: unmet expectation, usage error, non-loopback refusal
 These complement the end-to-end checks against the real server (sim_e2e.py).
 """
@@ -198,6 +200,32 @@ def main():
             # checks at 0, 4 and 8 real seconds
             if s["checks"] != 60 or s["latest"] != 20 or not (8.5 < el < 20):
                 fail("periodic: want 60 checks in ~9 s, got %s in %.1f s" % (s["checks"], el))
+        elif scenario == "psm":
+            fk = fake("--mode", "hang")
+            t0 = time.time()
+            rc, s, err = sim(binary, base(fk.url(), 10) + ["--schedule", "psm", "--period", "4h",
+                                                          "--time-scale", "3600", "--jitter", "0",
+                                                          "--duration", "5s", "--timeout", "30s",
+                                                          "--expect", "any"])
+            # wakes at 0 and 4 s; each check is cut after 15 simulated seconds
+            # (about 4 ms), not after the 30 s request timeout
+            if s["checks"] != 20 or s["timeouts"] != 20 or time.time() - t0 > 15:
+                fail("psm: want 20 checks, all cut by the PSM window: %s" % s)
+        elif scenario == "faults":
+            fk = fake("--package", pkg_path, "--latest", "2012.001.001")
+            t0 = time.time()
+            rc, s, err = sim(binary, base(fk.url(), 4) + ["--slow-rate", "1", "--slow-bps", "100000",
+                                                         "--expect", "all-upgraded"])
+            el = time.time() - t0
+            if rc != 0 or s["slow_devices"] != 4 or el < 1.5:
+                fail("slow links: 200 KiB at 100 KB/s must take about 2 s: %.2f s %s" % (el, s))
+            rc, s, err = sim(binary, base(fk.url(), 200) + ["--profile", "agent", "--seed", "3",
+                                                           "--power-cut-rate", "0.3",
+                                                           "--no-boot-rate", "0.3",
+                                                           "--expect", "all-upgraded"])
+            if rc != 0 or s["power_cuts"] < 20 or s["boot_failures"] < 20 or \
+                    s["packages"] != 200 + s["power_cuts"] + s["boot_failures"]:
+                fail("power cuts / no-boot: every failed apply must be followed by a new download: %s" % s)
         elif scenario == "cli":
             fk = fake("--package", pkg_path, "--latest", "2012.001.001")
             rc, s, err = sim(binary, base(fk.url(), 2) + ["--expect", "upgraded=3"])
