@@ -215,7 +215,7 @@ static int cmd_make(int argc, char **argv)
            "patcher workspace %zu bytes, %.2f s\n",
            pos[2], pl, nl ? 100.0 * pl / nl : 0.0, nl, st.records, st.diff_bytes, st.extra_bytes, st.workspace,
            dt);
-    if (ol && nl && st.diff_bytes == 0)
+    if (st.full_image)
         fprintf(stderr, "openfota delta make: warning: no part of NEW was found in OLD, so the patch is NEW "
                         "compressed; ship the full image instead of a delta\n");
     rc = 0;

@@ -240,6 +240,7 @@ ofdelta_err ofdelta_make(const uint8_t *old, size_t old_len, const uint8_t *nw, 
         stats->extra_bytes = pl.extra;
         stats->patch_size = total;
         stats->workspace = ofdelta_patch_workspace_size(h.window, h.lc, h.lp, h.frame_size);
+        stats->full_image = old_len && new_len && pl.diff == 0;
     }
 out:
     free(recs.v);

@@ -189,6 +189,8 @@ typedef struct ofdelta_make_stats {
     uint32_t extra_bytes; /* bytes of NEW coded as fresh data */
     size_t   patch_size;  /* bytes of the patch */
     size_t   workspace;   /* patcher workspace this patch needs */
+    int      full_image;  /* 1: no delta was smaller than NEW alone, so the patch
+                           * carries NEW compressed; ship the full image instead */
 } ofdelta_make_stats;
 
 /* Makes a patch from old (old_len bytes) to new (new_len bytes). On success

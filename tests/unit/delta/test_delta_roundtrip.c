@@ -164,6 +164,7 @@ static void test_full_image_fallback(void **state)
     uint8_t *p;
     size_t pl;
     assert_int_equal(ofdelta_make(old.p, old.n, nw.p, nw.n, NULL, &p, &pl, &st), OFDELTA_OK);
+    assert_int_equal(st.full_image, st.diff_bytes == 0);
     tbuf empty = {(uint8_t *)"", 0};
     tbuf alone = t_make(&empty, &nw, NULL);
     /* same body; the headers differ only in the varint of the old size */
