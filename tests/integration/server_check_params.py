@@ -124,6 +124,18 @@ def url_without_question_mark(c):
     for base in ("/upgrade", PATH):
         r = c.srv.raw(module_bytes(c.srv.port, base + q(c)))
         expect_code(r, 3, "%simei=... (device URL configured without '?')" % base)
+    # the operator learns what to fix from the server's log
+    import time
+    deadline = time.time() + 5
+    while True:
+        with open(c.srv.log_path, "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        hit = [ln for ln in log.splitlines() if "upgradeimei" in ln and "?" in ln]
+        if hit or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    check(hit, "the server log does not tell the operator about the URL without '?' "
+          "(no line naming the /upgradeimei=... path)")
 
 
 # ---- version
