@@ -367,6 +367,12 @@ int sim_cli_main(int argc, char **argv)
                         "unless the URL starts with ###\n");
         return 2;
     }
+    size_t ulen = strlen(cfg.url);
+    if (!raw && ulen && cfg.url[ulen - 1] != '?' && cfg.url[ulen - 1] != '&')
+        fprintf(stderr, "openfota sim: warning: --url does not end in '?' or '&': like libfota2, "
+                        "the devices will append 'imei=...' straight to the path (%simei=...); "
+                        "end the URL with '?' unless that mistake is what you want to rehearse\n",
+                cfg.url);
     if (period_set && !sched_set)
         cfg.schedule = SIM_SCHED_PERIODIC;
     if (nexp == 0)
