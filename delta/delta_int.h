@@ -39,6 +39,17 @@ static inline void delta_put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
+/* 1 when a[0..n) == b[0..n); time independent of where they differ
+ * (the patcher files use no libc beyond memcpy/memset) */
+static inline int delta_same(const void *a, const void *b, size_t n)
+{
+    const uint8_t *x = a, *y = b;
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (uint8_t)(x[i] ^ y[i]);
+    return d == 0;
+}
+
 /* ---- header (header.c) */
 #define DELTA_MAGIC "OFDL"
 #define DELTA_VERSION 1u

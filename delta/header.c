@@ -48,7 +48,7 @@ ofdelta_err ofdelta_header_parse(const uint8_t *b, size_t len, ofdelta_header *h
     uint32_t v[10];
     if (!b || !h)
         return OFDELTA_ERR_ARG;
-    if (len < 4 || memcmp(b, DELTA_MAGIC, 4) != 0)
+    if (len < 4 || !delta_same(b, DELTA_MAGIC, 4))
         return OFDELTA_ERR_MAGIC;
     if (len < FIXED)
         return OFDELTA_ERR_TRUNCATED;

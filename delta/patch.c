@@ -2,7 +2,7 @@
  * patch.c — the streaming patcher: applies a patch fed in chunks of any size,
  * reading OLD at random offsets and writing NEW strictly in order, inside a
  * workspace the caller provides (no heap). Portable C: nothing from libc but
- * memcpy/memset/memmove, so it builds for Cortex-M as it is.
+ * memcpy/memset, so it builds for Cortex-M as it is.
  *
  * Pipeline, for every byte fed:
  *   header bytes → parsed and bounded → workspace laid out → OLD hashed and
@@ -107,7 +107,7 @@ static ofdelta_err hash_old(const ofdelta_header *h, const ofdelta_io *io, uint8
         off += n;
     }
     delta_sha256_final(&s, d);
-    return memcmp(d, h->old_sha256, 32) ? OFDELTA_ERR_BASE_HASH : OFDELTA_OK;
+    return delta_same(d, h->old_sha256, 32) ? OFDELTA_OK : OFDELTA_ERR_BASE_HASH;
 }
 
 ofdelta_err ofdelta_check_base(const ofdelta_header *h, const ofdelta_io *io)
@@ -335,7 +335,8 @@ static ofdelta_err run(ofdelta_patch *p)
     uint32_t k = p->in_end - p->in_pos;
     if (p->lz.total == p->payload)
         k = 0;
-    memmove(fb + PAD - k, fb + p->in_pos, k);
+    for (uint32_t i = 0; i < k; i++) /* to a lower address: a forward copy is safe */
+        fb[PAD - k + i] = fb[p->in_pos + i];
     p->in_pos = PAD - k;
     p->in_end = PAD;
     return OFDELTA_OK;
@@ -420,7 +421,7 @@ ofdelta_err ofdelta_patch_finish(ofdelta_patch *p)
     if ((e = flush(p)))
         return e;
     delta_sha256_final(&p->sha, d);
-    if (memcmp(d, p->h.new_sha256, 32))
+    if (!delta_same(d, p->h.new_sha256, 32))
         return OFDELTA_ERR_RESULT_HASH;
     p->phase = PH_FINISHED;
     return OFDELTA_OK;
@@ -470,7 +471,7 @@ static int sane(ofdelta_patch *p)
     if (p->phase == PH_HEADER)
         return p->used == sizeof *p && (p->hdr_have < 8 || p->hdr_have < p->hdr_raw[5]);
     if (p->phase != PH_BODY || ofdelta_header_parse(p->hdr_raw, p->hdr_have, &h) ||
-        memcmp(&h, &p->h, sizeof h))
+        !delta_same(&h, &p->h, sizeof h))
         return 0;
     uint32_t used = p->used, payload = h.payload_len;
     if (!layout(p) || used != p->used)

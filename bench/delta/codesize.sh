@@ -13,6 +13,9 @@ for f in patch lzma_dec header sha256 crc32 errors; do
 done
 echo "arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion) -Os -mcpu=cortex-m4 -mthumb"
 arm-none-eabi-size -t "$out/patch.o" "$out/lzma_dec.o" "$out/header.o" "$out/sha256.o" "$out/crc32.o"
+echo "symbols the patcher needs from outside (must be only memcpy and memset):"
+arm-none-eabi-ld -r -o "$out/patcher.o" "$out/patch.o" "$out/lzma_dec.o" "$out/header.o" "$out/sha256.o" "$out/crc32.o"
+arm-none-eabi-nm -u "$out/patcher.o" | awk '{print "  " $2}'
 echo "optional (ofdelta_strerror):"
 arm-none-eabi-size "$out/errors.o"
 # RAM of the default profile on this target: the whole workspace a default

@@ -23,16 +23,24 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# measure NAME CMD...: runs CMD under /usr/bin/time -v, sets sec and rss_kb
+# measure CMD...: runs CMD under /usr/bin/time -v; sets sec (wall), cpu
+# (user + system) and rss_kb (peak resident set)
 measure() {
   /usr/bin/time -v -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; return 1; }
   sec=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$work/time")
+  cpu=$(awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.2f", s}' "$work/time")
   rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time")
 }
-# peak_heap CMD...: peak of heap + stack in bytes (valgrind massif)
+# measure3 CMD...: median of three runs of measure (by cpu)
+measure3() {
+  local r=()
+  for _ in 1 2 3; do measure "$@"; r+=("$cpu $sec $rss_kb"); done
+  read -r cpu sec rss_kb < <(printf '%s\n' "${r[@]}" | sort -g | sed -n 2p)
+}
+# peak_heap CMD...: peak heap bytes of the process (valgrind massif: requested + allocator overhead)
 peak_heap() {
-  valgrind --tool=massif --stacks=yes --massif-out-file="$work/massif" "$@" >/dev/null 2>&1 || return 1
-  awk -F= '/^mem_heap_B/ {h=$2} /^mem_heap_extra_B/ {e=$2} /^mem_stacks_B/ {s=$2; if (h+e+s>m) m=h+e+s} END {print m}' "$work/massif"
+  valgrind --tool=massif --massif-out-file="$work/massif" "$@" >/dev/null 2>&1 || return 1
+  awk -F= '/^mem_heap_B/ {h=$2} /^mem_heap_extra_B/ {e=$2; if (h+e>m) m=h+e} END {print m}' "$work/massif"
 }
 
 tools=(ours bsdiff xdelta3 zstd)
@@ -44,24 +52,24 @@ for dir in "$data"/*/; do
   pairs+=("$p")
   nsz=$(stat -c %s "$new")
   # ours
-  measure "$bin" delta make "$old" "$new" "$work/$p.ofd"
-  size[ours,$p]=$(stat -c %s "$work/$p.ofd"); time[ours,$p]=$sec; rss[ours,$p]=$rss_kb
+  measure3 "$bin" delta make "$old" "$new" "$work/$p.ofd"
+  size[ours,$p]=$(stat -c %s "$work/$p.ofd"); time[ours,$p]="$sec/$cpu"; rss[ours,$p]=$rss_kb
   "$bin" delta apply "$old" "$work/$p.ofd" "$work/$p.out" >/dev/null && cmp -s "$work/$p.out" "$new" ||
     { echo "bench/delta: round trip FAILED for ours on $p" >&2; exit 1; }
   heap[ours,$p]=$(peak_heap "$bin" delta apply "$old" "$work/$p.ofd" "$work/$p.out2")
   # bsdiff
   measure bsdiff "$old" "$new" "$work/$p.bsd"
-  size[bsdiff,$p]=$(stat -c %s "$work/$p.bsd"); time[bsdiff,$p]=$sec; rss[bsdiff,$p]=$rss_kb
+  size[bsdiff,$p]=$(stat -c %s "$work/$p.bsd"); time[bsdiff,$p]="$sec/$cpu"; rss[bsdiff,$p]=$rss_kb
   bspatch "$old" "$work/$p.bso" "$work/$p.bsd" && cmp -s "$work/$p.bso" "$new" || { echo "bsdiff round trip failed on $p" >&2; exit 1; }
   heap[bsdiff,$p]=$(peak_heap bspatch "$old" "$work/$p.bso2" "$work/$p.bsd")
   # xdelta3
   measure xdelta3 -9 -S lzma -f -e -s "$old" "$new" "$work/$p.xd3"
-  size[xdelta3,$p]=$(stat -c %s "$work/$p.xd3"); time[xdelta3,$p]=$sec; rss[xdelta3,$p]=$rss_kb
+  size[xdelta3,$p]=$(stat -c %s "$work/$p.xd3"); time[xdelta3,$p]="$sec/$cpu"; rss[xdelta3,$p]=$rss_kb
   xdelta3 -f -d -s "$old" "$work/$p.xd3" "$work/$p.xdo" && cmp -s "$work/$p.xdo" "$new" || { echo "xdelta3 round trip failed on $p" >&2; exit 1; }
   heap[xdelta3,$p]=$(peak_heap xdelta3 -f -d -s "$old" "$work/$p.xd3" "$work/$p.xdo2")
   # zstd
   measure zstd -q -f -19 --patch-from="$old" "$new" -o "$work/$p.zst"
-  size[zstd,$p]=$(stat -c %s "$work/$p.zst"); time[zstd,$p]=$sec; rss[zstd,$p]=$rss_kb
+  size[zstd,$p]=$(stat -c %s "$work/$p.zst"); time[zstd,$p]="$sec/$cpu"; rss[zstd,$p]=$rss_kb
   zstd -q -f -d --patch-from="$old" "$work/$p.zst" -o "$work/$p.zso" && cmp -s "$work/$p.zso" "$new" || { echo "zstd round trip failed on $p" >&2; exit 1; }
   heap[zstd,$p]=$(peak_heap zstd -q -f -d --patch-from="$old" "$work/$p.zst" -o "$work/$p.zso2")
   # full image, xz -9e, for the "never larger than the full image" check
@@ -85,17 +93,18 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
       "$(echo "${size[ours,$p]} / ${size[bsdiff,$p]}" | bc -l)" "$(echo "${size[ours,$p]} / ${size[xz,$p]}" | bc -l)"
   done
   echo
-  echo "Median over pairs of ours/bsdiff: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[bsdiff,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
+  echo "Median over pairs of ours/full image: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[xz,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
+       "of ours/bsdiff: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[bsdiff,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
        "of ours/xdelta3: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[xdelta3,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
        "of ours/zstd: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[zstd,$p]}" | bc -l; done | median | xargs printf '%.3f')."
   echo
-  echo "Diff time (s) / diff peak RSS (MiB) / patcher peak heap+stack (KiB, valgrind massif of the whole apply process):"
+  echo "Diff wall/CPU time (s; ours: median of 3) / diff peak RSS (MiB) / patcher peak heap (KiB, valgrind massif of the whole apply process):"
   echo
   printf '| pair | ours | bsdiff | xdelta3 | zstd |\n|---|---|---|---|---|\n'
   for p in "${pairs[@]}"; do
     printf '| %s ' "$p"
     for t in "${tools[@]}"; do
-      printf '| %s s / %.1f MiB / %.0f KiB ' "${time[$t,$p]}" "$(echo "${rss[$t,$p]} / 1024" | bc -l)" "$(echo "${heap[$t,$p]} / 1024" | bc -l)"
+      printf '| %s s / %.1f MiB / %.1f KiB ' "${time[$t,$p]}" "$(echo "${rss[$t,$p]} / 1024" | bc -l)" "$(echo "${heap[$t,$p]} / 1024" | bc -l)"
     done
     printf '|\n'
   done
