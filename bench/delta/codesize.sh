@@ -31,4 +31,4 @@ val() { arm-none-eabi-objdump -s -j ".rodata.$1" "$out/ws.o" | awk '/^ 0000/ {pr
         sed 's/\(..\)\(..\)\(..\)\(..\)/\4\3\2\1/' | xargs -I{} printf '%d' 0x{}; }
 echo "patcher state (struct): $(val ws_state) bytes; default-profile workspace total: $(val ws_default) bytes (budget 16384)"
 echo "largest stack frames (bytes, per function; calls nest at most feed -> run -> records -> ctrl_value -> emit_diff -> flush):"
-cat "$out"/*.su | sort -t"$(printf '\t')" -k2 -n -r | head -6
+cat "$out"/patch.su "$out"/lzma_dec.su "$out"/header.su "$out"/sha256.su "$out"/crc32.su | sort -t"$(printf '\t')" -k2 -n -r | head -6
