@@ -42,7 +42,7 @@ struct conn {
     size_t inlen;
     int discarding;     /* inside an over-long line after identification */
     char *in;           /* line_max + 1 bytes */
-    char out[OUTBUF_MAX];
+    char *out;          /* OUTBUF_MAX bytes while a command is being written, else NULL */
     size_t outlen;
     int want_out;
 };
@@ -83,12 +83,12 @@ static void tlog(struct push_tcp *t, int level, const char *fmt, ...)
 static void tlog(struct push_tcp *t, int level, const char *fmt, ...)
 {
     int64_t sec = now_ms() / 1000;
-    if (level >= FLEET_LOG_WARN) {
-        /* at most 20 refusal lines a second; the rest are counted */
+    if (level == FLEET_LOG_WARN || level == FLEET_LOG_INFO) {
+        /* per-connection events: at most 20 lines a second, the rest counted */
         if (sec != t->log_window) {
             if (t->log_dropped && t->cfg.log) {
-                char m[128];
-                snprintf(m, sizeof m, "push: %u more refusals in the last second (not logged one by one)",
+                char m[160];
+                snprintf(m, sizeof m, "push: %u more push-port events in the last second (counted in the status, not logged one by one)",
                          t->log_dropped);
                 t->cfg.log(t->cfg.ctx, FLEET_LOG_WARN, m);
             }
@@ -244,6 +244,7 @@ static void conn_close(struct push_tcp *t, struct conn *c, const char *why)
     close(c->fd);
     t->byfd[c->fd] = NULL;
     free(c->in);
+    free(c->out);
     free(c);
 }
 
@@ -267,6 +268,10 @@ static int conn_flush(struct push_tcp *t, struct conn *c)
         c->outlen -= (size_t)n;
     }
     int want = c->outlen > 0;
+    if (!want && c->out) { /* idle connections hold no output buffer */
+        free(c->out);
+        c->out = NULL;
+    }
     if (want != c->want_out) {
         struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.fd = c->fd};
         epoll_ctl(t->efd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -461,7 +466,9 @@ static void drain_sendq(struct push_tcp *t)
         pthread_mutex_lock(&t->mu);
         struct conn *c = smap_get(&t->ids, q->id);
         pthread_mutex_unlock(&t->mu);
-        if (!c || c->outlen + q->len > OUTBUF_MAX) {
+        if (c && !c->out)
+            c->out = malloc(OUTBUF_MAX);
+        if (!c || !c->out || c->outlen + q->len > OUTBUF_MAX) {
             if (c) {
                 tlog(t, FLEET_LOG_WARN, "push: device %s does not read its commands; closing", c->id);
                 conn_close(t, c, NULL);
