@@ -283,6 +283,8 @@ typedef struct fota_report {
   unsigned slot;           /* slot written, or ~0u if none */
   uint8_t md5[16];         /* of the whole image (valid when result == 0) */
   uint8_t sha256[32];
+  int vendor_code;         /* status >= 300 with a JSON body {"code":N,...}: N (e.g. 27
+                              "already latest", 40 banned); -1 when absent */
 } fota_report;
 
 /* Called once per request with the result code; rep is valid for the call only. */

@@ -139,6 +139,7 @@ int fota_download(const fota_ports *ports, const fota_opts *opts, const fota_age
     rep = &local;
   memset(rep, 0, sizeof *rep);
   rep->slot = ~0u;
+  rep->vendor_code = -1;
   fota__writer w;
   fota_http http;
   dl d;

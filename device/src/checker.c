@@ -97,6 +97,7 @@ int fota_psm_cycle(const fota_ports *ports, const fota_opts *opts, const fota_ps
     rep.err = FOTA_ERR_CONNECT;
     rep.result = FOTA_RESULT_CONNECT;
     rep.slot = ~0u;
+    rep.vendor_code = -1;
     if (cb)
       cb(rep.result, &rep, user);
     rc = FOTA_ERR_CONNECT;

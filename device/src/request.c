@@ -32,14 +32,46 @@ int fota_running(void) { return __atomic_load_n(&g_running, __ATOMIC_ACQUIRE); }
 typedef struct sink {
   fota_http *http;
   fota__writer w;
+  char why[96];   /* start of a "no upgrade" body, for its JSON code */
+  size_t why_len;
 } sink;
 
 static int sink_body(void *user, const uint8_t *d, size_t n)
 {
   sink *s = user;
-  if (s->http->status != 200 && s->http->status != 206)
-    return 0; /* "no upgrade" answers: read and drop (a JSON reason at most) */
+  if (s->http->status != 200 && s->http->status != 206) {
+    /* "no upgrade" answers: keep the first bytes (the vendor's JSON reason) */
+    size_t room = sizeof s->why - 1 - s->why_len;
+    size_t t = n < room ? n : room;
+    for (size_t i = 0; i < t; i++)
+      s->why[s->why_len++] = (char)d[i];
+    return 0;
+  }
   return fota__writer_put(&s->w, d, n);
+}
+
+/* {"code":N,...} -> N, else -1. Only the first bytes are looked at. */
+static int vendor_code(const char *b, size_t n)
+{
+  static const char key[] = "\"code\"";
+  for (size_t i = 0; i + sizeof key - 1 <= n; i++) {
+    if (memcmp(b + i, key, sizeof key - 1) != 0)
+      continue;
+    size_t j = i + sizeof key - 1;
+    while (j < n && (b[j] == ' ' || b[j] == '\t'))
+      j++;
+    if (j >= n || b[j++] != ':')
+      return -1;
+    while (j < n && (b[j] == ' ' || b[j] == '\t'))
+      j++;
+    int v = 0, digits = 0;
+    while (j < n && b[j] >= '0' && b[j] <= '9' && digits < 6) {
+      v = v * 10 + (b[j++] - '0');
+      digits++;
+    }
+    return digits ? v : -1;
+  }
+  return -1;
 }
 
 /* The slot a libfota2-style download goes to: the inactive one; slot B
@@ -81,6 +113,7 @@ int fota_request_ex(const fota_ports *ports, const fota_opts *opts, fota_callbac
   unsigned slot = pick_slot(ports->storage, &cap);
   fota__writer_init(&s.w, ports->storage, slot, cap, NULL);
   http.status = 0;
+  s.why_len = 0;
   rc = fota__exchange(ports, opts, NULL, deadline, 0, &http, sink_body, &s);
   rep.err = rc;
   rep.status = http.status;
@@ -93,6 +126,7 @@ int fota_request_ex(const fota_ports *ports, const fota_opts *opts, fota_callbac
     rep.err = FOTA_ERR_HTTP_STATUS;
   fota_md5_final(&s.w.md5, rep.md5);
   fota_sha256_final(&s.w.sha, rep.sha256);
+  rep.vendor_code = http.status >= 300 ? vendor_code(s.why, s.why_len) : -1;
   rep.result = fota_result_from_http(rc, http.status, s.w.off);
   fota__guard_leave();
   if (cb)

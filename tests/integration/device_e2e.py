@@ -4,7 +4,7 @@
 usage: device_e2e.py OPENFOTA_BINARY CLIENT_BINARY SCENARIO
   libfota2  a device on fota_request() checks with 2012.001.000, receives the
             package (result 0, its SHA-256), then checks with 2012.001.001 and
-            is told "no upgrade" (result 4)
+            is told "already latest" (result 4, JSON code 27)
   agent     fota_download() through a proxy that cuts the first download after
             100 KiB: the device resumes with Range/If-Range, ends with the
             package's SHA-256 and activates it
@@ -104,8 +104,8 @@ def main():
             if r["result"] != 0 or r["sha256"] != sha or r["len"] != len(pkg):
                 fail("first check should deliver the package: %s" % r)
             r = client(cli, "libfota2", url, key, "2012.001.001", slots)
-            if r["result"] != 4 or r["status"] < 300:
-                fail("a device on the target version should get result 4 (no upgrade): %s" % r)
+            if r["result"] != 4 or r["status"] < 300 or r["code"] != 27:
+                fail("a device on the target version should get result 4 with code 27: %s" % r)
         elif scenario == "agent":
             host, port = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
             proxy = CuttingProxy(host, int(port), 100 * 1024)

@@ -6,7 +6,8 @@
  *
  * libfota2: fota_request with these options (the body goes to the inactive
  * slot in SLOTDIR). agent: fota_download with resume, then fota_activate.
- * Prints one JSON line: result, err, status, len, sha256, slot.
+ * Prints one JSON line: result, err, status, code (vendor JSON code), len,
+ * sha256, slot.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +27,10 @@ static void print(int result, int err, const fota_report *rep)
 {
   char sha[65];
   hex(rep->sha256, 32, sha);
-  printf("{\"result\":%d,\"err\":\"%s\",\"status\":%d,\"len\":%llu,\"sha256\":\"%s\",\"slot\":%d}\n",
-         result, fota_strerror(err), rep->status, (unsigned long long)rep->total_len, sha,
-         rep->slot == ~0u ? -1 : (int)rep->slot);
+  printf("{\"result\":%d,\"err\":\"%s\",\"status\":%d,\"code\":%d,\"len\":%llu,"
+         "\"sha256\":\"%s\",\"slot\":%d}\n",
+         result, fota_strerror(err), rep->status, rep->vendor_code,
+         (unsigned long long)rep->total_len, sha, rep->slot == ~0u ? -1 : (int)rep->slot);
 }
 
 static fota_report g_rep;

@@ -125,7 +125,11 @@ static void json_404_and_500(void **st)
                        "Content-Length: 27\r\n\r\n{\"code\":27,\"msg\":\"latest\"}\n", 5000, &g), 4);
   assert_int_equal(g.rep.status, 404);
   assert_int_equal(g.rep.body_len, 0); /* nothing stored */
+  assert_int_equal(g.rep.vendor_code, 27);
   assert_int_equal(run("HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n", 5000, &g), 4);
+  assert_int_equal(g.rep.vendor_code, -1);
+  assert_int_equal(run("HTTP/1.1 403 X\r\nContent-Length: 24\r\n\r\n{\"msg\":\"x\", \"code\" : 40}", 5000, &g), 4);
+  assert_int_equal(g.rep.vendor_code, 40);
 }
 
 static void closed_before_headers(void **st)
