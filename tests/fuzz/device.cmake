@@ -8,3 +8,6 @@ openfota_add_fuzz(device_push_line SOURCE ${CMAKE_CURRENT_LIST_DIR}/device_push_
   LIBS of_device CORPUS ${OPENFOTA_FIXTURES}/bad/device_push)
 openfota_add_fuzz(device_request_build SOURCE ${CMAKE_CURRENT_LIST_DIR}/device_request_build.c
   LIBS of_device CORPUS ${OPENFOTA_FIXTURES}/bad/device_push)
+#   device_bootstate:     the boot-state record read back from flash
+openfota_add_fuzz(device_bootstate SOURCE ${CMAKE_CURRENT_LIST_DIR}/device_bootstate.c
+  LIBS of_device CORPUS ${OPENFOTA_FIXTURES}/bad/device_bootstate)
