@@ -394,6 +394,55 @@ def cli_errors_are_helpful(c):
         check(r.returncode == 0 and "usage" in r.stdout, "%s --help: %r" % (noun, r.stdout))
 
 
+def cli_maxrss_kb(c, *args):
+    """Runs the CLI and returns (exit status, peak RSS in KiB) via wait4."""
+    import subprocess
+    env = dict(os.environ, OPENFOTA_URL=c.srv.url, OPENFOTA_TOKEN=c.srv.token)
+    p = subprocess.Popen([c.srv.binary] + list(args), env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    _pid, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read()
+    p.stderr.close()
+    check(p.returncode == 0, "openfota %s: exit %s: %s" % (" ".join(args), p.returncode, err))
+    return ru.ru_maxrss
+
+
+@suite.case
+def cli_upload_streams_the_file(c):
+    small = os.path.join(c.tmp, "small.img")
+    big = os.path.join(c.tmp, "big.img")
+    with open(small, "wb") as f:
+        f.write(luatbin.script_image(4096, seed=61))
+    with open(big, "wb") as f:
+        block = luatbin.script_image(1 << 20, seed=62)
+        for i in range(48):
+            f.write(block[i:] + block[:i])
+    base = cli_maxrss_kb(c, "package", "add", "--project", c.key, "--firmware", "STREAM_FW",
+                         "--version", "1.0.1", small)
+    peak = cli_maxrss_kb(c, "package", "add", "--project", c.key, "--firmware", "STREAM_FW",
+                         "--version", "1.0.2", big)
+    check(peak - base < 16 * 1024, "uploading 48 MiB raised the CLI's peak RSS by %d KiB over a "
+          "4 KiB upload (the file is buffered, not streamed)" % (peak - base))
+    os.unlink(big)
+
+
+@suite.case
+def cli_firmware_add_list_rm(c):
+    cli_ok(c, "firmware", "add", "--project", c.key, "SPARE_FW", "--suffix", "_2")
+    r = cli_ok(c, "firmware", "list", "--project", c.key, "--json")
+    import json
+    fws = {f["name"]: f for f in json.loads(r.stdout)["firmware"]}
+    check(fws.get("SPARE_FW", {}).get("suffix") == 2, "firmware add --suffix _2: %r" % fws)
+    cli_ok(c, "firmware", "rm", "--project", c.key, "SPARE_FW")
+    r = cli_ok(c, "firmware", "list", "--project", c.key)
+    check("SPARE_FW" not in r.stdout, "firmware rm: still listed: %r" % r.stdout)
+    r = run_cli(c, "firmware", "rm", "--project", c.key, FW)
+    check(r.returncode != 0, "firmware with packages was removed")
+    r = cli_ok(c, "device", "list", "--state", "forbidden", "--json")
+    check("devices" in json.loads(r.stdout), "device list --state forbidden --json: %r" % r.stdout)
+
+
 @suite.case
 def package_rm_and_project_rm(c):
     st, obj, raw = c.srv.admin("GET", "/admin/v1/packages?project=" + c.key)
