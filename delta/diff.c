@@ -18,8 +18,12 @@
 #include "diff.h"
 
 /* a new exact match replaces the current alignment when it is this many
- * bytes longer than what the current alignment already matches */
-#define SLACK 8
+ * bytes longer than what the current alignment already matches. bsdiff uses
+ * 8 with 24-byte control tuples; our control values are varints of one or two
+ * bytes, so a new record is cheaper and a smaller margin pays (measured: 1-5 %
+ * smaller patches on MCU and ESP8266 firmware, 1.5 % larger on a 3.5 MB
+ * aarch64 library). */
+#define SLACK 7
 
 static uint32_t matchlen(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
 {
