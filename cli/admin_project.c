@@ -206,9 +206,9 @@ static int project_set(struct admin_ctx *ctx, struct admin_args *a)
     }
     if (max_daily) {
         long long n;
-        if (admin_parse_uint(max_daily, 1000000, &n) || n < 1) {
+        if (admin_parse_uint(max_daily, 1000, &n) || n < 1) {
             fprintf(stderr,
-                    "openfota project set: --max-daily takes a whole number from 1 to 1000000, "
+                    "openfota project set: --max-daily takes a whole number from 1 to 1000, "
                     "not '%s'\n",
                     max_daily);
             json_decref(body);

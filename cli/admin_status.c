@@ -13,6 +13,8 @@ static const struct admin_col status_cols[] = {
     {"projects", "projects", false},
     {"devices", "devices", false},
     {"packages", "packages", false},
+    {"files", "files", false},
+    {"history events dropped", "events_dropped", false},
     {"device check URL", "check_url", false},
     {"admin URL", "admin_url", false},
 };

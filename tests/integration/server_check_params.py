@@ -124,6 +124,13 @@ def url_without_question_mark(c):
     for base in ("/upgrade", PATH):
         r = c.srv.raw(module_bytes(c.srv.port, base + q(c)))
         expect_code(r, 3, "%simei=... (device URL configured without '?')" % base)
+        check(r.status == 400, "URL without '?': status %s, documented 400" % r.status)
+        for tail in (q(c, id_key="mac", ident="C8C2C6A1B2C3"),
+                     "nil&project_key=%s&firmware_name=%s&version=2012.001.001" % (c.key, FW),
+                     "project_key=%s&firmware_name=%s&version=2012.001.001&imei=%s"
+                     % (c.key, FW, dev(c))):
+            r = c.srv.raw(module_bytes(c.srv.port, base + tail))
+            expect_code(r, 3, "%s%s (URL without '?')" % (base, tail[:20]))
     # the operator learns what to fix from the server's log
     import time
     deadline = time.time() + 5
@@ -289,10 +296,22 @@ def history_codes(c, ident):
 
 
 @suite.case
-def unknown_project_25(c):
+def unknown_project_25_in_history(c):
     d = dev(c)
     expect_code(send(c, q(c, ident=d, key="UNKNOWNKEY")), 25, "unknown project_key")
     check(send(c, q(c, ident=d, key="UNKNOWNKEY")).status == 404, "code 25: documented 404")
+    # "every check of a valid identity is recorded in the device's history"
+    codes = history_codes(c, d)
+    check(codes is not None and 25 in codes,
+          "device %s history after code 25: %r (expected an event with code 25)" % (d, codes))
+
+
+@suite.case
+def missing_project_key_25_and_firmware_26(c):
+    r = send(c, "imei=%s&firmware_name=%s&version=2012.001.001" % (dev(c), FW))
+    expect_code(r, 25, "no project_key parameter")
+    r = send(c, "imei=%s&project_key=%s&version=2012.001.001" % (dev(c), c.key))
+    expect_code(r, 26, "no firmware_name parameter")
 
 
 @suite.case

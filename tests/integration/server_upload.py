@@ -101,6 +101,18 @@ def at_cap_accepted(c):
 
 
 @suite.case
+def chunked_over_cap_413(c):
+    before_files = files_snapshot(c)
+    r, sent = c.srv.admin_stream("POST", upload_path(c, firmware="CHUNKED_OVER"),
+                                 (bytes(65536) for _ in range(CAP // 65536 + 8)))
+    check(r is not None and r.status == 413, "chunked upload of %d bytes that ends (cap %d): "
+          "expected 413, got %s" % (sent, CAP, r.describe() if r else "no answer"))
+    time.sleep(0.5)
+    check(files_snapshot(c) == before_files, "files left after a chunked 413: %r"
+          % (set(files_snapshot(c)) - set(before_files)))
+
+
+@suite.case
 def endless_chunked_upload_413(c):
     before = data_bytes(c)
     before_files = files_snapshot(c)

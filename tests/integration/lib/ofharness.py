@@ -305,7 +305,9 @@ class Server:
             head += "Content-Length: %d\r\n\r\n" % length
         else:
             head += "Transfer-Encoding: chunked\r\n\r\n"
-            chunks = (b"%x\r\n" % len(ch) + ch + b"\r\n" for ch in chunks)
+            import itertools
+            chunks = itertools.chain((b"%x\r\n" % len(ch) + ch + b"\r\n" for ch in chunks),
+                                     [b"0\r\n\r\n"])
         return self.stream(head.encode(), chunks, timeout)
 
     # --- admin API
