@@ -1325,8 +1325,8 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         if (a->kind == AK_JSON) {
             if (a->over || a->len + len > ADMIN_JSON_MAX) {
                 a->over = 1;
-                if (a->len + len > 4 * ADMIN_JSON_MAX)
-                    r->close_conn = 1;
+                http_reply_now_and_close(r, 413, "Content Too Large",
+                                         "{\"error\":\"JSON body too large\",\"hint\":\"admin JSON bodies are limited to 1 MiB\"}");
                 return;
             }
             char *nb = realloc(a->buf, a->len + len + 1);
@@ -1348,10 +1348,12 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
                 a->over = 1;
                 log_warn("admin: upload over the cap of %llu bytes refused", (unsigned long long)s->cfg.upload_max);
             }
-            /* the rest is discarded so the 413 can be sent at its end; a body
-             * going on past cap + 1 MiB (endless chunked) is cut off */
-            if (a->received > s->cfg.upload_max + (1u << 20))
-                r->close_conn = 1;
+            /* answered at once; the HTTP layer drops the rest, then closes */
+            blob_abort(a->up);
+            a->up = NULL;
+            http_reply_now_and_close(r, 413, "Content Too Large",
+                                     "{\"error\":\"upload larger than the upload cap\","
+                                     "\"hint\":\"raise --upload-max on the server\"}");
         } else if (w < 0) {
             a->io_error = 1;
         }

@@ -25,10 +25,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 struct http_server {
     struct MHD_Daemon *d;
+    unsigned timeout_s;
     int fd;
     unsigned port;
     int ipv6;
@@ -40,6 +42,34 @@ struct http_prebuilt {
     struct MHD_Response *resp;
     unsigned status;
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void http_reply_now_and_close(http_req *r, unsigned status, const char *reason, const char *json_body)
+{
+    r->responded = 1;
+    r->raw_sent = 1;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL)
+        return;
+    char head[256];
+    size_t bl = strlen(json_body);
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     status, reason, bl);
+    if (n <= 0 || (size_t)n >= sizeof head)
+        return;
+    /* small: fits the socket buffer of a fresh answer; best effort */
+    if (send(ci->connect_fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
+        send(ci->connect_fd, json_body, bl, MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(ci->connect_fd, SHUT_WR);
+}
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -101,13 +131,28 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 }
 
 struct framing {
-    int ncl, nte, te_ok;
+    int ncl, nte, te_ok, bad;
 };
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strchr("!#$%&'*+-.^_`|~", c);
+}
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
     struct framing *f = cls;
+    /* field names are tokens (no space before ':'), values carry no control
+     * characters but HTAB (no bare CR, no leftover of a folded line) */
+    if (key == NULL || key[0] == 0)
+        f->bad = 1;
+    for (const unsigned char *k = (const unsigned char *)key; k && *k; k++)
+        if (!is_tchar(*k))
+            f->bad = 1;
+    for (const unsigned char *v = (const unsigned char *)value; v && *v; v++)
+        if ((*v < 0x20 && *v != '\t') || *v == 0x7f)
+            f->bad = 1;
     if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
         f->ncl++;
     if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
@@ -122,8 +167,10 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
  * than exactly "chunked" -> 400 and the connection is closed. */
 static int framing_ok(struct MHD_Connection *c)
 {
-    struct framing f = {0, 0, 0};
+    struct framing f = {0, 0, 0, 0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.bad)
+        return -1;
     return f.ncl <= 1 && f.nte <= 1 && !(f.ncl && f.nte) && (f.nte == 0 || f.te_ok);
 }
 
@@ -139,6 +186,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return MHD_NO; /* out of memory in on_uri */
     if (!r->started) {
         r->started = 1;
+        r->t0_ms = now_ms();
         r->method = method;
         r->is_head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -151,7 +199,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                 r->content_length = v;
             }
         }
-        if (!framing_ok(c)) {
+        int fr = framing_ok(c);
+        if (fr < 0) {
+            static const char body[] = "{\"error\":\"malformed header field (a name that is not a token, or a "
+                                       "control character in a value)\",\"hint\":\"fix the client\"}";
+            http_hdr h[] = {{"Connection", "close"}};
+            http_reply(r, 400, "application/json", body, sizeof body - 1, h, 1);
+            return MHD_YES;
+        }
+        if (!fr) {
             static const char body[] = "{\"error\":\"ambiguous message framing (Content-Length with "
                                        "Transfer-Encoding, two Content-Length, or a Transfer-Encoding other than "
                                        "chunked)\",\"hint\":\"send one Content-Length or Transfer-Encoding: chunked\"}";
@@ -162,13 +218,28 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         s->handler(s->ctx, r, HTTP_PHASE_HEADERS, NULL, 0);
         return r->close_conn ? MHD_NO : MHD_YES;
     }
+    if (r->raw_sent) {
+        /* answered directly mid-body: drop input for a while, then close */
+        if (*upload_data_size == 0)
+            return MHD_NO; /* body over: close */
+        r->drained += *upload_data_size;
+        *upload_data_size = 0;
+        return r->drained > HTTP_DRAIN_MAX ? MHD_NO : MHD_YES;
+    }
     if (*upload_data_size != 0) {
         r->body_seen += *upload_data_size;
+        uint64_t el = now_ms() - r->t0_ms, grace = (uint64_t)s->timeout_s * 1000;
+        if (el > grace && r->body_seen < (el - grace) * HTTP_MIN_BODY_RATE / 1000) {
+            log_info("http: request body slower than %u bytes/s: connection closed", HTTP_MIN_BODY_RATE);
+            return MHD_NO;
+        }
         if (!r->responded && !r->close_conn)
             s->handler(s->ctx, r, HTTP_PHASE_BODY, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return r->close_conn ? MHD_NO : MHD_YES;
     }
+    if (r->raw_sent)
+        return MHD_NO;
     if (r->responded)
         return MHD_YES;
     s->handler(s->ctx, r, HTTP_PHASE_END, NULL, 0);
@@ -344,6 +415,7 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
     }
     s->handler = h;
     s->ctx = ctx;
+    s->timeout_s = o->timeout_s;
     s->fd = bind_listen(o->host, o->port, &s->ipv6, err, errlen);
     if (s->fd < 0) {
         free(s);

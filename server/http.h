@@ -24,6 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define HTTP_MIN_BODY_RATE 1024u /* bytes/s averaged over a body, after the grace */
+#define HTTP_DRAIN_MAX (1u << 20) /* body bytes dropped after an early answer */
+
 typedef struct http_server http_server;
 typedef struct http_prebuilt http_prebuilt;
 
@@ -54,6 +57,9 @@ struct http_req {
     void *conn;
     int started;
     int responded;
+    int raw_sent;        /* an answer was written directly; close after draining */
+    uint64_t drained;
+    uint64_t t0_ms;      /* monotonic time of the first phase */
     uint64_t body_len;   /* bytes of the response body queued */
     uint64_t acked_base; /* TCP bytes acknowledged before the body (estimate) */
     int acked_valid;
@@ -67,7 +73,8 @@ typedef struct http_options {
     unsigned port;         /* 0 = any free port */
     unsigned threads;
     unsigned max_connections;
-    unsigned timeout_s;    /* per-connection inactivity deadline */
+    unsigned timeout_s;    /* per-connection inactivity deadline; also the grace before the
+                              minimum body rate (HTTP_MIN_BODY_RATE bytes/s) applies */
     unsigned conn_memory;  /* per-connection memory (bounds header size) */
 } http_options;
 
@@ -91,6 +98,12 @@ int http_reply(http_req *r, unsigned status, const char *ctype, const void *body
 /* Answer with len bytes of fd from off (sendfile). Takes ownership of fd. */
 int http_reply_fd(http_req *r, unsigned status, int fd, uint64_t off, uint64_t len, const char *ctype,
                   const http_hdr *hdrs, size_t nhdrs);
+/* Answer in the middle of a request body (MHD cannot queue an answer
+ * then): the response is written to the socket directly with
+ * "Connection: close", the rest of the body is read and dropped for a while
+ * so the client sees the answer, then the connection is closed. */
+void http_reply_now_and_close(http_req *r, unsigned status, const char *reason, const char *json_body);
+
 /* Reusable answers for the hot path (built once, shared by all threads). */
 http_prebuilt *http_prebuilt_new(unsigned status, const char *ctype, const void *body, size_t len,
                                  const http_hdr *hdrs, size_t nhdrs);
