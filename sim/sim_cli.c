@@ -159,10 +159,10 @@ static void print_human(const sim_config *cfg, const sim_summary *s)
            (unsigned long long)s->resets, (unsigned long long)s->resumes,
            (unsigned long long)s->restarts, (unsigned long long)s->power_cuts,
            (unsigned long long)s->boot_failures);
-    printf("  timeouts %llu  refused %llu  closed %llu  sha256 ok %llu bad %llu\n",
+    printf("  timeouts %llu  refused %llu  closed %llu  sha256 ok %llu bad %llu  luat .bin refused %llu\n",
            (unsigned long long)s->timeouts, (unsigned long long)s->refused,
            (unsigned long long)s->closed, (unsigned long long)s->sha_ok,
-           (unsigned long long)s->sha_bad);
+           (unsigned long long)s->sha_bad, (unsigned long long)s->luat_bad);
     printf("  latency p50 %.2f ms  p99 %.2f ms  max %.2f ms  peak connections %u  peak RSS %ld KiB\n",
            s->latency_p50_ms, s->latency_p99_ms, s->latency_max_ms, s->peak_connections,
            s->peak_rss_kb);

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <ofpkg.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,7 +56,11 @@ struct sim_dl {
     uint8_t lhead[92]; /* first bytes of the package (Luat header) */
     char etag[SIM_ETAG_MAX];
     char hversion[SIM_HVERSION_MAX];
+    luatbin_checker *luat; /* owned; checks a Luat .bin as the module would */
+    uint8_t luat_state;    /* LUAT_UNKNOWN, LUAT_CHECKING, LUAT_NOT */
 };
+
+enum { LUAT_UNKNOWN = 0, LUAT_CHECKING, LUAT_NOT };
 
 struct sim_conn {
     int fd;
@@ -124,6 +129,7 @@ static void dl_free(sim_dev *d)
     if (!d->dl)
         return;
     EVP_MD_CTX_free(d->dl->sha);
+    luatbin_checker_free(d->dl->luat);
     free(d->dl);
     d->dl = NULL;
 }
@@ -139,6 +145,9 @@ static int dl_reset(const sim_loop *L, sim_dev *d)
     dl->offset = dl->total = 0;
     dl->etag[0] = dl->hversion[0] = '\0';
     memset(dl->lhead, 0, sizeof(dl->lhead));
+    luatbin_checker_free(dl->luat);
+    dl->luat = NULL;
+    dl->luat_state = LUAT_UNKNOWN;
     int want_sha = L->cfg->profile == SIM_PROFILE_AGENT || L->cfg->expect_sha256;
     if (want_sha) {
         if (!dl->sha && !(dl->sha = EVP_MD_CTX_new()))
@@ -155,6 +164,7 @@ static void set_timer(sim_loop *L, uint32_t id, uint64_t when)
 }
 
 static void finish(sim_loop *L, uint32_t id, enum fin how);
+static int luat_verdict(const sim_loop *L, uint32_t id, sim_dl *dl);
 static void start_check(sim_loop *L, uint32_t id, uint64_t now);
 
 /* Device id wants to check at `when` (real ns). */
@@ -452,6 +462,11 @@ static void finish(sim_loop *L, uint32_t id, enum fin how)
         result = 4; /* the package as a whole is not complete */
     if (result == 0 && c->head.chunked)
         result = 4; /* chunked packages are not supported by the simulator */
+    if (result == 0 && c->is_pkg && d->dl && luat_verdict(L, id, d->dl) < 0) {
+        L->st.luat_bad++;
+        result = 4; /* the module reports 4 and keeps its image */
+        dl_free(d);  /* a later check downloads it again from zero */
+    }
     L->st.results[result]++;
     sim_latency_add(&L->lat, (double)(now - c->started_ns) / 1e6);
     int code = -1;
@@ -548,6 +563,45 @@ static int on_head(sim_loop *L, uint32_t id)
     return 0;
 }
 
+/* A module checks a Luat .bin while writing it (magic, header CRC, lengths,
+ * both MD5s); so does a simulated device, with the package library's
+ * streaming checker. Called before dl->offset counts the new bytes, after
+ * they were copied to dl->lhead. */
+static void luat_feed(sim_dl *dl, const char *p, size_t n)
+{
+    char msg[160];
+    uint64_t o = dl->offset;
+    if (dl->luat_state == LUAT_UNKNOWN && o + n >= 4) {
+        if (!luatbin_sniff(dl->lhead, 4) || luatbin_checker_new(&dl->luat) != OFPKG_OK) {
+            dl->luat_state = LUAT_NOT;
+            return;
+        }
+        dl->luat_state = LUAT_CHECKING;
+        size_t inhead = o + n < sizeof(dl->lhead) ? (size_t)(o + n) : sizeof(dl->lhead);
+        luatbin_checker_feed(dl->luat, dl->lhead, inhead, msg, sizeof(msg));
+        size_t used = inhead - (size_t)o; /* bytes of p already in lhead */
+        if (n > used)
+            luatbin_checker_feed(dl->luat, (const uint8_t *)p + used, n - used, msg, sizeof(msg));
+        return;
+    }
+    if (dl->luat_state == LUAT_CHECKING && n)
+        luatbin_checker_feed(dl->luat, (const uint8_t *)p, n, msg, sizeof(msg));
+}
+
+/* 0 when the complete package is acceptable to a module (or is not a Luat
+ * .bin), -1 when a module would refuse it (reason logged). */
+static int luat_verdict(const sim_loop *L, uint32_t id, sim_dl *dl)
+{
+    if (dl->luat_state != LUAT_CHECKING)
+        return 0;
+    luatbin_info info;
+    char msg[200];
+    if (luatbin_checker_finish(dl->luat, &info, msg, sizeof(msg)) == OFPKG_OK)
+        return 0;
+    logv(L, id, "Luat package refused as a module would: %s", msg);
+    return -1;
+}
+
 /* Returns 1 when the exchange finished (the conn is gone). */
 static int feed_body(sim_loop *L, uint32_t id, const char *p, size_t n)
 {
@@ -574,6 +628,7 @@ static int feed_body(sim_loop *L, uint32_t id, const char *p, size_t n)
         }
         if (dl->sha && n)
             EVP_DigestUpdate(dl->sha, p, n);
+        luat_feed(dl, p, n);
         dl->offset += n;
         L->st.bytes += n;
         if (dl->offset > L->cfg->max_body) {
@@ -890,6 +945,7 @@ void sim_loop_tally(const sim_loop *L, sim_summary *s, sim_latency *lat)
     s->closed += t->closed;
     s->sha_ok += t->sha_ok;
     s->sha_bad += t->sha_bad;
+    s->luat_bad += t->luat_bad;
     s->slow_devices += t->slow_devices;
     s->peak_connections += t->peak_connections;
     for (int i = 0; i < SIM_RESULT_SLOTS; i++)

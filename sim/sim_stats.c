@@ -85,6 +85,7 @@ static int lookup(const sim_summary *s, const char *name, size_t n, uint64_t *ou
         { "power_cuts", s->power_cuts }, { "boot_failures", s->boot_failures },
         { "timeouts", s->timeouts },    { "refused", s->refused },
         { "sha256_ok", s->sha_ok },     { "sha256_bad", s->sha_bad },
+        { "luat_bad", s->luat_bad },
         { "max_packages_per_device", s->max_packages_per_device },
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -193,6 +194,7 @@ char *sim_summary_json(const sim_config *cfg, const sim_summary *s, int expect_m
     I("closed", s->closed);
     I("sha256_ok", s->sha_ok);
     I("sha256_bad", s->sha_bad);
+    I("luat_bad", s->luat_bad);
     I("slow_devices", s->slow_devices);
     I("max_packages_per_device", s->max_packages_per_device);
     I("peak_connections", s->peak_connections);

@@ -104,6 +104,7 @@ typedef struct sim_summary {
     /* events */
     uint64_t checks, packages, bytes, resets, resumes, restarts, power_cuts;
     uint64_t boot_failures, timeouts, refused, closed, sha_ok, sha_bad, slow_devices;
+    uint64_t luat_bad;        /* Luat .bin packages a module would refuse (MD5, lengths) */
     uint64_t results[SIM_RESULT_SLOTS];     /* libfota2 result of each check */
     uint64_t codes[SIM_CODE_SLOTS];         /* JSON code of each non-2xx (0..63) */
     uint64_t codes_other;                   /* non-2xx without a code, or >= 64 */

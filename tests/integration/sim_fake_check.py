@@ -181,6 +181,22 @@ def main():
             rc, s, err = sim(binary, base(fk.url(), 3) + ["--expect", "all-upgraded", "--expect", "latest=0"])
             if rc != 0 or s["codes"].get("27") != 3:
                 fail("luat header version not used: %s\n%s" % (s, err))
+            # a Luat .bin whose script part does not match its MD5 is refused
+            # while "writing", as a module would: result 4, old version kept
+            bad = bytearray(luat_bin(2013, os.urandom(4000)))
+            bad[-1] ^= 0xFF
+            bp = os.path.join(tmp, "bad.bin")
+            with open(bp, "wb") as f:
+                f.write(bytes(bad))
+            fkb = fake("--package", bp, "--latest", "2013.001.001")
+            rc, s, err = sim(binary, base(fkb.url(), 3) + ["--max-retries", "1"])
+            if rc == 0 or s["luat_bad"] != 6 or s["upgraded"] != 0 or s["failed"] != 3:
+                fail("corrupt Luat package accepted: %s" % s)
+            # the same check holds across agent resumes
+            rc, s, err = sim(binary, base(fk.url(), 50) + ["--profile", "agent", "--reset-rate", "0.5",
+                                                          "--seed", "2", "--expect", "all-upgraded"])
+            if rc != 0 or s["luat_bad"] != 0 or s["resumes"] < 5:
+                fail("valid Luat package refused after resume: %s" % s)
             # the X-Openfota-Version header wins over --target-version for raw packages
             fk2 = fake("--package", pkg_path, "--latest", "2012.001.007", "--announce", "2012.001.007")
             rc, s, err = sim(binary, base(fk2.url(), 3) + ["--target-version", "2012.001.002"])
