@@ -124,22 +124,13 @@ static void report_status(const fota_ports *ports, const fota_agent_opts *ao, co
                            err ? fota_strerror(err) : NULL, sha ? hex : NULL, 10000);
 }
 
-int fota_download(const fota_ports *ports, const fota_opts *opts, const fota_agent_opts *ao,
-                  fota_report *rep)
+/* The download proper. Kept out of line so that its buffers are released
+ * before the status reports (which need their own) are sent. */
+__attribute__((noinline)) static int download_run(const fota_ports *ports, const fota_opts *opts,
+                                                  const fota_agent_opts *ao, fota_report *rep)
 {
-  static const fota_agent_opts none;
-  if (!ports || !ports->transport || !ports->system || !opts)
-    return FOTA_ERR_INVAL;
-  if (!ao)
-    ao = &none;
   const fota_system *sys = ports->system;
   const fota_storage *st = ports->storage;
-  fota_report local;
-  if (!rep)
-    rep = &local;
-  memset(rep, 0, sizeof *rep);
-  rep->slot = ~0u;
-  rep->vendor_code = -1;
   fota__writer w;
   fota_http http;
   dl d;
@@ -209,7 +200,6 @@ int fota_download(const fota_ports *ports, const fota_opts *opts, const fota_age
       goto out;
     d.begun = 1;
   }
-  report_status(ports, ao, "downloading", 0, NULL);
 
   unsigned timeout = ao->deadline_ms ? ao->deadline_ms
                      : opts->timeout_ms ? opts->timeout_ms : FOTA_DEFAULT_FLASH_TIMEOUT_MS;
@@ -306,6 +296,28 @@ out:
   rep->body_len = w.off;
   rep->result = fota_result_from_http(rc, rep->status, w.off);
   fota__guard_leave();
-  report_status(ports, ao, rc ? "failed" : "downloaded", rc, rc ? NULL : rep->sha256);
+  return rc;
+}
+
+int fota_download(const fota_ports *ports, const fota_opts *opts, const fota_agent_opts *ao,
+                  fota_report *rep)
+{
+  static const fota_agent_opts none;
+  if (!ports || !ports->transport || !ports->system || !opts)
+    return FOTA_ERR_INVAL;
+  if (!ao)
+    ao = &none;
+  fota_report local;
+  if (!rep)
+    rep = &local;
+  memset(rep, 0, sizeof *rep);
+  rep->slot = ~0u;
+  rep->vendor_code = -1;
+  if (fota_running())
+    return rep->err = FOTA_ERR_BUSY;
+  report_status(ports, ao, "downloading", 0, NULL);
+  int rc = download_run(ports, opts, ao, rep);
+  if (rc != FOTA_ERR_BUSY)
+    report_status(ports, ao, rc ? "failed" : "downloaded", rc, rc ? NULL : rep->sha256);
   return rc;
 }

@@ -226,7 +226,7 @@ static int drain(const fota_transport *t, fota_conn *c)
   }
 }
 
-static void on_line(const fota_ports *ports, const fota_push_opts *po, const fota_opts *base,
+__attribute__((noinline)) static void on_line(const fota_ports *ports, const fota_push_opts *po, const fota_opts *base,
                     fota_callback cb, void *user, const char *line, size_t n, int *ran)
 {
   fota_push_msg m;
@@ -241,6 +241,18 @@ static void on_line(const fota_ports *ports, const fota_push_opts *po, const fot
   *ran = 1;
 }
 
+/* Connects to the push server; the target lives only in this frame. */
+__attribute__((noinline)) static int push_connect(const fota_transport *t, const fota_push_opts *po,
+                                                  const fota_opts *base, fota_conn **c)
+{
+  fota_target target;
+  memset(&target, 0, sizeof target);
+  size_t hl = strlen(po->host);
+  memcpy(target.host, po->host, hl + 1);
+  target.port = po->port;
+  return t->connect(t->ctx, &target, base, 10000, c);
+}
+
 int fota_push_listen(const fota_ports *ports, const fota_push_opts *po, const fota_opts *base,
                      fota_callback cb, void *user)
 {
@@ -250,13 +262,9 @@ int fota_push_listen(const fota_ports *ports, const fota_push_opts *po, const fo
   const fota_system *sys = ports->system;
   unsigned reconnect = po->reconnect_ms ? po->reconnect_ms : 10000;
   unsigned idle = po->idle_ms ? po->idle_ms : 1000;
-  fota_target target;
-  memset(&target, 0, sizeof target);
   size_t hl = strlen(po->host);
-  if (hl == 0 || hl >= sizeof target.host)
+  if (hl == 0 || hl >= FOTA_HOST_MAX)
     return FOTA_ERR_URL;
-  memcpy(target.host, po->host, hl + 1);
-  target.port = po->port;
   char line[FOTA_PUSH_LINE_MAX];
   unsigned connects = 0;
   int ever = 0;
@@ -265,7 +273,7 @@ int fota_push_listen(const fota_ports *ports, const fota_push_opts *po, const fo
       return ever ? 0 : FOTA_ERR_CONNECT;
     connects++;
     fota_conn *c = NULL;
-    int rc = t->connect(t->ctx, &target, base, 10000, &c);
+    int rc = push_connect(t, po, base, &c);
     if (rc) {
       pause_ms(sys, reconnect, po->stop);
       continue;
