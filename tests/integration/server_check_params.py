@@ -350,6 +350,20 @@ def family_mismatch_refused(c):
 
 
 @suite.case
+def layout_suffix_change_17(c):
+    # a device seen on a _1 firmware that asks with a _2 firmware name
+    st, obj, raw = c.srv.admin("POST", "/admin/v1/projects/%s/firmware" % c.key,
+                               {"name": "LAYOUT2_FW", "suffix": 2})
+    check(st == 201, "create a suffix-2 firmware: %s %r" % (st, raw))
+    c.srv.upload_ok(c.key, luatbin.build(luatbin.script_image(500, seed=12)), "2012.1.2",
+                    firmware="LAYOUT2_FW", suffix=2)
+    d = dev(c)
+    expect_package(send(c, q(c, ident=d)), c.pkg, "first check on the _1 firmware")
+    r = send(c, q(c, ident=d, fw="LAYOUT2_FW"))
+    expect_code(r, 17, "device seen on a _1 firmware asks for a _2 firmware")
+
+
+@suite.case
 def other_methods_and_extra_params(c):
     # libfota2 may be configured for POST with a body; extra params ignored.
     body = b"hello"

@@ -414,6 +414,34 @@ def admin_without_token_401(c):
 
 
 @suite.case
+def admin_status_codes(c):
+    r = c.srv.get("/admin/v1/projects")
+    check("bearer" in (r.header("www-authenticate") or "").lower(),
+          "401 without WWW-Authenticate: Bearer: %s" % r.describe())
+    st, obj, raw = c.srv.admin("GET", "/admin/v1/no-such-endpoint")
+    check(st == 404 and obj and obj.get("error"), "unknown endpoint: %s %r" % (st, raw))
+    st, obj, raw = c.srv.admin("PUT", "/admin/v1/projects")
+    check(st == 405, "PUT /admin/v1/projects (wrong method): %s %r" % (st, raw))
+    st, obj, raw = c.srv.admin("POST", "/admin/v1/projects", {"name": "dup", "key": "DUPKEY"})
+    check(st == 201, "project with key DUPKEY: %s %r" % (st, raw))
+    st, obj, raw = c.srv.admin("POST", "/admin/v1/projects", {"name": "dup2", "key": "DUPKEY"})
+    check(st == 409, "second project with key DUPKEY: expected 409, got %s %r" % (st, raw))
+    for bad in ({"name": "x", "key": "bad key"}, {"name": "x", "key": "../x"}, {"name": "x", "key": "k" * 65}):
+        st, obj, raw = c.srv.admin("POST", "/admin/v1/projects", bad)
+        check(st in (400, 422), "project key %r: expected 422, got %s %r" % (bad["key"], st, raw))
+    st, obj, raw = c.srv.admin("PATCH", "/admin/v1/projects/DUPKEY", {"max_daily_deliveries": 0})
+    check(st == 422 and b"max_daily" in raw, "max_daily_deliveries 0: %s %r" % (st, raw))
+    st, obj, raw = c.srv.admin("PATCH", "/admin/v1/projects/DUPKEY", {"listed_only": "yes"})
+    check(st == 422, "listed_only \"yes\": %s %r" % (st, raw))
+    st, obj, raw = c.srv.admin("POST", "/admin/v1/projects/DUPKEY/firmware", {"name": "F1"})
+    check(st == 201, "firmware F1: %s %r" % (st, raw))
+    st, obj, raw = c.srv.admin("POST", "/admin/v1/projects/DUPKEY/firmware", {"name": "F1"})
+    check(st == 409, "firmware F1 twice: expected 409, got %s %r" % (st, raw))
+    st, obj, raw = c.srv.admin("POST", "/admin/v1/projects/DUPKEY/firmware", {"name": "F2", "suffix": 100})
+    check(st == 422, "firmware suffix 100: expected 422, got %s %r" % (st, raw))
+
+
+@suite.case
 def device_path_is_not_admin(c):
     r = c.srv.get("/api/site/firmware_upgrade/../../admin/v1/projects")
     check(r.status != 200 or c.key.encode() not in r.body, "admin data reachable via "

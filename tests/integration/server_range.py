@@ -336,6 +336,20 @@ def file_rm_does_not_cut_download(c):
 
 
 @suite.case
+def resumes_do_not_count_as_deliveries(c):
+    target = ("/api/site/firmware_upgrade?imei=860000000066666&project_key=%s"
+              "&firmware_name=%s&version=2012.001.001" % (c.key, FW))
+    for i in range(10):
+        r = c.srv.get(target, [("Range", "bytes=%d-" % (100 + i))])
+        expect_206(r, c.pkg, 100 + i, len(c.pkg) - 1, "resume %d" % (i + 1))
+    for i in range(6):
+        r = c.srv.get(target)
+        expect_package(r, c.pkg, "full delivery %d after 10 resumes" % (i + 1))
+    r = c.srv.get(target)
+    check(r.code() == 40, "7th full delivery: expected code 40, got %s" % r.describe())
+
+
+@suite.case
 def head_download(c):
     r = get_file(c, method="HEAD")
     check(r.status == 200 and r.header("content-length") == str(N) and r.body == b"",
