@@ -105,6 +105,7 @@ int push_create(offleet *f, const char *const *ids, size_t n, const char *projec
         struct push_target *t = &p->t[p->n];
         t->owner = p;
         snprintf(t->device, sizeof t->device, "%s", ids[i]);
+        push_id_canon(t->device);
         t->state = PT_QUEUED;
         t->at = now;
         p->counts[PT_QUEUED]++;

@@ -79,6 +79,7 @@ static int parse_json(const char *line, size_t len, char *id, char *version, con
     }
     memcpy(id, s, n);
     id[n] = '\0';
+    push_id_canon(id);
     version[0] = '\0';
     json_t *ver = json_object_get(root, "version");
     if (ver) {
@@ -93,6 +94,34 @@ static int parse_json(const char *line, size_t len, char *id, char *version, con
 out:
     json_decref(root);
     return rc;
+}
+
+void push_id_canon(char *id)
+{
+    /* a hex unique id (MAC, MCU id) in the server's canonical form: upper
+     * case, no ':' or '-' separators; IMEI digits and other ids unchanged */
+    size_t n = strlen(id), hex = 0, letters = 0, seps = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (c == ':' || c == '-')
+            seps++;
+        else if ((c >= '0' && c <= '9'))
+            hex++;
+        else if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+            hex++, letters++;
+        else
+            return;
+    }
+    if ((!letters && !seps) || hex < 12 || hex > 32)
+        return;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (c == ':' || c == '-')
+            continue;
+        id[o++] = (c >= 'a' && c <= 'f') ? (char)(c - 'a' + 'A') : c;
+    }
+    id[o] = '\0';
 }
 
 int push_parse_ident(const char *line, size_t len, char *id, char *version, const char **why)
@@ -129,6 +158,7 @@ int push_parse_ident(const char *line, size_t len, char *id, char *version, cons
     if (len >= 8 && len <= 32 && all_in(line, len, 1) && !all_in(line, len, 0)) {
         memcpy(id, line, len);
         id[len] = '\0';
+        push_id_canon(id);
         version[0] = '\0';
         return 0;
     }

@@ -5,7 +5,8 @@
  * A device identifies itself with its first line (terminated by '\n', an
  * optional '\r' before it is ignored):
  *   - its IMEI digits:            860000000000009
- *   - a hex unique id (MAC/MCU):  0123456789ab        (8..32 hex digits, at least one a-f)
+ *   - a hex unique id (MAC/MCU):  0123456789ab        (8..32 hex digits, at least one a-f;
+ *                                 12..32 digits are upper-cased like the server's ids)
  *   - JSON:                       {"imei":"860000000000009"}
  *                                 ("mac" or "id" instead of "imei"; optional
  *                                  "version" is remembered)
@@ -24,6 +25,11 @@
 
 /* Is s (len bytes) a device id the fleet accepts: 1..64 of [0-9A-Za-z_.:-]? */
 int push_id_valid(const char *s, size_t len);
+
+/* Rewrites a hex unique id (12..32 hex digits with a-f letters or ':'/'-'
+ * separators) into the server's canonical form: upper case, no separators.
+ * IMEI digits and other ids are left as they are. */
+void push_id_canon(char *id);
 
 /* Parses a first line (len bytes, no '\n'; may contain NULs). On success
  * returns 0 and writes the NUL-terminated id into id[PUSH_ID_MAX+1] and the

@@ -36,6 +36,9 @@ static void good_lines(void **state)
     assert_string_equal(id, "860000000000009");
     assert_int_equal(parse("  860000000000009 ", id, ver), 0);
     assert_int_equal(parse("0123456789ab", id, ver), 0);
+    assert_string_equal(id, "0123456789AB"); /* the server's canonical form */
+    assert_int_equal(parse("{\"mac\":\"c8:c2:c6:8b:0f:10\"}", id, ver), 0);
+    assert_string_equal(id, "C8C2C68B0F10");
     assert_int_equal(parse("{\"imei\":\"860000000000010\"}", id, ver), 0);
     assert_string_equal(id, "860000000000010");
     assert_int_equal(parse("{\"imei\":\"860000000000011\",\"version\":\"2012.1.3\"}", id, ver), 0);
