@@ -16,6 +16,8 @@
  *     writer never accepts a byte past the cap.
  *   - time: an overall deadline across all attempts and a per-read timeout,
  *     so a server dripping a byte a minute is abandoned.
+ *   - framing: a 200/206 whose body just runs to the close is refused unless
+ *     an expected length or hash is given (truncation would go unnoticed).
  *   - installers: with aopts->apply (delta), the body is fed to the installer
  *     instead of the slot; such downloads restart from zero after a cut.
  */
@@ -63,6 +65,11 @@ static int check_head(dl *d)
 {
   fota_http *h = d->http;
   d->accepted = 1;
+  /* A body that simply runs to the close cannot be told from a truncated
+   * one: without a length (or an expected length/hash) it is refused. */
+  if ((h->status == 200 || h->status == 206) && !h->has_length && !h->chunked &&
+      !(h->status == 206 && h->range_total) && !d->ao->expect_len && !d->ao->expect_sha256)
+    return FOTA_ERR_PROTOCOL;
   if (h->status == 206) {
     if (!h->has_range || h->range_first != d->w->off)
       return FOTA_ERR_PROTOCOL; /* not the piece we asked for */

@@ -40,7 +40,7 @@ typedef struct script {
   int n;
 } script;
 
-enum { M_RESUME, M_CHANGED, M_NOETAG, M_MORE, M_BIGANNOUNCE, M_DRIP, M_PLAIN, M_CUT_ONLY, M_SERVE };
+enum { M_RESUME, M_CHANGED, M_NOETAG, M_MORE, M_BIGANNOUNCE, M_DRIP, M_PLAIN, M_CUT_ONLY, M_SERVE, M_NOLEN };
 
 static void send_head(int fd, int status, const char *etag, size_t cl, const char *extra)
 {
@@ -104,6 +104,10 @@ static int handler(int fd, const char *req, size_t len, int idx, void *user)
     send_head(fd, 200, "\"v1\"", 10u * 1024 * 1024, NULL);
     testsrv_send(fd, img1, IMG_LEN);
     return 0;
+  case M_NOLEN: /* no Content-Length, no chunking: runs to the close, cut short */
+    testsrv_sendstr(fd, "HTTP/1.1 200 OK\r\n\r\n");
+    testsrv_send(fd, img1, IMG_LEN / 2);
+    return 0;
   case M_DRIP:
     send_head(fd, 200, "\"v1\"", IMG_LEN, NULL);
     for (int i = 0; i < 8; i++) { /* the client gives up long before the end */
@@ -146,6 +150,14 @@ static void rig_start(rig *r, int mode, size_t cut, int conns)
   r->ao.slot = FOTA_SLOT_AUTO;
   r->ao.retry_delay_ms = 10;
   r->ao.read_timeout_ms = 5000;
+}
+
+static int slot_untouched_b(rig *r)
+{
+  for (size_t i = 0; i < 64 * 1024; i++)
+    if (r->mf.slot[FOTA_SLOT_B][i] != 0xff)
+      return 0;
+  return 1;
 }
 
 static void rig_stop(rig *r)
@@ -270,6 +282,23 @@ static void hash_mismatch(void **st)
   rig_stop(&r);
 }
 
+static void no_length_refused(void **st)
+{
+  (void)st;
+  rig r;
+  rig_start(&r, M_NOLEN, 0, 1);
+  fota_report rep;
+  assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), FOTA_ERR_PROTOCOL);
+  assert_true(slot_untouched_b(&r));
+  rig_stop(&r);
+  /* with the expected length the same truncated body is caught as such */
+  rig_start(&r, M_NOLEN, 0, 1);
+  r.ao.expect_len = IMG_LEN;
+  assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), FOTA_ERR_HASH);
+  assert_int_equal(rep.slot, ~0u);
+  rig_stop(&r);
+}
+
 static void resume_across_reboot(void **st)
 {
   (void)st;
@@ -345,6 +374,7 @@ int main(void)
     cmocka_unit_test(no_etag_no_splice),   cmocka_unit_test(more_than_announced),
     cmocka_unit_test(over_the_cap),        cmocka_unit_test(drip_is_abandoned),
     cmocka_unit_test(hash_mismatch),       cmocka_unit_test(resume_across_reboot),
+    cmocka_unit_test(no_length_refused),
     cmocka_unit_test(status_reports),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
