@@ -44,6 +44,30 @@ def integrity(data, what):
               "%s: PRAGMA integrity_check on %s: %r %r" % (what, db, r.stdout[:500], r.stderr))
 
 
+def stored_files_sound(data, what):
+    """After a restart: no temp file left from the killed uploads, and every
+    content-addressed file (named by a SHA-256) holds exactly that content
+    (no torn write was renamed into place)."""
+    import re
+    known = {"admin.token", "serve.json", "test-server.log"}
+    hexname = re.compile(r"^[0-9a-f]{64}$")
+    for root, _dirs, files in os.walk(data):
+        for f in files:
+            p = os.path.join(root, f)
+            if f in known or f.endswith((".db", "-wal", "-shm", "-journal", ".conf")):
+                continue
+            if hexname.match(f):
+                h = hashlib.sha256()
+                with open(p, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(block)
+                check(h.hexdigest() == f, "%s: stored file %s does not hold the content its name "
+                      "says (sha256 %s)" % (what, os.path.relpath(p, data), h.hexdigest()))
+            else:
+                raise Failure("%s: file left in the data folder after restart: %s"
+                              % (what, os.path.relpath(p, data)))
+
+
 class Burst:
     def __init__(self, srv, key, pkg, round_no):
         self.srv = srv
@@ -172,6 +196,7 @@ def main():
             srv = Server(sys.argv[1], data=data)
             srv.start()
             integrity(data, "round %d after restart" % rnd)
+            stored_files_sound(data, "round %d after restart" % rnd)
             verify_acked(srv, key, all_acked, "round %d" % rnd)
             print("PASS round %d: database ok, %d acknowledged uploads present" % (rnd, len(all_acked)),
                   flush=True)
