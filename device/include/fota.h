@@ -489,7 +489,7 @@ typedef struct fota_psm_opts {
 int fota_psm_cycle(const fota_ports *ports, const fota_opts *opts, const fota_psm_opts *po,
                    fota_callback cb, void *user);
 
-/* A parsed push message. Points into the caller's line buffer. */
+/* A parsed push message (copies; owns no pointers). */
 typedef struct fota_push_msg {
   int fota;             /* 1 when "fota" is "true" (string, or JSON true) */
   char url[FOTA_PUSH_LINE_MAX];

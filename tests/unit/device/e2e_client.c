@@ -20,7 +20,7 @@
 static void hex(const uint8_t *p, size_t n, char *out)
 {
   for (size_t i = 0; i < n; i++)
-    sprintf(out + 2 * i, "%02x", p[i]);
+    snprintf(out + 2 * i, 3, "%02x", p[i]);
 }
 
 static void print(int result, int err, const fota_report *rep)
