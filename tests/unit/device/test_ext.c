@@ -228,9 +228,9 @@ static void manifest(ofpkg_manifest *m, int delta, uint64_t counter)
 {
   memset(m, 0, sizeof *m);
   m->format_version = OFPKG_FORMAT_VERSION;
-  strcpy(m->family, "FOTA2_DEMO");
-  strcpy(m->suffix, "1");
-  strcpy(m->hw_id, "Air780EHV");
+  snprintf(m->family, sizeof m->family, "FOTA2_DEMO");
+  snprintf(m->suffix, sizeof m->suffix, "1");
+  snprintf(m->hw_id, sizeof m->hw_id, "Air780EHV");
   m->target.core = 2035;
   m->target.x = 1;
   m->target.z = 2;
