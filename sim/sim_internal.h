@@ -6,7 +6,9 @@
  *   sim_request.c check requests (via the device library), loopback policy
  *   sim_luat.c    the version a Luat .bin package carries
  *   sim_stats.c   latency histogram, summary JSON, expectations
- *   sim_loop.c    the event loop and the device state machine
+ *   sim_version.c versions CORE.X.Z as devices write them
+ *   sim_loop.c    the event loop and the device state machine (sim_loop.h)
+ *   sim_run.c     a whole run: target, limits, threads, progress, tally
  *   sim_cli.c     `openfota sim` option parsing and output
  * Unit tests include this header; nothing here is part of the public API.
  */
