@@ -57,6 +57,7 @@ static const char USAGE[] =
     "                         count of the JSON summary)                  [none-failed]\n"
     "  --expect-sha256 HEX    every complete package must have this SHA-256\n"
     "  --json                 print the summary as one JSON object, the last line of stdout\n"
+    "  --report FILE          write one JSON line per device (imei, state, versions, counts)\n"
     "  --quiet                no human summary\n"
     "  --no-progress          no progress bar (drawn on stderr when it is a terminal)\n"
     "  --verbose              log every device event on stderr\n"
@@ -67,7 +68,7 @@ enum {
     O_SCHED, O_PERIOD, O_SCALE, O_JITTER, O_RAMP, O_DURATION, O_TIMEOUT, O_RETRY, O_REBOOT,
     O_MAXRETRY, O_MAXCHECK, O_MAXHEAD, O_MAXBODY, O_RESET, O_SLOW, O_SLOWBPS, O_POWER,
     O_NOBOOTR, O_NOBOOT, O_TARGET, O_EXPSHA, O_EXPECT, O_REMOTE, O_QUIET, O_NOPROG, O_VERB,
-    O_HELP
+    O_REPORT, O_HELP
 };
 
 static const struct option OPTS[] = {
@@ -107,6 +108,7 @@ static const struct option OPTS[] = {
     { "quiet", no_argument, 0, O_QUIET },
     { "no-progress", no_argument, 0, O_NOPROG },
     { "verbose", no_argument, 0, O_VERB },
+    { "report", required_argument, 0, O_REPORT },
     { "help", no_argument, 0, O_HELP },
     { 0, 0, 0, 0 },
 };
@@ -339,6 +341,7 @@ int sim_cli_main(int argc, char **argv)
             }
             expects[nexp++] = optarg;
             break;
+        case O_REPORT: cfg.report_path = optarg; break;
         case O_REMOTE: cfg.allow_remote = 1; break;
         case O_QUIET: quiet = 1; break;
         case O_NOPROG: noprog = 1; break;

@@ -929,6 +929,21 @@ void sim_loop_run(sim_loop *L)
     }
 }
 
+/* A device's final state (exclusive, in this precedence). */
+enum { FS_BANNED = 0, FS_FORBIDDEN, FS_UPGRADED, FS_LATEST, FS_FAILED };
+static int final_state(const sim_dev *d)
+{
+    if (d->answered && d->last_code == 40)
+        return FS_BANNED;
+    if (d->answered && d->last_code == 21)
+        return FS_FORBIDDEN;
+    if (!version_eq(&d->ver, &d->ver0))
+        return FS_UPGRADED;
+    if (d->answered && d->last_code == 27)
+        return FS_LATEST;
+    return FS_FAILED;
+}
+
 void sim_loop_tally(const sim_loop *L, sim_summary *s, sim_latency *lat)
 {
     const sim_summary *t = &L->st;
@@ -961,20 +976,35 @@ void sim_loop_tally(const sim_loop *L, sim_summary *s, sim_latency *lat)
             s->max_packages_per_device = d->packages;
         if (d->stuck >= 2)
             s->looping++;
-        if (d->answered && d->last_code == 40)
-            s->banned++;
-        else if (d->answered && d->last_code == 21)
-            s->forbidden++;
-        else if (!version_eq(&d->ver, &d->ver0))
-            s->upgraded++;
-        else if (d->answered && d->last_code == 27)
-            s->latest++;
-        else {
+        switch (final_state(d)) {
+        case FS_BANNED: s->banned++; break;
+        case FS_FORBIDDEN: s->forbidden++; break;
+        case FS_UPGRADED: s->upgraded++; break;
+        case FS_LATEST: s->latest++; break;
+        default:
             s->failed++;
             if (L->cfg->schedule == SIM_SCHED_ONCE && d->state != D_DONE)
                 s->unfinished++;
         }
     }
+}
+
+int sim_loop_report(const sim_loop *L, FILE *f)
+{
+    static const char *const names[] = { "banned", "forbidden", "upgraded", "latest", "failed" };
+    for (uint32_t i = 0; i < L->n; i++) {
+        const sim_dev *d = &L->dev[i];
+        char imei[SIM_IMEI_LEN + 1], v0[32], v[32];
+        sim_imei_make(L->cfg->seed, gindex(L, i), imei);
+        sim_version_format(&d->ver0, v0, sizeof(v0));
+        sim_version_format(&d->ver, v, sizeof(v));
+        if (fprintf(f, "{\"imei\":\"%s\",\"state\":\"%s\",\"from\":\"%s\",\"version\":\"%s\","
+                       "\"checks\":%u,\"packages\":%u,\"last_code\":%d}\n",
+                    imei, names[final_state(d)], v0, v, d->checks, d->packages,
+                    d->answered ? d->last_code : -1) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 void sim_loop_free(sim_loop *L)

@@ -6,6 +6,7 @@
 
 #include "sim_internal.h"
 
+#include <stdio.h>
 #include <sys/socket.h>
 
 typedef struct sim_dl sim_dl;
@@ -49,6 +50,9 @@ int sim_loop_init(sim_loop *L, const sim_config *cfg, uint32_t first, uint32_t s
 void sim_loop_run(sim_loop *L);
 /* Adds this loop's counts and device states to s and its latencies to lat. */
 void sim_loop_tally(const sim_loop *L, sim_summary *s, sim_latency *lat);
+/* Writes one JSON line per device (imei, state, from, version, checks,
+ * packages, last_code) to f. Returns 0, or -1 on a write error. */
+int sim_loop_report(const sim_loop *L, FILE *f);
 void sim_loop_free(sim_loop *L);
 
 #endif

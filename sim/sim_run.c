@@ -250,6 +250,19 @@ sim_err sim_run(const sim_config *cfg, sim_summary *out, char *err, size_t cap)
     double elapsed = mono_s() - t0;
 
     sim_latency *lat = calloc(1, sizeof(*lat));
+    if (rc == SIM_OK && cfg->report_path) {
+        FILE *f = fopen(cfg->report_path, "w");
+        int bad = !f;
+        for (uint32_t i = 0; f && i < c2.threads; i++)
+            bad |= sim_loop_report(&w[i].loop, f) < 0;
+        if (f && fclose(f) != 0)
+            bad = 1;
+        if (bad) {
+            snprintf(err, cap, "cannot write the device report '%s': %s", cfg->report_path,
+                     strerror(errno));
+            rc = SIM_ERR_SYS;
+        }
+    }
     for (uint32_t i = 0; i < c2.threads; i++) {
         if (rc == SIM_OK && lat)
             sim_loop_tally(&w[i].loop, out, lat);

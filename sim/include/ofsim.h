@@ -90,6 +90,7 @@ typedef struct sim_config {
     double no_boot_rate;      /* P(package does not boot) */
 
     const char *expect_sha256; /* hex; complete packages must match, or NULL */
+    const char *report_path;   /* JSON lines, one per device, written at the end, or NULL */
     int progress;              /* draw a progress bar on stderr */
     int verbose;               /* log each device event on stderr */
 } sim_config;

@@ -133,9 +133,15 @@ def main():
         elif scenario == "wire":
             log = os.path.join(tmp, "req.log")
             fk = fake("--package", pkg_path, "--latest", "2012.001.001", "--log", log)
-            rc, s, err = sim(binary, base(fk.url(), 5) + ["--expect", "all-upgraded"])
+            report = os.path.join(tmp, "devices.jsonl")
+            rc, s, err = sim(binary, base(fk.url(), 5) + ["--expect", "all-upgraded", "--report", report])
             if rc != 0 or s["upgraded"] != 5:
                 fail("wire: %s" % s)
+            rows = [json.loads(l) for l in open(report)]
+            if len(rows) != 5 or any(r["state"] != "upgraded" or r["from"] != "2012.001.000" or
+                                     r["version"] != "2012.001.001" or r["packages"] != 1 or
+                                     r["last_code"] != 27 for r in rows):
+                fail("device report: %s" % rows)
             reqs = [json.loads(l) for l in open(log)]
             pat = re.compile(r"GET /api/site/firmware_upgrade\?imei=(\d{15})&project_key=KEY&firmware_name=FW"
                              r"&version=(2012\.001\.00[01]) HTTP/1\.1\r\nHost: 127\.0\.0\.1:%d\r\n"
@@ -150,6 +156,8 @@ def main():
                 imeis.add(m.group(1))
             if len(reqs) != 10 or len(imeis) != 5:
                 fail("want 10 requests from 5 IMEIs, got %d from %d" % (len(reqs), len(imeis)))
+            if imeis != set(r["imei"] for r in rows):
+                fail("the device report names other IMEIs than the requests")
         elif scenario == "resume":
             fk = fake("--package", pkg_path, "--latest", "2012.001.001")
             sha = hashlib.sha256(pkg).hexdigest()
