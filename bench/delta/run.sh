@@ -22,6 +22,9 @@ for t in bsdiff bspatch xdelta3 zstd valgrind /usr/bin/time; do
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# the patcher alone (what a device links), for its heap figure
+cc -O2 -I"$repo/delta/include" -I"$repo/delta" "$repo/bench/delta/apply_min.c" \
+   "$repo"/delta/{patch,lzma_dec,header,sha256,crc32,errors}.c -o "$work/apply_min"
 
 # measure CMD...: runs CMD under /usr/bin/time -v; sets sec (wall), cpu
 # (user + system) and rss_kb (peak resident set)
@@ -56,7 +59,9 @@ for dir in "$data"/*/; do
   size[ours,$p]=$(stat -c %s "$work/$p.ofd"); time[ours,$p]="$sec/$cpu"; rss[ours,$p]=$rss_kb
   "$bin" delta apply "$old" "$work/$p.ofd" "$work/$p.out" >/dev/null && cmp -s "$work/$p.out" "$new" ||
     { echo "bench/delta: round trip FAILED for ours on $p" >&2; exit 1; }
-  heap[ours,$p]=$(peak_heap "$bin" delta apply "$old" "$work/$p.ofd" "$work/$p.out2")
+  heap[ours,$p]=$(peak_heap "$work/apply_min" "$old" "$work/$p.ofd" "$work/$p.out2")
+  cmp -s "$work/$p.out2" "$new" || { echo "bench/delta: patcher-only round trip FAILED on $p" >&2; exit 1; }
+  heap[cli,$p]=$(peak_heap "$bin" delta apply "$old" "$work/$p.ofd" "$work/$p.out3")
   # bsdiff
   measure bsdiff "$old" "$new" "$work/$p.bsd"
   size[bsdiff,$p]=$(stat -c %s "$work/$p.bsd"); time[bsdiff,$p]="$sec/$cpu"; rss[bsdiff,$p]=$rss_kb
@@ -78,6 +83,15 @@ for dir in "$data"/*/; do
 done
 [ ${#pairs[@]} -gt 0 ] || { echo "bench/delta: no pairs in $data"; exit 0; }
 
+# a 4 MiB-class image for the diff time and memory targets: every pair's OLD
+# concatenated, and every pair's NEW, in the same order
+for p in "${pairs[@]}"; do cat "$data/$p/old.bin"; done > "$work/all.old"
+for p in "${pairs[@]}"; do cat "$data/$p/new.bin"; done > "$work/all.new"
+measure3 "$bin" delta make "$work/all.old" "$work/all.new" "$work/all.ofd"
+"$bin" delta apply "$work/all.old" "$work/all.ofd" "$work/all.out" >/dev/null && cmp -s "$work/all.out" "$work/all.new" ||
+  { echo "bench/delta: round trip FAILED on the concatenated image" >&2; exit 1; }
+big_new=$(stat -c %s "$work/all.new"); big_size=$(stat -c %s "$work/all.ofd"); big_sec=$sec; big_cpu=$cpu; big_rss=$rss_kb
+
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 {
   echo "Command: \`bench/delta/run.sh\` ($(date -u +%Y-%m-%d), $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown))."
@@ -98,7 +112,8 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
        "of ours/xdelta3: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[xdelta3,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
        "of ours/zstd: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[zstd,$p]}" | bc -l; done | median | xargs printf '%.3f')."
   echo
-  echo "Diff wall/CPU time (s; ours: median of 3) / diff peak RSS (MiB) / patcher peak heap (KiB, valgrind massif of the whole apply process):"
+  echo "Diff wall/CPU time (s; ours: median of 3) / diff peak RSS (MiB) / patcher peak heap (KiB, valgrind massif;"
+  echo "ours: the patcher alone, bench/delta/apply_min.c; others: their apply command):"
   echo
   printf '| pair | ours | bsdiff | xdelta3 | zstd |\n|---|---|---|---|---|\n'
   for p in "${pairs[@]}"; do
@@ -108,4 +123,10 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
     done
     printf '|\n'
   done
+  echo
+  printf 'All pairs concatenated (%s bytes of NEW): patch %s bytes, diff %s s wall / %s s CPU (median of 3), peak RSS %.1f MiB (%.1fx NEW).\n' \
+    "$big_new" "$big_size" "$big_sec" "$big_cpu" "$(echo "$big_rss / 1024" | bc -l)" "$(echo "$big_rss * 1024 / $big_new" | bc -l)"
+  echo
+  printf 'Whole openfota delta apply process heap (start-up of all libraries the program links included): %s KiB.\n' \
+    "$(for p in "${pairs[@]}"; do echo "${heap[cli,$p]}"; done | sort -g | tail -1 | xargs -I{} echo "{} / 1024" | bc -l | xargs printf '%.1f')"
 } | tee "${out_md:-/dev/null}"
