@@ -166,8 +166,9 @@ def main():
             srv.admin("POST", "/projects/%s/packages?firmware=%s&version=2012.001.001&filename=app.bin"
                       % (key, FIRMWARE), pkg, "application/octet-stream")
             n = 50
+            report = os.path.join(tmp, "devices.jsonl")
             rc, s, text = run_sim(binary, common + ["--devices", str(n), "--no-boot",
-                                                    "--expect", "all-banned"])
+                                                    "--expect", "all-banned", "--report", report])
             expect(rc == 0, "sim exit status %d (expectations not met)" % rc, s, text)
             expect(s["banned"] == n, "every device should be banned (code 40)", s, text)
             expect(s["max_packages_per_device"] == 6 and s["packages"] == 6 * n,
@@ -176,6 +177,9 @@ def main():
             banned = srv.admin("GET", "/devices?project=%s&state=banned&limit=1000" % key)
             expect(len(banned.get("devices", [])) == n,
                    "the server should list %d banned devices" % n, s, text)
+            ours = set(json.loads(l)["imei"] for l in open(report))
+            theirs = set(d["id"] for d in banned["devices"])
+            expect(ours == theirs, "the server's banned devices are not the simulated ones", s, text)
         else:
             fail("unknown scenario " + scenario)
         print("ok: %s: %s" % (scenario, json.dumps(s)))
