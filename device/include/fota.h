@@ -347,7 +347,8 @@ typedef struct fota_agent_opts {
   const uint8_t *expect_md5;   /* 16 bytes or NULL */
   unsigned read_timeout_ms;    /* per recv; 0 = 30000 */
   unsigned deadline_ms;        /* whole download incl. retries; 0 = opts->timeout_ms */
-  unsigned max_attempts;       /* connections tried; 0 = 5 */
+  unsigned max_attempts;       /* consecutive connections without progress; 0 = 5
+                                  (a link that keeps delivering bytes goes on until the deadline) */
   unsigned retry_delay_ms;     /* between attempts; 0 = 1000 */
   fota_resume *resume;         /* in/out, may be NULL (then an internal one) */
   const fota_apply_ops *apply; /* NULL: full image */

@@ -214,7 +214,10 @@ __attribute__((noinline)) static int download_run(const fota_ports *ports, const
   unsigned read_to = ao->read_timeout_ms ? ao->read_timeout_ms : 30000;
   unsigned attempts = ao->max_attempts ? ao->max_attempts : 5;
   unsigned delay = ao->retry_delay_ms ? ao->retry_delay_ms : 1000;
-  for (unsigned a = 0; a < attempts; a++) {
+  /* attempts counts consecutive connections that made no progress: a link
+   * that keeps delivering bytes goes on until the deadline */
+  for (unsigned fails = 0;;) {
+    uint64_t before = w.off;
     char extra[48 + FOTA_ETAG_MAX];
     const char *ex = NULL;
     if (w.off && !r->etag[0]) {
@@ -241,9 +244,12 @@ __attribute__((noinline)) static int download_run(const fota_ports *ports, const
       if (!rc && w.off == 0)
         rc = FOTA_ERR_EMPTY;
     }
+    if (rc == FOTA_OK && r->total && w.off < r->total)
+      rc = FOTA_ERR_CLOSED_BODY; /* a shorter piece than the whole: ask for the rest */
     if (rc == FOTA_OK)
       break;
-    if (!retryable(rc) || !fota__left_ms(sys, deadline) || a + 1 == attempts)
+    fails = w.off > before ? 1 : fails + 1;
+    if (!retryable(rc) || !fota__left_ms(sys, deadline) || fails >= attempts)
       break;
     unsigned left = fota__left_ms(sys, deadline);
     sys->sleep_ms(sys->ctx, delay < left ? delay : left);
@@ -254,7 +260,7 @@ __attribute__((noinline)) static int download_run(const fota_ports *ports, const
   /* complete: length, hashes, installer, signature */
   rep->total_len = w.off;
   if (r->total && w.off != r->total) {
-    rc = FOTA_ERR_CLOSED_BODY;
+    rc = FOTA_ERR_CLOSED_BODY; /* (more than the total cannot pass the cap check) */
     goto out;
   }
   fota_md5_final(&w.md5, rep->md5);

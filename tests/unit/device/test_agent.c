@@ -40,7 +40,7 @@ typedef struct script {
   int n;
 } script;
 
-enum { M_RESUME, M_CHANGED, M_NOETAG, M_MORE, M_BIGANNOUNCE, M_DRIP, M_PLAIN, M_CUT_ONLY, M_SERVE, M_NOLEN };
+enum { M_RESUME, M_CHANGED, M_NOETAG, M_MORE, M_BIGANNOUNCE, M_DRIP, M_PLAIN, M_CUT_ONLY, M_SERVE, M_NOLEN, M_PIECES };
 
 static void send_head(int fd, int status, const char *etag, size_t cl, const char *extra)
 {
@@ -104,6 +104,14 @@ static int handler(int fd, const char *req, size_t len, int idx, void *user)
     send_head(fd, 200, "\"v1\"", 10u * 1024 * 1024, NULL);
     testsrv_send(fd, img1, IMG_LEN);
     return 0;
+  case M_PIECES: { /* a server that answers ranges 5000 bytes at a time */
+    size_t last = from + 5000 > IMG_LEN ? IMG_LEN - 1 : from + 4999;
+    char cr[96];
+    snprintf(cr, sizeof cr, "Content-Range: bytes %zu-%zu/%u\r\n", from, last, IMG_LEN);
+    send_head(fd, 206, "\"v1\"", last - from + 1, cr);
+    testsrv_send(fd, img1 + from, last - from + 1);
+    return 0;
+  }
   case M_NOLEN: /* no Content-Length, no chunking: runs to the close, cut short */
     testsrv_sendstr(fd, "HTTP/1.1 200 OK\r\n\r\n");
     testsrv_send(fd, img1, IMG_LEN / 2);
@@ -282,6 +290,20 @@ static void hash_mismatch(void **st)
   rig_stop(&r);
 }
 
+static void ranges_in_pieces(void **st)
+{
+  (void)st;
+  rig r;
+  rig_start(&r, M_PIECES, 0, 4);
+  r.ao.max_attempts = 2; /* fewer than the pieces: progress keeps it going */
+  fota_report rep;
+  assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), 0);
+  assert_int_equal(r.sc.n, 4);
+  assert_non_null(strstr(r.sc.reqs[3], "Range: bytes=15000-\r\n"));
+  assert_memory_equal(rep.sha256, sha1, 32);
+  rig_stop(&r);
+}
+
 static void no_length_refused(void **st)
 {
   (void)st;
@@ -374,7 +396,7 @@ int main(void)
     cmocka_unit_test(no_etag_no_splice),   cmocka_unit_test(more_than_announced),
     cmocka_unit_test(over_the_cap),        cmocka_unit_test(drip_is_abandoned),
     cmocka_unit_test(hash_mismatch),       cmocka_unit_test(resume_across_reboot),
-    cmocka_unit_test(no_length_refused),
+    cmocka_unit_test(no_length_refused),   cmocka_unit_test(ranges_in_pieces),
     cmocka_unit_test(status_reports),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
