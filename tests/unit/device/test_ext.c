@@ -26,18 +26,46 @@
 static uint8_t old_img[OLD_LEN], new_img[NEW_LEN];
 static uint8_t old_sha[32], new_sha[32];
 
-typedef struct memsrv { uint8_t *resp; size_t len, pos; } memsrv;
+/* In-memory server: answers 200 with the body, or 206 from the offset of a
+ * "Range: bytes=N-" request (when ranges is set); the first connection can
+ * be cut after cut_first bytes. */
+typedef struct memsrv {
+  uint8_t *resp; size_t len, pos;
+  const uint8_t *body; size_t body_len;
+  uint8_t part[200 * 1024];
+  int ranges;
+  size_t cut_first;
+  int conns;
+  int ranged; /* 206 answers given */
+} memsrv;
 static memsrv g_srv;
 static int ms_connect(void *ctx, const fota_target *t, const fota_opts *o, unsigned to, fota_conn **out)
 {
   (void)t; (void)o; (void)to;
-  ((memsrv *)ctx)->pos = 0;
+  memsrv *s = ctx;
+  s->pos = 0;
+  s->conns++;
   *out = (fota_conn *)ctx;
   return 0;
 }
 static int ms_send(void *ctx, fota_conn *c, const void *b, size_t n, unsigned to)
 {
-  (void)ctx; (void)c; (void)b; (void)n; (void)to;
+  (void)c; (void)to;
+  memsrv *s = ctx;
+  char req[1024];
+  snprintf(req, sizeof req, "%.*s", (int)n, (const char *)b);
+  const char *r = strstr(req, "Range: bytes=");
+  if (r && s->ranges && s->body) {
+    size_t from = strtoul(r + 13, NULL, 10);
+    int hl = snprintf((char *)s->part, sizeof s->part,
+                      "HTTP/1.1 206 P\r\nContent-Range: bytes %zu-%zu/%zu\r\nContent-Length: %zu\r\n"
+                      "ETag: \"e\"\r\n\r\n", from, s->body_len - 1, s->body_len, s->body_len - from);
+    memcpy(s->part + hl, s->body + from, s->body_len - from);
+    s->pos = 0;
+    s->ranged++;
+    s->len = (size_t)hl + s->body_len - from;
+    s->resp = s->part; /* served from part until the next plain request */
+  }
   return 0;
 }
 static long ms_recv(void *ctx, fota_conn *c, void *buf, size_t cap, unsigned to)
@@ -45,6 +73,11 @@ static long ms_recv(void *ctx, fota_conn *c, void *buf, size_t cap, unsigned to)
   (void)c; (void)to;
   memsrv *s = ctx;
   size_t n = s->len - s->pos;
+  if (s->conns == 1 && s->cut_first) {
+    if (s->pos >= s->cut_first)
+      return 0; /* cut */
+    if (n > s->cut_first - s->pos) n = s->cut_first - s->pos;
+  }
   if (n > 777) n = 777;
   if (n > cap) n = cap;
   memcpy(buf, s->resp + s->pos, n);
@@ -58,14 +91,22 @@ static uint64_t fk_now(void *c) { (void)c; return g_now; }
 static void fk_sleep(void *c, unsigned ms) { (void)c; g_now += ms; }
 static const fota_system g_sys = {NULL, fk_now, fk_sleep, NULL, NULL, NULL, NULL};
 
+static uint8_t *g_full;
 static void serve(const uint8_t *body, size_t n)
 {
-  free(g_srv.resp);
+  free(g_full);
+  g_srv.body = body;
+  g_srv.body_len = n;
+  g_srv.conns = 0;
+  g_srv.ranged = 0;
+  g_srv.cut_first = 0;
+  g_srv.ranges = 0;
   char head[128];
   int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nETag: \"e\"\r\n\r\n", n);
-  g_srv.resp = malloc((size_t)hl + n);
-  memcpy(g_srv.resp, head, (size_t)hl);
-  memcpy(g_srv.resp + hl, body, n);
+  g_full = malloc((size_t)hl + n);
+  memcpy(g_full, head, (size_t)hl);
+  memcpy(g_full + hl, body, n);
+  g_srv.resp = g_full;
   g_srv.len = (size_t)hl + n;
 }
 
@@ -282,6 +323,39 @@ static void signed_full_and_delta(void **st)
   }
 }
 
+static void signed_delta_cut_and_resumed(void **st)
+{
+  (void)st;
+  ofpkg_manifest mf;
+  manifest(&mf, 1, 5);
+  size_t n;
+  uint8_t *pkg = sign("a", &mf, g_patch, g_patch_len, &n);
+  for (int ranges = 0; ranges < 2; ranges++) {
+    memflash m;
+    device(&m);
+    static fota_delta_apply da;
+    fota_delta_apply_init(&da, g_ws, sizeof g_ws);
+    fota_signed_apply sa;
+    fota_signed_apply_init(&sa, (const uint8_t *)g_pub, g_pub_len, "FOTA2_DEMO", "1", "Air780EHV", 4, &da.ops);
+    serve(pkg, n);
+    g_srv.ranges = ranges;
+    g_srv.cut_first = 400 + n / 2; /* head + half the package, then the link drops */
+    fota_ports p = {&g_tr, &m.st, &g_sys};
+    fota_opts o = {.url = "###http://srv/pkg", .timeout_ms = 60000};
+    fota_agent_opts ao = {.slot = FOTA_SLOT_AUTO, .apply = &sa.ops, .retry_delay_ms = 1};
+    fota_report rep;
+    int rc = fota_download(&p, &o, &ao, &rep);
+    if (rc)
+      fail_msg("%s: %s / %s", ranges ? "resumed" : "restarted", fota_strerror(rc), sa.msg);
+    assert_int_equal(g_srv.conns, 2);
+    assert_int_equal(g_srv.ranged, ranges); /* resumed with a 206, or restarted from zero */
+    assert_memory_equal(m.slot[FOTA_SLOT_B], new_img, NEW_LEN);
+    assert_int_equal(fota_activate(&m.st, rep.slot, rep.total_len, rep.sha256), 0);
+    memflash_free(&m);
+  }
+  free(pkg);
+}
+
 static void signed_refusals(void **st)
 {
   (void)st;
@@ -368,10 +442,11 @@ int main(void)
     cmocka_unit_test(delta_power_cut_sweep),
     cmocka_unit_test(signed_full_and_delta),
     cmocka_unit_test(signed_refusals),
+    cmocka_unit_test(signed_delta_cut_and_resumed),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   free(g_patch);
-  free(g_srv.resp);
+  free(g_full);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
   if (system(cmd) != 0)
