@@ -5,6 +5,8 @@
 #
 #   bench/device/size.sh            # prints the table for docs/BENCHMARKS.md
 #   CC=arm-none-eabi-gcc CFLAGS_EXTRA=... bench/device/size.sh
+#   bench/device/size.sh --check    # also fails (exit 1) over the targets:
+#                                   # core .text > 24 KiB or peak RAM > 8 KiB
 #
 # Size: arm-none-eabi-size over the objects (every function of the library,
 # i.e. an upper bound; a firmware that links only what it calls is smaller),
@@ -15,6 +17,8 @@
 # own functions; calls through the port vtables are counted as 0 — they are
 # the port's own cost — and the delta workspace is the caller's buffer).
 set -eu
+CHECK=0
+[ "${1:-}" = "--check" ] && CHECK=1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CC=${CC:-arm-none-eabi-gcc}
 SIZE=${SIZE:-arm-none-eabi-size}
@@ -76,9 +80,9 @@ extern const void *board_ports(void);
 int main(void) { return board_ports() != 0; }
 BASE
 )
-python3 - "$W" "$SIZE" <<'PY'
+python3 - "$W" "$SIZE" "$CHECK" <<'PY'
 import glob, os, re, subprocess, sys
-w, size = sys.argv[1], sys.argv[2]
+w, size, check = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 def sz(files):
     out = subprocess.run([size, "-t"] + files, capture_output=True, text=True, check=True).stdout
     t = out.strip().splitlines()[-1].split()
@@ -128,4 +132,15 @@ for e in entries:
 print(f"| peak RAM = .data + .bss + worst stack ({worst[1]}) | {data + bss + worst[0]} |")
 print()
 print("worst path: " + " -> ".join(worst[2]))
+if check:
+    peak = data + bss + worst[0]
+    bad = []
+    if text > 24 * 1024:
+        bad.append("core .text %d > 24576" % text)
+    if peak > 8 * 1024:
+        bad.append("peak RAM %d > 8192" % peak)
+    if bad:
+        print("size.sh: over target: " + ", ".join(bad), file=sys.stderr)
+        sys.exit(1)
+    print("size.sh: within targets (text <= 24 KiB, RAM <= 8 KiB)")
 PY
