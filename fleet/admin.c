@@ -183,6 +183,9 @@ static struct reply push_post(offleet *f, json_t *body)
     free(ids);
     if (rc == FLEET_ERR_LIMIT)
         return err_reply(413, "too many devices in one push", "push to a firmware instead of a whole project");
+    if (rc == FLEET_ERR_NOTFOUND)
+        return err_reply(404, "no such devices: the server knows no device of this project/firmware",
+                         "devices become known at their first check; check the project key and firmware name");
     if (rc < 0)
         return err_reply(500, fleet_strerror(rc), "see the server log");
     pthread_mutex_lock(&f->mu);

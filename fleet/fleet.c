@@ -674,6 +674,10 @@ int fleet_push(offleet *f, const char *const *ids, size_t n_ids, const char *pro
         idlist_free(&l);
         return FLEET_ERR_LIMIT;
     }
+    if (!n_ids && l.n == 0) {
+        idlist_free(&l);
+        return FLEET_ERR_NOTFOUND; /* an empty group is an operator mistake */
+    }
     struct push *p = NULL;
     pthread_mutex_lock(&f->mu);
     int rc = push_create(f, n_ids ? ids : (const char *const *)l.v, n_ids ? n_ids : l.n, project, firmware,

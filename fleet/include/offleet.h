@@ -233,7 +233,9 @@ void fleet_on_check(offleet *f, const fleet_check_event *ev);
 
 /* Queues the update command for devices: an explicit list (ids/n_ids) or a
  * group (project, optionally firmware). ttl_s 0 = config default. On success
- * *push_id_out (may be NULL) gets the push id (caller frees). */
+ * *push_id_out (may be NULL) gets the push id (caller frees). A group with no
+ * known device gives FLEET_ERR_NOTFOUND, a group over max_push_targets
+ * FLEET_ERR_LIMIT. */
 int fleet_push(offleet *f, const char *const *ids, size_t n_ids, const char *project,
                const char *firmware, unsigned ttl_s, char **push_id_out);
 
