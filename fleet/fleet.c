@@ -332,14 +332,16 @@ static void persist(offleet *f)
 static void *tick_thread(void *arg)
 {
     offleet *f = arg;
-    int64_t last_persist = 0;
+    int64_t last_persist = 0, last_rollout_tick = 0;
     for (;;) {
         pthread_mutex_lock(&f->mu);
         int stop = f->stopping;
         int64_t now = fleet_now();
         const char *k;
         void *v;
-        for (size_t i = 0; smap_next(&f->rollouts, &i, &k, &v);) {
+        /* rollouts once a second: stage timers have 1 s resolution and the
+         * silence scan walks every device of a rollout */
+        for (size_t i = 0; now != last_rollout_tick && smap_next(&f->rollouts, &i, &k, &v);) {
             struct rollout *r = v;
             int before = r->state, stage = r->stage;
             rollout_tick(r, now);
@@ -349,6 +351,7 @@ static void *tick_thread(void *arg)
             if (before != r->state && r->state == RO_PAUSED)
                 fleet_log(f, FLEET_LOG_WARN, "rollout %s paused: %s", r->id, r->pause_reason);
         }
+        last_rollout_tick = now;
         push_tick(f, now);
         pthread_mutex_unlock(&f->mu);
         if (stop || now != last_persist) {
@@ -495,7 +498,7 @@ int fleet_push_port(const offleet *f)
 /* ---- check path ------------------------------------------------------------------ */
 
 /* The rollout that governs a firmware: the newest one that is not superseded. */
-static struct rollout *governing(offleet *f, const char *project, const char *firmware)
+struct rollout *fleet_governing(offleet *f, const char *project, const char *firmware)
 {
     struct rollout *best = NULL;
     const char *k;
@@ -531,7 +534,7 @@ fleet_offer_kind fleet_rollout_decide(offleet *f, const char *project, const cha
     if (!now)
         now = fleet_now();
     pthread_mutex_lock(&f->mu);
-    struct rollout *r = governing(f, project, firmware);
+    struct rollout *r = fleet_governing(f, project, firmware);
     fleet_offer_kind k = FLEET_OFFER_NONE;
     if (r) {
         k = rollout_decide(r, device_id, reported_version, now, &f->rate, fleet_mono(),
@@ -588,7 +591,7 @@ void fleet_on_check(offleet *f, const fleet_check_event *ev)
     learn_device(f, ev, now);
     push_on_check(f, ev->device_id, now);
     if (ev->project && ev->firmware) {
-        struct rollout *r = governing(f, ev->project, ev->firmware);
+        struct rollout *r = fleet_governing(f, ev->project, ev->firmware);
         if (r) {
             int before = r->state;
             rollout_observe(r, ev, now, expected_of(f, ev->device_id));

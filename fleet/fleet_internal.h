@@ -105,6 +105,8 @@ double fleet_mono(void);       /* monotonic seconds */
 void fleet_log(offleet *f, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void fleet_random_id(char prefix, char *out, size_t size);
 const char *fleet_intern(offleet *f, const char *s); /* mu held */
+/* The rollout that governs a firmware (the newest of it), or NULL; mu held. */
+struct rollout *fleet_governing(offleet *f, const char *project, const char *firmware);
 
 /* push.c (mu held unless said otherwise) */
 int push_create(offleet *f, const char *const *ids, size_t n, const char *project, const char *firmware,

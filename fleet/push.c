@@ -336,10 +336,19 @@ void *push_dispatch_thread(void *arg)
                     memcpy(info.version, hi.version, sizeof info.version);
             }
         }
+        /* "version" (optional in the seed's command): the target of a running
+         * rollout this device may have now */
+        char target[32] = "";
+        pthread_mutex_lock(&f->mu);
+        struct rollout *ro = info.project[0] && info.firmware[0] ? fleet_governing(f, info.project, info.firmware)
+                                                                 : NULL;
+        if (ro && ro->state == RO_RUNNING && rollout_eligible(ro, dev))
+            snprintf(target, sizeof target, "%s", ro->target_version);
+        pthread_mutex_unlock(&f->mu);
         char url[1024], line[1400];
         int have_url = f->hooks.check_url &&
                        f->hooks.check_url(f->hooks.ctx, info.project, info.firmware, dev, url, sizeof url) == 0;
-        int len = have_url ? push_build_command(url, NULL, line, sizeof line) : -1;
+        int len = have_url ? push_build_command(url, target, line, sizeof line) : -1;
         int tcp_ok = 0, mqtt_ok = 0;
         if (len > 0 && f->tcp)
             tcp_ok = push_tcp_send(f->tcp, dev, line, (size_t)len) == 0;

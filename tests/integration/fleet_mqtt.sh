@@ -11,3 +11,4 @@ trap cleanup EXIT
 addr=$("$here/../../scripts/mosquitto.sh" start "$dir")
 echo "broker at $addr"
 "$itest" mqtt "$addr"
+"$itest" mqtt-reconnect "$addr" "$here/../../scripts/mosquitto.sh" "$dir"

@@ -11,6 +11,9 @@
  *   fleet_push_itest mqtt HOST:PORT  publishes through a real broker; exact
  *                                    messages; a persistent session gets its
  *                                    QoS 1 message after reconnecting
+ *   fleet_push_itest mqtt-reconnect HOST:PORT MOSQUITTO_SH DIR
+ *                                    the broker restarts; a push made while it
+ *                                    was down goes out after the reconnect
  * Exit status 0 when every check held; each failure is printed.
  */
 #include <arpa/inet.h>
@@ -101,9 +104,21 @@ static int hook_device(void *ctx, const char *id, fleet_device_info *out)
     return 0;
 }
 
+static int hook_package(void *ctx, const char *id, fleet_package_info *out)
+{
+    (void)ctx;
+    if (strcmp(id, "42"))
+        return -1;
+    snprintf(out->project, sizeof out->project, "demo");
+    snprintf(out->firmware, sizeof out->firmware, "FOTA2_DEMO_LuatOS-SoC_Air780EHV");
+    snprintf(out->version, sizeof out->version, "2012.001.004");
+    return 0;
+}
+
 static offleet *start_fleet(fleet_config *cfg)
 {
-    fleet_hooks h = {.check_url = hook_url, .device_info = hook_device, .log = hook_log};
+    fleet_hooks h = {.check_url = hook_url, .device_info = hook_device, .package_info = hook_package,
+                     .log = hook_log};
     offleet *f = fleet_create(cfg, &h);
     if (!f || fleet_start(f) != 0) {
         fprintf(stderr, "FAIL: the fleet did not start\n");
@@ -252,6 +267,16 @@ static void test_accept(void)
     }
     /* exactly one line */
     CHECK(read_line(fd, line, sizeof line, 300) == -1, "a second line arrived");
+
+    /* with a running rollout the device may have, the command carries its
+     * target version */
+    json_decref(admin(f, "POST", "/rollouts", "{\"package\":\"42\",\"stages\":[100]}"));
+    json_decref(admin(f, "POST", "/push", "{\"device\":\"860000000000009\"}"));
+    n = read_line(fd, line, sizeof line, 5000);
+    CHECK(n > 0 && strstr(line, "\"version\":\"2012.001.004\""), "no target version in the command: %s",
+          n > 0 ? line : "(nothing)");
+    if (n > 0)
+        check_command(line);
 
     /* JSON identification and heartbeats keep it connected */
     int fd2 = dial(port);
@@ -724,6 +749,62 @@ static void test_mqtt(const char *broker)
     mosquitto_lib_cleanup();
 }
 
+/* The broker goes away and comes back on the same port: a push made while
+ * it was down is published once the client has reconnected (backoff). */
+static void test_mqtt_reconnect(const char *broker, const char *script, const char *dir)
+{
+    mosquitto_lib_init();
+    char host[128];
+    snprintf(host, sizeof host, "%s", broker);
+    char *colon = strrchr(host, ':');
+    *colon = '\0';
+    int port = atoi(colon + 1);
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.mqtt_broker = broker;
+    cfg.mqtt_client_id = "openfota-itest-reconnect";
+    offleet *f = start_fleet(&cfg);
+    double end = now_s() + 10;
+    while (!mqtt_stat(f, "connected") && now_s() < end)
+        sleep_ms(20);
+    CHECK(mqtt_stat(f, "connected"), "the fleet did not connect to the broker");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' stop '%s'", script, dir);
+    CHECK(system(cmd) == 0, "could not stop the broker");
+    end = now_s() + 10;
+    while (mqtt_stat(f, "connected") && now_s() < end)
+        sleep_ms(20);
+    CHECK(!mqtt_stat(f, "connected"), "the fleet did not notice the broker went away");
+    json_t *r = admin(f, "POST", "/push", "{\"device\":\"860000000000077\"}");
+    char path[128];
+    snprintf(path, sizeof path, "/push/%s", json_string_value(json_object_get(r, "id")));
+    json_decref(r);
+    sleep_ms(300);
+    r = admin(f, "GET", path, NULL);
+    CHECK(json_integer_value(json_object_get(json_object_get(r, "states"), "waiting")) == 1,
+          "a push while the broker is down should wait");
+    json_decref(r);
+    snprintf(cmd, sizeof cmd, "'%s' start '%s' %d >/dev/null", script, dir, port);
+    CHECK(system(cmd) == 0, "could not restart the broker on port %d", port);
+    struct sub live = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct mosquitto *lm = sub_open(&live, "itest-reconnect-live", 1, host, port, "openfota/demo/+/cmd");
+    end = now_s() + 40;
+    while (sub_get(&live, &live.n) < 1 && now_s() < end)
+        sleep_ms(50);
+    sleep_ms(300);
+    CHECK(sub_get(&live, &live.n) == 1, "after the broker came back the subscriber got %d messages, expected 1",
+          sub_get(&live, &live.n));
+    r = admin(f, "GET", path, NULL);
+    CHECK(json_integer_value(json_object_get(json_object_get(r, "states"), "published")) == 1,
+          "the push is not marked published after the reconnect");
+    json_decref(r);
+    printf("mqtt: broker restarted; the waiting push was published after the reconnect (%lld reconnects)\n",
+           mqtt_stat(f, "reconnects"));
+    sub_close(lm);
+    fleet_destroy(f);
+    mosquitto_lib_cleanup();
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -735,8 +816,11 @@ int main(int argc, char **argv)
         test_abuse();
     else if (argc >= 3 && !strcmp(argv[1], "mqtt"))
         test_mqtt(argv[2]);
+    else if (argc >= 5 && !strcmp(argv[1], "mqtt-reconnect"))
+        test_mqtt_reconnect(argv[2], argv[3], argv[4]);
     else {
-        fprintf(stderr, "usage: fleet_push_itest accept | rate N PER_S | abuse | mqtt HOST:PORT\n");
+        fprintf(stderr, "usage: fleet_push_itest accept | rate N PER_S | abuse | mqtt HOST:PORT |\n"
+                        "       mqtt-reconnect HOST:PORT MOSQUITTO_SH DIR\n");
         return 2;
     }
     if (failures) {
