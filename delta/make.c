@@ -55,7 +55,8 @@ typedef struct payload {
 #define ZRUN_MIN 1
 
 /* the diff part of a record: pairs (varint equal-run, varint differ-run,
- * differ-run bytes of NEW - OLD) covering n bytes */
+ * differ-run bytes of NEW - OLD) covering n bytes; an equal run that reaches
+ * the end has no differ count after it */
 static int put_diff(buf *b, const uint8_t *nw, const uint8_t *old, uint32_t n)
 {
     uint32_t i = 0;
@@ -80,6 +81,8 @@ static int put_diff(buf *b, const uint8_t *nw, const uint8_t *old, uint32_t n)
         if (buf_need(b, 10 + (size_t)(l - z)))
             return -1;
         put_varint(b, z - i);
+        if (z == n) /* equal to the end: the differ count is implied */
+            break;
         put_varint(b, l - z);
         for (uint32_t k = z; k < l; k++)
             b->p[b->n++] = (uint8_t)(nw[k] - old[k]);

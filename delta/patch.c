@@ -237,9 +237,16 @@ static ofdelta_err ctrl_value(ofdelta_patch *p, uint32_t v)
     case R_ZRUN: /* bytes equal to OLD */
         if (v > p->diff_left)
             return OFDELTA_ERR_CORRUPT;
+    {
+        ofdelta_err e;
         p->zrun = v;
         p->rstate = R_LRUN;
-        return emit_diff(p, NULL, v);
+        if ((e = emit_diff(p, NULL, v)))
+            return e;
+        if (!p->diff_left) /* the run ended the diff part: no differ count follows */
+            after_pair(p);
+        return OFDELTA_OK;
+    }
     default: /* R_LRUN: bytes that differ from OLD, coded as NEW - OLD */
         if (v > p->diff_left || (!v && !p->zrun))
             return OFDELTA_ERR_CORRUPT;
