@@ -299,7 +299,7 @@ __attribute__((noinline)) static int download_run(const fota_ports *ports, const
     if (rc)
       goto out;
   }
-  rep->slot = slot;
+  rep->slot = st ? slot : ~0u; /* without storage nothing was stored */
   r->offset = 0; /* done: nothing to resume */
   r->etag[0] = '\0';
 out:
