@@ -413,6 +413,12 @@ static void after_package(sim_loop *L, uint32_t id, uint64_t now)
         d->ver = nv;
         d->stuck = 0;
     }
+    if (cfg->schedule == SIM_SCHED_ONCE && strncmp(cfg->url, "###", 3) == 0 && d->stuck == 0) {
+        /* a static "###" URL never answers "no upgrade": asking again would
+         * only fetch the same file, so a once-run ends at the first install */
+        mark_done(L, id);
+        return;
+    }
     schedule(L, id, now + secs_ns(cfg->reboot_s));
 }
 

@@ -158,6 +158,15 @@ def main():
                 fail("want 10 requests from 5 IMEIs, got %d from %d" % (len(reqs), len(imeis)))
             if imeis != set(r["imei"] for r in rows):
                 fail("the device report names other IMEIs than the requests")
+            # a "###" URL is used as-is; a once-run ends at the first install
+            log2 = os.path.join(tmp, "raw.log")
+            fk2 = fake("--package", pkg_path, "--latest", "none", "--log", log2)
+            rc, s, err = sim(binary, ["--url", "###" + fk2.url("/download/app.bin"), "--devices", "3",
+                                      "--expect", "all-upgraded"])
+            raw = [json.loads(l) for l in open(log2)]
+            want = "GET /download/app.bin HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Close\r\n\r\n" % fk2.port
+            if rc != 0 or s["checks"] != 3 or raw != [want] * 3:
+                fail("### URL: %s %r" % (s, raw[:1]))
         elif scenario == "resume":
             fk = fake("--package", pkg_path, "--latest", "2012.001.001")
             sha = hashlib.sha256(pkg).hexdigest()
