@@ -383,7 +383,14 @@ def cli_lists_and_json(c):
 
 @suite.case
 def cli_errors_are_helpful(c):
-    r = c.srv.cli("project", "list", env_extra={"OPENFOTA_URL": "http://127.0.0.1:1"})
+    import socket
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))   # a port that is ours and not listening
+    dead = "http://127.0.0.1:%d" % hole.getsockname()[1]
+    try:
+        r = c.srv.cli("project", "list", env_extra={"OPENFOTA_URL": dead})
+    finally:
+        hole.close()
     check(r.returncode != 0 and "cannot reach the server" in r.stderr, "unreachable: %r" % r.stderr)
     r = c.srv.cli("project", "list", env_extra={"OPENFOTA_TOKEN": "wrong"})
     check(r.returncode != 0 and "token" in r.stderr.lower(), "bad token: %r" % r.stderr)
