@@ -2,6 +2,7 @@
  * admin routes, rollout decisions on the check path, status counters, the
  * abort rule through fleet_on_check, pending pushes delivered by a check, and
  * persistence through the file store across a restart. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,12 +271,113 @@ static void pending_push_delivered_by_check(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A store as the server would give it (put/del/load by kind and id). */
+struct fake_store {
+    pthread_mutex_t mu;
+    int n, puts, dels, loads;
+    char kind[64][16], id[64][40];
+    char *json[64];
+};
+
+static int fs_put(void *ctx, const char *kind, const char *id, const char *json)
+{
+    struct fake_store *st = ctx;
+    pthread_mutex_lock(&st->mu);
+    st->puts++;
+    int i;
+    for (i = 0; i < st->n; i++)
+        if (!strcmp(st->kind[i], kind) && !strcmp(st->id[i], id))
+            break;
+    if (i == st->n) {
+        if (st->n == 64) {
+            pthread_mutex_unlock(&st->mu);
+            return -1;
+        }
+        st->n++;
+        snprintf(st->kind[i], sizeof st->kind[i], "%s", kind);
+        snprintf(st->id[i], sizeof st->id[i], "%s", id);
+        st->json[i] = NULL;
+    }
+    free(st->json[i]);
+    st->json[i] = strdup(json);
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+static int fs_del(void *ctx, const char *kind, const char *id)
+{
+    struct fake_store *st = ctx;
+    pthread_mutex_lock(&st->mu);
+    st->dels++;
+    for (int i = 0; i < st->n; i++)
+        if (!strcmp(st->kind[i], kind) && !strcmp(st->id[i], id)) {
+            free(st->json[i]);
+            st->n--;
+            memmove(&st->kind[i], &st->kind[i + 1], (size_t)(st->n - i) * sizeof st->kind[0]);
+            memmove(&st->id[i], &st->id[i + 1], (size_t)(st->n - i) * sizeof st->id[0]);
+            memmove(&st->json[i], &st->json[i + 1], (size_t)(st->n - i) * sizeof st->json[0]);
+            break;
+        }
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+static int fs_load(void *ctx, const char *kind, int (*each)(void *arg, const char *id, const char *json), void *arg)
+{
+    struct fake_store *st = ctx;
+    pthread_mutex_lock(&st->mu);
+    st->loads++;
+    for (int i = 0; i < st->n; i++)
+        if (!strcmp(st->kind[i], kind))
+            each(arg, st->id[i], st->json[i]);
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+static void server_store_hook(void **state)
+{
+    (void)state;
+    static const fleet_store_ops ops = {fs_put, fs_del, fs_load};
+    struct fake_store st = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    fleet_hooks h = {.package_info = pkg_info, .check_url = check_url, .store = &ops, .store_ctx = &st};
+    offleet *f = fleet_create(&cfg, &h);
+    assert_non_null(f);
+    assert_int_equal(fleet_start(f), 0);
+    assert_int_equal(st.loads, 2); /* rollouts and pushes */
+    json_t *r = call(f, "POST", "/rollouts", "{\"package\":\"42\",\"stages\":[100]}", 201);
+    char path[96];
+    snprintf(path, sizeof path, "/rollouts/%s", json_string_value(json_object_get(r, "id")));
+    json_decref(r);
+    assert_int_equal(fleet_rollout_decide(f, "demo", "FW", "860000000000001", "2012.1.3", 0, NULL),
+                     FLEET_OFFER_PACKAGE);
+    const char *ids[] = {"860000000000001"};
+    assert_int_equal(fleet_push(f, ids, 1, NULL, NULL, 60, NULL), 0);
+    fleet_destroy(f); /* the last persist runs at stop */
+    assert_true(st.puts >= 2);
+    assert_int_equal(st.n, 2);
+    assert_non_null(strstr(st.json[0], "860000000000001"));
+    /* a second node (or a restart) reading the same store sees the rollout */
+    f = fleet_create(&cfg, &h);
+    assert_int_equal(fleet_start(f), 0);
+    r = call(f, "GET", path, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "devices"), "offered")), 1);
+    json_decref(r);
+    fleet_destroy(f);
+    for (int i = 0; i < st.n; i++)
+        free(st.json[i]);
+    /* the DDL the server runs for such a store */
+    assert_non_null(strstr(fleet_store_sql_ddl, "CREATE TABLE IF NOT EXISTS fleet_state"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(routes_and_errors),
         cmocka_unit_test(rollout_through_checks),
         cmocka_unit_test(pending_push_delivered_by_check),
+        cmocka_unit_test(server_store_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
