@@ -113,6 +113,8 @@ const char *fleet_intern(offleet *f, const char *s)
     char *v = smap_get(&f->strings, s);
     if (v)
         return v;
+    if (f->strings.count >= FLEET_MAX_NAMES || strlen(s) > 255)
+        return NULL; /* names come from device input: bounded */
     v = strdup(s);
     if (!v || smap_put(&f->strings, s, v, NULL) < 0) {
         free(v);
@@ -585,6 +587,10 @@ static void learn_device(offleet *f, const fleet_check_event *ev, int64_t now)
 void fleet_on_check(offleet *f, const fleet_check_event *ev)
 {
     if (!f || !ev || !ev->device_id || !*ev->device_id)
+        return;
+    /* checks the server refused as not belonging to any project (invalid
+     * device, project or firmware) are not fleet devices: not learnt */
+    if (ev->code == 3 || ev->code == 4 || ev->code == 25 || ev->code == 26)
         return;
     int64_t now = ev->time ? ev->time : fleet_now();
     pthread_mutex_lock(&f->mu);

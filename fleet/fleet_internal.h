@@ -20,6 +20,8 @@
 #include "rollout.h"
 #include "smap.h"
 
+#define FLEET_MAX_NAMES 100000 /* distinct project/firmware names remembered */
+
 /* A device the fleet has seen check (learnt from fleet_on_check). */
 struct fdev {
     const char *project;  /* interned, owned by offleet.strings */

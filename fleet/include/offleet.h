@@ -226,7 +226,8 @@ typedef struct fleet_check_event {
 
 /* Feeds status inference, pending-push delivery (a queued push is delivered
  * by the device's next check), rollout counters and the abort rule. Memory
- * only. */
+ * only. Checks answered with code 3, 4, 25 or 26 (no such device, version,
+ * project or firmware) are ignored. */
 void fleet_on_check(offleet *f, const fleet_check_event *ev);
 
 /* ---- push (also reachable through the admin API) ------------------------ */
