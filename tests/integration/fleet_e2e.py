@@ -225,6 +225,9 @@ def scenario_noboot(binary, srv, n=2000):
     need(all(sum(st["devices"].values()) == 0 for st in later), "devices were offered in later stages")
     need(r["finished"] >= 5 and r["failures"] >= 5, "paused without the minimum: %r" % r)
     need(s["packages"] <= 60, "%d packages went out; a 1%% stage of %d should stay near 20" % (s["packages"], n))
+    devs = admin(srv, "GET", "/devices?project=%s&limit=5000" % key)["devices"]
+    need(len(devs) == n, "devices held back by the rollout must still be known to the project: %d of %d"
+         % (len(devs), n))
     status = cli(binary, srv, "rollout", "status", r["id"])
     need("abort rule" in status, "rollout status does not say why it paused:\n" + status)
     print("noboot: paused in stage 1 after %d packages: %s" % (s["packages"], r["pause_reason"]))
