@@ -171,10 +171,8 @@ static int seg_decode(const char *in, size_t len, char *out, size_t cap)
     for (size_t i = 0; i < len; i++) {
         char c = in[i];
         if (c == '%') {
-            if (i + 2 >= len + 0 && i + 2 > len - 1 + 1)
-                return -1;
-            if (i + 2 >= len + 1)
-                return -1;
+            if (i + 2 >= len)
+                return -1; /* needs two hex digits inside the segment */
             char hx[3] = {in[i + 1], in[i + 2], 0};
             char *end;
             long v = strtol(hx, &end, 16);
@@ -1157,17 +1155,12 @@ static int split(const char *path, size_t len, route_t *rt)
         const char *q = memchr(p, '/', (size_t)(end - p));
         if (q == NULL)
             q = end;
-        if (q == p) {
-            if (q + 1 == end + 1 || q == end - 0)
-                break;
-            return -1; /* empty segment */
-        }
+        if (q == p)
+            return -1; /* empty segment ("//") */
         if (rt->n == MAX_SEGS || seg_decode(p, (size_t)(q - p), rt->seg[rt->n], sizeof rt->seg[0]) < 0)
             return -1;
         rt->n++;
-        p = q + 1;
-        if (q + 1 == end)
-            break; /* trailing slash tolerated */
+        p = q + 1; /* past the end when q == end; a trailing '/' ends the loop too */
     }
     return 0;
 }

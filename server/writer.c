@@ -96,7 +96,7 @@ static void *writer_main(void *arg)
     writer *w = arg;
     dev_state *devs = malloc(WRITER_BATCH * sizeof *devs);
     store_event *evs = malloc(WRITER_BATCH * sizeof *evs);
-    time_t last_prune = 0;
+    time_t last_prune = 0, last_dev_prune = 0;
     if (devs == NULL || evs == NULL) {
         log_error("writer: out of memory; device state will not be saved");
         free(devs);
@@ -149,10 +149,13 @@ static void *writer_main(void *arg)
             count_for_prune(w, evs, nev);
         }
         time_t now = time(NULL);
+        if (now != last_dev_prune || stopping) {
+            last_dev_prune = now; /* once a second: devices with PRUNE_DEVICE_SLACK new events */
+            prune_devices(w);
+        }
         if (now - last_prune >= PRUNE_AGE_EVERY_S || stopping) {
             last_prune = now;
             w->st->ops->prune_age(w->st, (int64_t)now - (int64_t)w->keep_days * 86400);
-            prune_devices(w);
         }
         pthread_mutex_lock(&w->mu);
         if (!more || stopping) {
