@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_http.h"
 #include "offleet.h"
@@ -337,15 +338,28 @@ static void print_rollout(json_t *r)
     printf("rollout %s: package %s (version %s) to %s / %s\n", json_string_value(json_object_get(r, "id")),
            json_string_value(json_object_get(r, "package")), json_string_value(json_object_get(r, "target_version")),
            json_string_value(json_object_get(r, "project")), json_string_value(json_object_get(r, "firmware")));
-    printf("  state: %s, stage %lld (%g%%)%s\n", json_string_value(json_object_get(r, "state")), jint(r, "stage"),
-           json_number_value(json_object_get(r, "percent")),
-           json_is_true(json_object_get(r, "last_stage")) ? ", last stage" : "");
+    if (jint(r, "stage") == 0)
+        printf("  state: %s, stage 0 (test devices only)\n", json_string_value(json_object_get(r, "state")));
+    else
+        printf("  state: %s, stage %lld (%g%% of the devices)%s\n", json_string_value(json_object_get(r, "state")),
+               jint(r, "stage"), json_number_value(json_object_get(r, "percent")),
+               json_is_true(json_object_get(r, "last_stage")) ? ", the last stage" : "");
     const char *why = json_string_value(json_object_get(r, "pause_reason"));
     if (why)
         printf("  paused: %s\n", why);
     json_t *next = json_object_get(r, "next_stage_at");
-    if (json_is_integer(next))
-        printf("  next stage at: %lld (Unix time)\n", (long long)json_integer_value(next));
+    if (json_is_integer(next)) {
+        time_t at = (time_t)json_integer_value(next);
+        struct tm tm;
+        char when[32];
+        gmtime_r(&at, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        long long in = (long long)(at - time(NULL));
+        printf("  next stage: %s UTC (in %lld min %lld s)\n", when, in > 0 ? in / 60 : 0, in > 0 ? in % 60 : 0);
+    } else if (!strcmp(json_string_value(json_object_get(r, "state")), "running") &&
+               !json_is_true(json_object_get(r, "last_stage"))) {
+        printf("  next stage: by hand (openfota rollout promote ID)\n");
+    }
     printf("  abort rule: pause when failures >= %.0f%% of finished devices (after %lld)\n",
            100 * json_number_value(json_object_get(r, "abort_ratio")), jint(r, "abort_min"));
     printf("  %-8s %-8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "STAGE", "", "OFFERED", "DOWNLDNG", "DOWNLDED",

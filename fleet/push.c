@@ -320,6 +320,7 @@ void *push_dispatch_thread(void *arg)
             snprintf(info.project, sizeof info.project, "%s", p->project);
         if (!info.firmware[0])
             snprintf(info.firmware, sizeof info.firmware, "%s", p->firmware);
+        int mqtt_already = t->mqtt_done; /* re-queued on connect: do not publish twice */
         p->busy++;
         pthread_mutex_unlock(&f->mu);
 
@@ -352,7 +353,9 @@ void *push_dispatch_thread(void *arg)
         int tcp_ok = 0, mqtt_ok = 0;
         if (len > 0 && f->tcp)
             tcp_ok = push_tcp_send(f->tcp, dev, line, (size_t)len) == 0;
-        if (f->mqtt) {
+        if (f->mqtt && mqtt_already) {
+            mqtt_ok = 1;
+        } else if (f->mqtt) {
             char topic[512];
             if (push_mqtt_topic(f->cfg.mqtt_topic, info.project, info.firmware, dev, topic, sizeof topic) > 0) {
                 if (f->cfg.mqtt_payload_json && len > 0)
