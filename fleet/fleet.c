@@ -262,8 +262,10 @@ static int load_push(void *arg, const char *id, const char *json)
     return 0;
 }
 
-/* Writes every dirty object; called on the maintenance thread. */
-static void persist(offleet *f)
+/* Writes dirty objects, each at most every 5 s (a rollout or push over
+ * 10^5 devices is a large JSON text) unless force; called on the maintenance
+ * thread. */
+static void persist(offleet *f, int force)
 {
     if (!f->store)
         return;
@@ -282,8 +284,11 @@ static void persist(offleet *f)
         struct smap *m = pass ? &f->pushes : &f->rollouts;
         for (size_t i = 0; smap_next(m, &i, &k, &v);) {
             int *dirty = pass ? &((struct push *)v)->dirty : &((struct rollout *)v)->dirty;
-            if (!*dirty)
+            int64_t *saved = pass ? &((struct push *)v)->saved_at : &((struct rollout *)v)->saved_at;
+            int64_t tnow = fleet_now();
+            if (!*dirty || (!force && tnow - *saved < 5))
                 continue;
+            *saved = tnow;
             json_t *j = pass ? push_to_json(v, 2) : rollout_to_json(v, 1);
             char *s = json_dumps(j, JSON_COMPACT);
             json_decref(j);
@@ -357,7 +362,7 @@ static void *tick_thread(void *arg)
         push_tick(f, now);
         pthread_mutex_unlock(&f->mu);
         if (stop || now != last_persist) {
-            persist(f);
+            persist(f, stop);
             last_persist = now;
         }
         if (stop)

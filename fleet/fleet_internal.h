@@ -64,6 +64,9 @@ struct push {
     uint32_t counts[PT__COUNT];
     int dirty;
     int busy;           /* the dispatcher is using it outside the lock */
+    size_t in_outbox;   /* references to it in the outbox: freed only at 0 */
+    int expiry_done;    /* open targets were marked expired */
+    int64_t saved_at;   /* last persisted */
 };
 
 struct outref {

@@ -69,6 +69,7 @@ int outbox_push(offleet *f, struct push *p, size_t idx)
     }
     f->outbox[(f->ob_head + f->ob_len) % f->ob_cap] = (struct outref){p, idx};
     f->ob_len++;
+    p->in_outbox++;
     pthread_cond_signal(&f->cond);
     return 0;
 }
@@ -159,18 +160,23 @@ void push_tick(offleet *f, int64_t now)
     for (size_t i = 0; smap_next(&f->pushes, &i, &k, &v);) {
         struct push *p = v;
         int expired = now >= p->expires;
-        for (size_t j = 0; j < p->n; j++) {
-            struct push_target *t = &p->t[j];
-            if (expired && tstate_open(t->state))
-                push_set_state(f, p, j, PT_EXPIRED, now);
-            else if (resend && f->mqtt && !t->mqtt_done &&
-                     (t->state == PT_WAITING || t->state == PT_PUBLISHED)) {
-                push_set_state(f, p, j, PT_QUEUED, now);
-                outbox_push(f, p, j);
+        /* walk the targets only when there is something to do for them */
+        if ((expired && !p->expiry_done) || (resend && f->mqtt && !expired)) {
+            for (size_t j = 0; j < p->n; j++) {
+                struct push_target *t = &p->t[j];
+                if (expired && tstate_open(t->state))
+                    push_set_state(f, p, j, PT_EXPIRED, now);
+                else if (!expired && !t->mqtt_done && (t->state == PT_WAITING || t->state == PT_PUBLISHED)) {
+                    push_set_state(f, p, j, PT_QUEUED, now);
+                    outbox_push(f, p, j);
+                }
             }
+            if (expired)
+                p->expiry_done = 1;
         }
-        /* finished pushes stay visible for an hour after their expiry */
-        if (expired && !p->busy && p->counts[PT_QUEUED] == 0 && now >= p->expires + 3600 && ndead < 64)
+        /* finished pushes stay visible for an hour after their expiry; the
+         * outbox must hold no reference to them any more */
+        if (expired && !p->busy && !p->in_outbox && now >= p->expires + 3600 && ndead < 64)
             dead[ndead++] = p;
     }
     for (size_t i = 0; i < ndead; i++) {
@@ -292,6 +298,7 @@ void *push_dispatch_thread(void *arg)
         if (ref.p->t[ref.idx].state != PT_QUEUED) {
             f->ob_head = (f->ob_head + 1) % f->ob_cap;
             f->ob_len--;
+            ref.p->in_outbox--;
             continue;
         }
         double wait = rate_wait(&f->rate, fleet_mono());
@@ -303,6 +310,7 @@ void *push_dispatch_thread(void *arg)
         }
         f->ob_head = (f->ob_head + 1) % f->ob_cap;
         f->ob_len--;
+        ref.p->in_outbox--;
         rate_try_take(&f->rate, fleet_mono());
         struct push *p = ref.p;
         struct push_target *t = &p->t[ref.idx];

@@ -90,6 +90,7 @@ struct rollout {
     uint32_t finished, failures;          /* totals */
     uint32_t base_finished, base_failures; /* at the last resume */
     int dirty;                            /* changed since the last persist */
+    int64_t saved_at;                     /* last persisted (fleet) */
 };
 
 /* Cohort of a device in a rollout: FNV-1a 64 of "<rollout id>\n<device id>"
