@@ -4,7 +4,7 @@
  * Each input is applied twice against a fixed OLD: once as it is (exercises
  * the header and CRC checks), and once with the old size, base hash, header
  * CRC and frame CRCs rewritten to be valid, so the fuzzer reaches the LZMA
- * decoder and the control-data checks behind them. The first input byte
+ * decoder and the control-data checks behind them. The last input byte
  * picks the feed chunk size; one save/restore happens mid-way. */
 #include <stddef.h>
 #include <stdint.h>
@@ -71,8 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             old_img[i] = (uint8_t)(i * 7 + (i >> 5));
     if (size < 1 || size > 200000)
         return 0;
-    size_t chunk = 1 + data[0] % 64 * 97;
-    data++, size--;
+    /* the last byte picks the feed chunk size; the input stays a whole patch
+     * so the fixtures are good seeds */
+    size_t chunk = 1 + data[size - 1] % 64 * 97;
     ofdelta_header h;
     /* keep each run short: NEW bounded to 1 MiB */
     if (ofdelta_header_parse(data, size, &h) == OFDELTA_OK && h.new_size > (1u << 20))
