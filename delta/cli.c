@@ -283,7 +283,7 @@ static int cmd_apply(int argc, char **argv)
         fprintf(stderr, "openfota delta apply: needs OLD PATCH OUT (see --help)\n");
         return 2;
     }
-    int rc = 1;
+    int rc = 1, created = 0;
     char tmp[4096];
     file_io f = {-1, -1};
     int pf = -1;
@@ -334,6 +334,7 @@ static int cmd_apply(int argc, char **argv)
         fprintf(stderr, "openfota delta apply: cannot create %s: %s\n", tmp, strerror(errno));
         goto out;
     }
+    created = 1;
     ofdelta_io io = {f_read, f_write, &f};
     ofdelta_patch *p;
     if ((e = ofdelta_patch_init(&p, ws, need, &io)) || (e = ofdelta_patch_feed(p, hb, hn)))
@@ -369,7 +370,7 @@ fail:
 out:
     if (f.out_fd >= 0)
         close(f.out_fd);
-    if (rc && f.out_fd != -2)
+    if (rc && created)
         unlink(tmp); /* never leave a partial result behind */
     if (f.old_fd >= 0)
         close(f.old_fd);
