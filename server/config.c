@@ -21,7 +21,7 @@ void config_defaults(of_config *c)
     c->threads = 2;
     c->max_connections = 20000;
     c->conn_timeout = 30;
-    c->conn_memory = 8192;
+    c->conn_memory = 4096;
     c->upload_max = 64ull << 20;
     c->max_daily_deliveries = 6;
     c->retention_events = 100;

@@ -19,7 +19,7 @@ typedef struct of_config {
     unsigned threads;                /* HTTP worker threads, default 2 */
     unsigned max_connections;        /* default 20000 */
     unsigned conn_timeout;           /* idle/slow connection deadline, seconds, default 30 */
-    unsigned conn_memory;            /* bytes per connection (headers + buffers), default 8192 */
+    unsigned conn_memory;            /* bytes per connection (headers + buffers), default 4096 */
     uint64_t upload_max;             /* admin upload cap in bytes, default 64 MiB */
     unsigned max_daily_deliveries;   /* default for new projects, default 6 */
     unsigned retention_events;       /* events kept per device, default 100 */

@@ -48,7 +48,7 @@ static void usage(FILE *out)
             "  --timeout SECONDS           close a connection idle or slower than this\n"
             "                              (default 30)                                      connection_timeout\n"
             "  --conn-memory BYTES         memory per connection; bounds request line and\n"
-            "                              headers (default 8192)                            connection_memory\n"
+            "                              headers (default 4096)                            connection_memory\n"
             "  --upload-max SIZE           admin upload cap, K/M/G allowed (default 64M)      upload_max\n"
             "  --max-daily-deliveries N    loop guard default for new projects (default 6)   max_daily_deliveries\n"
             "  --retention-events N        history events kept per device (default 100)     retention_events\n"
