@@ -503,7 +503,8 @@ static void scan_timers(struct push_tcp *t)
             tlog(t, FLEET_LOG_WARN, "push: %s sent no complete first line within %u ms (%zu bytes so far); closing",
                  c->peer, t->cfg.handshake_ms, c->inlen);
             conn_close(t, c, NULL);
-        } else if (now - c->last_rx_ms > (int64_t)t->cfg.idle_s * 1000) {
+        } else if (c->identified && now - c->last_rx_ms > (int64_t)t->cfg.idle_s * 1000) {
+            /* (before its first line only the handshake deadline applies) */
             pthread_mutex_lock(&t->mu);
             t->st.idle_timeouts++;
             pthread_mutex_unlock(&t->mu);
