@@ -216,14 +216,19 @@ def range_huge_negative_suffix(c):
 
 @suite.case
 def range_hundreds_overlapping(c):
-    spec = "bytes=" + ",".join("%d-%d" % (i, i + 5000) for i in range(0, 400))
-    for what, r, data in both(c, [("Range", spec)]):
-        check(r.status in (200, 206, 416), "%s 400 overlapping ranges: %s" % (what, r.describe()))
-        check(len(r.body) <= 2 * len(data) + 4096,
-              "%s 400 overlapping ranges: answer of %d bytes for a %d-byte file (amplification)"
-              % (what, len(r.body), len(data)))
-        if r.status == 200:
-            check(r.body == data, "%s: 200 body differs" % what)
+    # ~4 KB of Range header (400 ranges) and ~1 KB (200 short ranges): each
+    # refused (416/431) or coalesced/ignored, never a multi-part amplification
+    long_spec = "bytes=" + ",".join("%d-%d" % (i, i + 5000) for i in range(0, 400))
+    short_spec = "bytes=" + ",".join("%d-%d" % (i % 10, i % 10 + 3) for i in range(200))
+    for spec in (long_spec, short_spec):
+        for what, r, data in both(c, [("Range", spec)]):
+            what = "%s %d overlapping ranges (%d-byte header)" % (what, spec.count(",") + 1, len(spec))
+            check(r.status in (200, 206, 416, 431), "%s: %s" % (what, r.describe()))
+            check(len(r.body) <= 2 * len(data) + 4096,
+                  "%s: answer of %d bytes for a %d-byte file (amplification)"
+                  % (what, len(r.body), len(data)))
+            if r.status in (200, 206):
+                never_wrong(r, data, what)
 
 
 @suite.case
