@@ -21,7 +21,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: openfota delta make OLD NEW PATCH [--window N] [--frame N] [--lc N] [--lp N] [--pb N]\n"
+            "usage: openfota delta make OLD NEW PATCH [--window N | --ram N] [--frame N] [--lc N] [--lp N] [--pb N]\n"
             "       openfota delta apply OLD PATCH OUT [--ram N]\n"
             "       openfota delta info PATCH\n"
             "\n"
@@ -32,6 +32,8 @@ static void usage(FILE *f)
             "         patch carries NEW compressed and a warning says to ship the full image.\n"
             "           --window N  LZMA window in bytes (default %u, %u..%u); the device\n"
             "                       needs about N + 7 KiB of RAM to apply the patch\n"
+            "           --ram N     the largest window whose patch the device applies in N\n"
+            "                       bytes of patcher workspace (instead of --window)\n"
             "           --frame N   bytes per CRC-checked frame (default %u, %u..%u)\n"
             "           --lc/--lp/--pb N  LZMA literal context/position bits (default 0 0 0)\n"
             "  apply  applies PATCH to OLD and writes OUT. OLD must be the exact image the\n"
@@ -141,6 +143,7 @@ static int cmd_make(int argc, char **argv)
     const char *pos[3];
     int np = 0;
     ofdelta_make_opts o = {0, 0, -1, -1, -1};
+    long ram = 0;
     for (int i = 1; i < argc; i++) {
         long v;
         const char *a = argv[i];
@@ -148,8 +151,14 @@ static int cmd_make(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "--window") || !strcmp(a, "--frame") || !strcmp(a, "--lc") || !strcmp(a, "--lp") ||
-            !strcmp(a, "--pb")) {
+        if (!strcmp(a, "--ram")) {
+            if (i + 1 >= argc || parse_num(argv[i + 1], 1024, 1L << 30, &ram)) {
+                fprintf(stderr, "openfota delta make: --ram needs a byte count from 1024 to 1073741824\n");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--window") || !strcmp(a, "--frame") || !strcmp(a, "--lc") || !strcmp(a, "--lp") ||
+                   !strcmp(a, "--pb")) {
             int isw = !strcmp(a, "--window"), isf = !strcmp(a, "--frame");
             long lo = isw ? OFDELTA_MIN_WINDOW : isf ? OFDELTA_MIN_FRAME : 0;
             long hi = isw ? OFDELTA_MAX_WINDOW : isf ? OFDELTA_MAX_FRAME : 4;
@@ -185,6 +194,22 @@ static int cmd_make(int argc, char **argv)
     if ((o.lc >= 0 ? o.lc : 0) + (o.lp >= 0 ? o.lp : 0) > 4) {
         fprintf(stderr, "openfota delta make: --lc plus --lp must be at most 4\n");
         return 2;
+    }
+    if (ram) {
+        if (o.window) {
+            fprintf(stderr, "openfota delta make: give --window or --ram, not both\n");
+            return 2;
+        }
+        o.window = ofdelta_window_for_workspace((size_t)ram, o.lc > 0 ? (unsigned)o.lc : 0,
+                                                o.lp > 0 ? (unsigned)o.lp : 0,
+                                                o.frame_size ? o.frame_size : OFDELTA_DEFAULT_FRAME);
+        if (!o.window) {
+            fprintf(stderr, "openfota delta make: --ram %ld is too small for any patch (at least %zu bytes)\n", ram,
+                    ofdelta_patch_workspace_size(OFDELTA_MIN_WINDOW, o.lc > 0 ? (unsigned)o.lc : 0,
+                                                 o.lp > 0 ? (unsigned)o.lp : 0,
+                                                 o.frame_size ? o.frame_size : OFDELTA_DEFAULT_FRAME));
+            return 1;
+        }
     }
     uint8_t *old = NULL, *nw = NULL, *patch = NULL;
     size_t ol, nl, pl;

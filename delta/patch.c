@@ -65,6 +65,14 @@ size_t ofdelta_patch_workspace_size(uint32_t window, unsigned lc, unsigned lp, u
            frame_size + 4;
 }
 
+uint32_t ofdelta_window_for_workspace(size_t ws_size, unsigned lc, unsigned lp, uint32_t frame_size)
+{
+    size_t fixed = ofdelta_patch_workspace_size(0, lc, lp, frame_size);
+    if (ws_size < fixed + OFDELTA_MIN_WINDOW)
+        return 0;
+    return ws_size - fixed > OFDELTA_MAX_WINDOW ? OFDELTA_MAX_WINDOW : (uint32_t)(ws_size - fixed);
+}
+
 static ofdelta_patch *place(void *ws, size_t ws_size, size_t *avail)
 {
     uintptr_t a = ((uintptr_t)ws + 7u) & ~(uintptr_t)7u;

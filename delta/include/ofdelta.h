@@ -137,6 +137,13 @@ typedef struct ofdelta_patch ofdelta_patch; /* lives inside the caller's workspa
  * most OFDELTA_DEFAULT_WORKSPACE. */
 size_t ofdelta_patch_workspace_size(uint32_t window, unsigned lc, unsigned lp, uint32_t frame_size);
 
+/* Largest window whose patches fit a workspace of ws_size bytes with this
+ * lc/lp and frame size (for making patches for a device with a known RAM
+ * budget); 0 if even OFDELTA_MIN_WINDOW does not fit. Computed with this
+ * build's state size: on a 64-bit host it is a few bytes conservative for a
+ * 32-bit device. */
+uint32_t ofdelta_window_for_workspace(size_t ws_size, unsigned lc, unsigned lp, uint32_t frame_size);
+
 /* Starts an apply. ws is the caller's workspace (any alignment; it stays owned
  * by the caller and must live until the apply is over); *out points into it.
  * io is copied. If the patch needs more workspace than ws_size, feed returns

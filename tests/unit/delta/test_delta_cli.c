@@ -97,6 +97,9 @@ static void test_cli(void **state)
     put("new", nw.p, nw.n);
     assert_int_equal(run("make", "old", "new", "patch", NULL, NULL), 0);
     assert_int_equal(run("make", "old", "new", "p2", "--window", "4096"), 0);
+    assert_int_equal(run("make", "old", "new", "p2", "--ram", "12000"), 0);
+    assert_int_equal(run("apply", "old", "p2", "out", "--ram", "12000"), 0);
+    assert_int_equal(run("make", "old", "new", "p2", "--ram", "2000"), 1);
     assert_int_equal(run("info", "patch", NULL, NULL, NULL, NULL), 0);
     assert_int_equal(run("apply", "old", "patch", "out", NULL, NULL), 0);
     tbuf out = get("out");

@@ -176,6 +176,29 @@ static void test_full_image_fallback(void **state)
     free(nw.p);
 }
 
+static void test_window_for_workspace(void **state)
+{
+    (void)state;
+    uint32_t w = ofdelta_window_for_workspace(OFDELTA_DEFAULT_WORKSPACE, 0, 0, OFDELTA_DEFAULT_FRAME);
+    assert_true(w >= OFDELTA_DEFAULT_WINDOW);
+    assert_true(ofdelta_patch_workspace_size(w, 0, 0, OFDELTA_DEFAULT_FRAME) <= OFDELTA_DEFAULT_WORKSPACE);
+    assert_true(ofdelta_patch_workspace_size(w + 1, 0, 0, OFDELTA_DEFAULT_FRAME) > OFDELTA_DEFAULT_WORKSPACE);
+    assert_int_equal(ofdelta_window_for_workspace(1000, 0, 0, OFDELTA_DEFAULT_FRAME), 0);
+    /* a patch made for a 12 KiB budget applies in 12 KiB */
+    static const size_t chunks[] = {7};
+    tbuf old = t_firmware(12, 30000), nw = t_evolve(&old, 13);
+    ofdelta_make_opts o = {ofdelta_window_for_workspace(12288, 0, 0, OFDELTA_DEFAULT_FRAME), 0, -1, -1, -1};
+    assert_true(o.window >= OFDELTA_MIN_WINDOW);
+    tbuf p = t_make(&old, &nw, &o);
+    ofdelta_header h;
+    assert_int_equal(ofdelta_header_parse(p.p, p.n, &h), OFDELTA_OK);
+    assert_true(ofdelta_patch_workspace_size(h.window, h.lc, h.lp, h.frame_size) <= 12288);
+    roundtrip_chunks(&old, &nw, &o, chunks, 1);
+    free(p.p);
+    free(old.p);
+    free(nw.p);
+}
+
 static void test_strerror(void **state)
 {
     (void)state;
@@ -193,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_window_boundaries),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_full_image_fallback),
+        cmocka_unit_test(test_window_for_workspace),
         cmocka_unit_test(test_strerror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
