@@ -29,6 +29,7 @@ const char *decision_name(int d)
     case DECISION_NO_UPGRADE: return "no_upgrade";
     case DECISION_REFUSED: return "refused";
     case DECISION_ADMIN: return "admin";
+    case DECISION_REPORT: return "report";
     }
     return "unknown";
 }

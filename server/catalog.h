@@ -102,7 +102,7 @@ typedef struct dev_state {
 } dev_state;
 
 /* One check (or admin action) in a device's history. */
-enum { DECISION_UPGRADE = 1, DECISION_NO_UPGRADE = 2, DECISION_REFUSED = 3, DECISION_ADMIN = 4 };
+enum { DECISION_UPGRADE = 1, DECISION_NO_UPGRADE = 2, DECISION_REFUSED = 3, DECISION_ADMIN = 4, DECISION_REPORT = 5 };
 const char *decision_name(int d);
 
 typedef struct store_event {

@@ -241,6 +241,10 @@ static void route(void *ctx, http_req *r, http_phase phase, const char *data, si
             return;
         }
     }
+    if (pl == 21 && !strncmp(p, "/api/v1/device/status", 21)) {
+        report_handle(s, r, phase, data, len);
+        return;
+    }
     if (pl > 10 && !strncmp(p, "/download/", 10)) {
         static_handle(s, r, phase);
         return;

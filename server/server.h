@@ -46,6 +46,7 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
 int check_is_path(const char *path, size_t len);
 void static_handle(of_server *s, http_req *r, http_phase phase);
 void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data, size_t len);
+void report_handle(of_server *s, http_req *r, http_phase phase, const char *data, size_t len);
 
 /* Shared by the download paths: answer with a blob (200/206/416, ETag,
  * Accept-Ranges) and call done(arg, ok, bytes) via r->on_done when set by

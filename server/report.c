@@ -1,0 +1,133 @@
+/*
+ * report.c — POST /api/v1/device/status: status reports of devices that use
+ * the openfota device library in agent mode (docs/device-library.md).
+ *
+ * Body: {"id","version","state","reason","sha256"} (JSON, at most
+ * REPORT_BODY_MAX bytes). The report becomes an event in the device's
+ * history (decision "report"); it changes nothing else. Reports are
+ * unauthenticated like checks, so only devices the server already knows
+ * (they have checked at least once) are recorded; others get 404.
+ */
+#include "server.h"
+
+#include "log.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define REPORT_BODY_MAX 1024u
+
+typedef struct report_req {
+    size_t len;
+    int over;
+    char buf[REPORT_BODY_MAX + 1];
+} report_req;
+
+static void report_done(http_req *r, int ok, uint64_t sent)
+{
+    (void)ok;
+    (void)sent;
+    free(r->user);
+    r->user = NULL;
+}
+
+static void err(http_req *r, unsigned status, const char *e, const char *hint)
+{
+    json_t *j = json_pack("{s:s,s:s}", "error", e, "hint", hint);
+    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    http_reply(r, status, "application/json", txt ? txt : "{}", txt ? strlen(txt) : 2, NULL, 0);
+    free(txt);
+}
+
+static const char *str_field(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+void report_handle(of_server *s, http_req *r, http_phase phase, const char *data, size_t len)
+{
+    report_req *q = r->user;
+    if (phase == HTTP_PHASE_HEADERS) {
+        if (strcmp(r->method, "POST") != 0) {
+            static const char body[] = "{\"error\":\"method not allowed\",\"hint\":\"POST a JSON status report\"}";
+            http_hdr h[] = {{"Allow", "POST"}};
+            http_reply(r, 405, "application/json", body, sizeof body - 1, h, 1);
+            return;
+        }
+        if (r->has_content_length && r->content_length > REPORT_BODY_MAX) {
+            err(r, 413, "status report too large", "at most 1024 bytes of JSON");
+            return;
+        }
+        q = calloc(1, sizeof *q);
+        if (q == NULL) {
+            err(r, 503, "out of memory", "retry later");
+            return;
+        }
+        r->user = q;
+        r->on_done = report_done;
+        return;
+    }
+    if (q == NULL)
+        return;
+    if (phase == HTTP_PHASE_BODY) {
+        if (q->over || q->len + len > REPORT_BODY_MAX) {
+            q->over = 1;
+            if (r->body_seen > 64 * REPORT_BODY_MAX)
+                r->close_conn = 1;
+            return;
+        }
+        memcpy(q->buf + q->len, data, len);
+        q->len += len;
+        return;
+    }
+    if (q->over) {
+        err(r, 413, "status report too large", "at most 1024 bytes of JSON");
+        return;
+    }
+    json_error_t je;
+    json_t *o = json_loadb(q->buf, q->len, JSON_REJECT_DUPLICATES, &je);
+    const char *id = o ? str_field(o, "id") : NULL, *state = o ? str_field(o, "state") : NULL;
+    const char *ver = o ? str_field(o, "version") : NULL, *reason = o ? str_field(o, "reason") : NULL;
+    static const char *const states[] = {"downloading", "downloaded", "installed", "failed"};
+    int state_ok = 0;
+    for (size_t i = 0; state && i < 4; i++)
+        state_ok |= strcmp(state, states[i]) == 0;
+    char cid[DEVICE_ID_MAX];
+    const char *why = "id missing";
+    if (!json_is_object(o) || id == NULL || !state_ok || device_id_canon(id, strlen(id), cid, &why) < 0) {
+        json_decref(o);
+        err(r, 400, "malformed status report",
+            "send {\"id\",\"version\",\"state\":\"downloading|downloaded|installed|failed\",\"reason\",\"sha256\"}");
+        return;
+    }
+    store_event ev;
+    memset(&ev, 0, sizeof ev);
+    memcpy(ev.device_id, cid, sizeof ev.device_id);
+    ev.time = (int64_t)time(NULL);
+    ev.decision = DECISION_REPORT;
+    of_version v;
+    if (ver && version_parse(ver, strlen(ver), &v) == VERSION_OK)
+        version_format(&v, ev.version, sizeof ev.version);
+    snprintf(ev.note, sizeof ev.note, "device reports %s%s%.80s", state, reason && reason[0] ? ": " : "",
+             reason ? reason : "");
+    for (char *p = ev.note; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    json_decref(o);
+    dev_entry *e = devtab_lock(s->devices, cid, 0);
+    if (e == NULL) {
+        err(r, 404, "unknown device", "a device is known after its first check");
+        return;
+    }
+    devtab_state(e)->last_seen = ev.time;
+    devtab_mark_dirty(s->devices, e);
+    devtab_unlock(s->devices, e);
+    writer_event(s->wr, &ev);
+    log_info("device %s: %s", cid, ev.note);
+    http_reply(r, 204, NULL, "", 0, NULL, 0);
+}
