@@ -6,8 +6,9 @@ times, medians reported with the openfota/nginx ratio):
   check-keepalive  the device check answered "no upgrade" (code 27), keep-alive
                    - nginx: a tiny static file of the same size
   check-close      the same with `Connection: close` (what real modules send)
-  download-package a 1 MiB package delivered by the device check (each request
-                   from a new device id, so the loop guard never steps in)
+  download-package a 1 MiB package delivered by the device check to a fleet of
+                   2,000 devices in turn (1,000 deliveries per device per day
+                   allowed, so the loop guard never steps in)
                    - nginx: a static 1 MiB file
   download-static  the same 1 MiB file from /download/<name>
 Then the RSS of the server with 10,000 open idle connections (connected and

@@ -1,6 +1,7 @@
--- wrk script: every request is a device check from a new device id that
--- gets the 1 MiB package (so the per-device loop guard never applies).
--- @KEY@ and @FW@ are filled in by bench.py.
+-- wrk script: device checks that each get the 1 MiB package, from a fleet of
+-- 1,000 devices per wrk thread taken in turn (the first round binds them; the
+-- project allows 1,000 deliveries per device per day, so the loop guard
+-- never steps in during a benchmark). @KEY@ and @FW@ are filled in by bench.py.
 local n = 0
 local threads = 0
 tid = 0 -- per-thread global, set by setup()
@@ -12,7 +13,7 @@ end
 
 request = function()
   n = n + 1
-  local imei = string.format("87%03d%010d", tid, n)
+  local imei = string.format("87%03d%010d", tid, n % 1000)
   return wrk.format("GET", "/api/site/firmware_upgrade?imei=" .. imei ..
     "&project_key=@KEY@&firmware_name=@FW@&version=1.0.0")
 end
