@@ -61,6 +61,7 @@ struct admin_ctx {
     char *url;      /* base URL without trailing '/', owned */
     char *token;    /* admin token, owned */
     const char *url_from; /* where the URL came from, for error messages */
+    const char *token_from; /* where the token came from */
     bool json;      /* --json: print raw JSON */
 };
 

@@ -95,6 +95,10 @@ static void print_refusal(const struct admin_ctx *ctx, const char *method, const
         fprintf(stderr, "openfota: the server refused (%ld): %s\n", status, error);
         if (hint && *hint)
             fprintf(stderr, "  %s\n", hint);
+        if (status == 401)
+            fprintf(stderr, "  (this command took its token from %s; use the one in the server's "
+                            "DIR/admin.token: --data DIR, --token TOKEN or OPENFOTA_TOKEN)\n",
+                    ctx->token_from ? ctx->token_from : "?");
     } else if (status == 401 || status == 403) {
         fprintf(stderr,
                 "openfota: the server refused the admin token (%ld).\n"

@@ -136,9 +136,12 @@ int admin_ctx_connect(struct admin_ctx *ctx)
 
     if (token) {
         ctx->token = strip_dup(token);
+        ctx->token_from = "--token";
     } else if (getenv("OPENFOTA_TOKEN") && *getenv("OPENFOTA_TOKEN") && !data_given) {
         ctx->token = strip_dup(getenv("OPENFOTA_TOKEN"));
+        ctx->token_from = "OPENFOTA_TOKEN";
     } else {
+        ctx->token_from = data_given ? "--data DIR/admin.token" : "./var/admin.token";
         snprintf(path, sizeof path, "%s/admin.token", data);
         ctx->token = read_token_file(path);
         if (!ctx->token) {
