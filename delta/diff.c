@@ -25,6 +25,10 @@
  * aarch64 library). */
 #define SLACK 7
 
+/* see delta_diff: when to stop searching at every byte, and the stride then */
+#define STREAK_LONG 4096
+#define STREAK_STEP 8
+
 static uint32_t matchlen(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
 {
     uint32_t n = alen < blen ? alen : blen, i = 0;
@@ -95,16 +99,25 @@ int delta_diff(const uint8_t *old, uint32_t olen, const uint8_t *nw, uint32_t nl
     int64_t lastoffset = 0;
     int rc = 0;
     while (scan < nlen) {
-        uint32_t oldscore = 0, scsc;
-        for (scsc = scan += len; scan < nlen; scan++) {
+        uint32_t oldscore = 0, scsc, streak = 0;
+        scsc = scan += len;
+        while (scan < nlen) {
             len = search(sa, old, olen, nw + scan, nlen - scan, &pos);
             for (; scsc < scan + len; scsc++)
                 if ((int64_t)scsc + lastoffset < olen && old[scsc + lastoffset] == nw[scsc])
                     oldscore++;
             if ((len == oldscore && len != 0) || len > oldscore + SLACK)
                 break;
-            if ((int64_t)scan + lastoffset < olen && old[scan + lastoffset] == nw[scan])
-                oldscore--;
+            /* Normally the next search is one byte on. After STREAK_LONG
+             * searches in a row that found nothing better than the current
+             * alignment (data made of near-identical runs at other alignments,
+             * the bsdiff worst case), search only every STREAK_STEP bytes. */
+            uint32_t step = ++streak > STREAK_LONG ? STREAK_STEP : 1;
+            for (uint32_t k = 0; k < step && scan < nlen; k++, scan++)
+                if (scan < scsc && (int64_t)scan + lastoffset < olen && old[scan + lastoffset] == nw[scan])
+                    oldscore--;
+            if (scsc < scan)
+                scsc = scan;
         }
         if (len == oldscore && scan != nlen)
             continue;
