@@ -77,7 +77,7 @@ const char *ofdelta_strerror(ofdelta_err err);
 #define OFDELTA_MAX_FRAME        65536u
 #define OFDELTA_DEFAULT_FRAME    1024u
 #define OFDELTA_HEADER_MAX       128u        /* longest header; see docs/delta-format.md */
-#define OFDELTA_DEFAULT_WORKSPACE 16384u     /* RAM of the default profile, everything included */
+#define OFDELTA_DEFAULT_WORKSPACE 16384u     /* workspace of the default profile (a default patch needs ~15.3 KiB) */
 
 /* ---------------------------------------------------------------- header */
 
@@ -168,7 +168,8 @@ uint64_t ofdelta_patch_consumed(const ofdelta_patch *p);
 /* NEW bytes handed to write_new so far. */
 uint32_t ofdelta_patch_written(const ofdelta_patch *p);
 
-/* Bytes ofdelta_patch_save needs for the current state (at most ws_size + 32). */
+/* Bytes ofdelta_patch_save needs for the current state: the used workspace
+ * plus 16 (about 15.3 KiB in the default profile). */
 size_t ofdelta_patch_save_size(const ofdelta_patch *p);
 
 /* Flushes pending output through write_new, then copies the whole state into
