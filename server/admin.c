@@ -12,6 +12,7 @@
 
 #include "blobs.h"
 #include "log.h"
+#include "offleet.h"
 #include "ofpkg.h"
 
 #include <errno.h>
@@ -1191,6 +1192,26 @@ static void method_not_allowed(http_req *r) { reply_err(r, 405, "method not allo
 static void dispatch(of_server *s, admin_req *a, http_req *r, route_t *rt)
 {
     const char *s0 = rt->n > 0 ? rt->seg[0] : "";
+    if ((!strcmp(s0, "push") || !strcmp(s0, "rollouts")) && s->fleet) {
+        /* push channels and staged rollouts: the fleet component's routes */
+        char path[1200];
+        snprintf(path, sizeof path, "%.*s%s%.*s", (int)(r->path_len - 9), r->path + 9, r->query ? "?" : "",
+                 r->query ? (int)r->query_len : 0, r->query ? r->query : "");
+        char *out = NULL;
+        int st = 500;
+        if (a->over) {
+            reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
+            return;
+        }
+        if (fleet_admin_handle(s->fleet, r->method, path, a->buf, a->len, &out, &st)) {
+            if (out)
+                http_reply(r, (unsigned)st, "application/json", out, strlen(out), NULL, 0);
+            else
+                http_reply(r, (unsigned)st, NULL, "", 0, NULL, 0);
+            free(out);
+            return;
+        }
+    }
     if (rt->n == 1 && !strcmp(s0, "status")) {
         if (IS("GET") || r->is_head)
             h_status(s, r);

@@ -11,6 +11,7 @@
 #include "server.h"
 
 #include "log.h"
+#include "offleet.h"
 #include "range.h"
 #include "rules.h"
 
@@ -99,6 +100,8 @@ typedef struct check_dl {
     cat_package pkg; /* copy: the snapshot may be gone when the body ends */
     of_version from;
     uint64_t body_len;
+    char project[KEY_MAX_LEN + 1];   /* as the device sent them, for the fleet */
+    char firmware[NAME_MAX_LEN + 1];
 } check_dl;
 
 static void check_done(http_req *r, int ok, uint64_t sent)
@@ -122,6 +125,13 @@ static void check_done(http_req *r, int ok, uint64_t sent)
         }
     }
     writer_event(s->wr, &d->ev);
+    if (s->fleet) {
+        char pk[24];
+        snprintf(pk, sizeof pk, "%lld", (long long)d->pkg.id);
+        fleet_check_event fe = {d->project, d->firmware, d->ev.device_id, d->ev.version, d->ev.code, pk,
+                                d->ev.bytes_sent, d->ev.complete, d->ev.time};
+        fleet_on_check(s->fleet, &fe);
+    }
     free(d);
     r->user = NULL;
 }
@@ -226,6 +236,32 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
     }
     in.dev = devtab_state(e);
     rules_decide(&in, &res);
+    char fproj[KEY_MAX_LEN + 1] = "", ffw[NAME_MAX_LEN + 1] = "";
+    if (s->fleet) {
+        size_t pl = q.project_key.len < KEY_MAX_LEN ? q.project_key.len : KEY_MAX_LEN;
+        size_t fl = q.firmware_name.len < NAME_MAX_LEN ? q.firmware_name.len : NAME_MAX_LEN;
+        if (pl)
+            memcpy(fproj, q.project_key.p, pl);
+        fproj[pl] = 0;
+        if (fl)
+            memcpy(ffw, q.firmware_name.p, fl);
+        ffw[fl] = 0;
+    }
+    if (res.decision == DECISION_UPGRADE && s->fleet) {
+        /* a staged rollout may hold this package back from this device */
+        fleet_offer o;
+        if (fleet_rollout_decide(s->fleet, fproj, ffw, id, ev.version, now, &o) == FLEET_OFFER_HOLD &&
+            strtoll(o.package_id, NULL, 10) == res.pkg->id) {
+            res.decision = DECISION_NO_UPGRADE;
+            res.code = 27;
+            res.status = 404;
+            res.msg = "staged rollout: not this device's turn yet, or the rollout is paused";
+            /* keep what the rules learnt (binding, version); this is no delivery */
+            if (!resume && res.next.deliveries_today > 0)
+                res.next.deliveries_today--;
+            res.next.last_code = 27;
+        }
+    }
     *devtab_state(e) = res.next;
     devtab_mark_dirty(s->devices, e);
     devtab_unlock(s->devices, e);
@@ -236,6 +272,10 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
     if (res.decision != DECISION_UPGRADE) {
         snapshot_unref(snap);
         writer_event(s->wr, &ev);
+        if (s->fleet) {
+            fleet_check_event fe = {fproj, ffw, id, ev.version, ev.code, NULL, 0, 0, now};
+            fleet_on_check(s->fleet, &fe);
+        }
         if (res.note[0])
             log_info("device %s: %s", id, res.note);
         log_debug("device %s version %s: code %d", id, ev.version, res.code);
@@ -253,6 +293,8 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
     }
     d->s = s;
     d->ev = ev;
+    memcpy(d->project, fproj, sizeof d->project);
+    memcpy(d->firmware, ffw, sizeof d->firmware);
     d->pkg = *res.pkg;
     d->from = ver;
     d->ev.package_id = res.pkg->id;

@@ -147,6 +147,26 @@ int config_set(of_config *c, const char *key, const char *value, char *err, size
         }
         return set_str(c->listen, value, key, err, errlen);
     }
+    if (strcmp(key, "push") == 0 || strcmp(key, "mqtt") == 0) {
+        char host[256];
+        unsigned port;
+        if (config_split_listen(value, host, sizeof host, &port) < 0) {
+            snprintf(err, errlen, "%s: '%.100s' is not HOST:PORT", key, value);
+            return -1;
+        }
+        return set_str(key[0] == 'p' ? c->push : c->mqtt, value, key, err, errlen);
+    }
+    if (strcmp(key, "push_rate") == 0) {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !(v > 0 && v <= 100000)) {
+            snprintf(err, errlen, "push_rate: a number of messages per second, above 0 and at most 100000");
+            return -1;
+        }
+        c->push_rate = v;
+        return 0;
+    }
     if (strcmp(key, "data") == 0)
         return set_str(c->data, value, key, err, errlen);
     if (strcmp(key, "public_url") == 0) {

@@ -6,6 +6,7 @@
 
 #include "blobs.h"
 #include "log.h"
+#include "offleet.h"
 #include "ofserver.h"
 
 #include <arpa/inet.h>
@@ -53,6 +54,9 @@ static void usage(FILE *out)
             "  --max-daily-deliveries N    loop guard default for new projects (default 6)   max_daily_deliveries\n"
             "  --retention-events N        history events kept per device (default 100)     retention_events\n"
             "  --retention-days N          history older than N days is dropped (default 90) retention_days\n"
+            "  --push HOST:PORT            TCP push listener for devices (default: none)     push\n"
+            "  --mqtt HOST:PORT            MQTT broker for push commands (default: none)     mqtt\n"
+            "  --push-rate N               pushes and rollout offers per second (default 50) push_rate\n"
             "  -h, --help                  this help\n"
             "\n"
             "On start it prints the device check URL (ending in '?', ready for a device\n"
@@ -77,6 +81,9 @@ static const struct {
     {"--max-daily-deliveries", "max_daily_deliveries"},
     {"--retention-events", "retention_events"},
     {"--retention-days", "retention_days"},
+    {"--push", "push"},
+    {"--mqtt", "mqtt"},
+    {"--push-rate", "push_rate"},
 };
 
 /* 0 ok, 1 help shown, 2 usage error */
@@ -401,9 +408,15 @@ int server_cli_serve(int argc, char **argv)
     } else {
         snprintf(s->base_url, sizeof s->base_url, "%s", local);
     }
+    if (fleet_glue_start(s) < 0) {
+        fprintf(stderr, "openfota serve: the push/rollout component did not start (see the log)\n");
+        http_stop(s->http);
+        fleet_destroy(s->fleet);
+        goto out_writer;
+    }
     char json[1400];
-    snprintf(json, sizeof json, "{\"url\":\"%s\",\"pid\":%ld,\"public_url\":\"%s\"}\n", local, (long)getpid(),
-             s->base_url);
+    snprintf(json, sizeof json, "{\"url\":\"%s\",\"pid\":%ld,\"public_url\":\"%s\",\"push_port\":%d}\n", local,
+             (long)getpid(), s->base_url, fleet_push_port(s->fleet));
     if (write_file_atomic(s->data, "serve.json", json, 0644) < 0)
         log_warn("cannot write %s/serve.json: %s", s->data, strerror(errno));
     first_screen(s, created == 1);
@@ -413,6 +426,7 @@ int server_cli_serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info("%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(s->http);
+    fleet_destroy(s->fleet); /* after HTTP: no check or admin call can reach it now */
     rc = 0;
     char sj[CONFIG_STR_MAX + 64];
     snprintf(sj, sizeof sj, "%s/serve.json", s->data);

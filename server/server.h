@@ -35,7 +35,12 @@ typedef struct of_server {
     http_server *http;
     pthread_mutex_t admin_mu;
     http_prebuilt *pre[PRE_COUNT];
+    struct offleet *fleet; /* push channels and staged rollouts (fleet/), owned */
 } of_server;
+
+/* Create and start the fleet component with the server's hooks
+ * (fleet_glue.c). 0 ok, -1 failed (logged). */
+int fleet_glue_start(of_server *s);
 
 /* Reload the catalog from the store and swap the snapshot (admin_mu held).
  * 0 ok, -1 on a storage error. */

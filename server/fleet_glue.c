@@ -1,0 +1,137 @@
+/*
+ * fleet_glue.c — the server's side of the fleet component (fleet/,
+ * offleet.h): the hooks through which push channels and staged rollouts see
+ * the server's devices and packages, and its start. The fleet keeps its own
+ * state in <data>/fleet/. Hooks answer from memory (device table, snapshot).
+ */
+#include "server.h"
+
+#include "log.h"
+#include "offleet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+    size_t l = strlen(src);
+    if (l >= cap)
+        l = cap - 1;
+    memcpy(dst, src, l);
+    dst[l] = 0;
+}
+
+static int h_check_url(void *ctx, const char *project, const char *firmware, const char *device, char *buf,
+                       size_t size)
+{
+    of_server *s = ctx;
+    (void)project;
+    (void)firmware;
+    (void)device;
+    int n = snprintf(buf, size, "%s/api/site/firmware_upgrade?", s->base_url);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+static int h_device_info(void *ctx, const char *id, fleet_device_info *out)
+{
+    of_server *s = ctx;
+    dev_entry *e = devtab_lock(s->devices, id, 0);
+    if (e == NULL)
+        return -1;
+    dev_state st = *devtab_state(e);
+    devtab_unlock(s->devices, e);
+    memset(out, 0, sizeof *out);
+    snapshot *snap = snap_acquire(&s->snaps);
+    const snap_project *sp = st.project_id ? snap_project_by_id(snap, st.project_id) : NULL;
+    if (sp)
+        copy(out->project, sizeof out->project, sp->p->key);
+    snapshot_unref(snap);
+    copy(out->firmware, sizeof out->firmware, st.firmware);
+    if (st.has_version)
+        version_format(&st.version, out->version, sizeof out->version);
+    return 0;
+}
+
+static int h_device_foreach(void *ctx, const char *project, const char *firmware,
+                            int (*fn)(void *arg, const char *id), void *arg)
+{
+    of_server *s = ctx;
+    snapshot *snap = snap_acquire(&s->snaps);
+    const snap_project *sp = snap_project_by_key(snap, project, strlen(project));
+    int64_t pid = sp ? sp->p->id : -1;
+    snapshot_unref(snap);
+    if (pid < 0)
+        return 0;
+    dev_state *all = NULL;
+    size_t n = 0;
+    if (devtab_snapshot_all(s->devices, &all, &n) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (all[i].project_id != pid || (firmware && *firmware && strcmp(all[i].firmware, firmware) != 0))
+            continue;
+        if (fn(arg, all[i].id))
+            break;
+    }
+    free(all);
+    return 0;
+}
+
+static int h_package_info(void *ctx, const char *id, fleet_package_info *out)
+{
+    of_server *s = ctx;
+    char *end;
+    long long v = strtoll(id, &end, 10);
+    if (*end || end == id || v <= 0)
+        return -1;
+    int rc = -1;
+    snapshot *snap = snap_acquire(&s->snaps);
+    const cat_package *pk = snap_package_by_id(snap, v);
+    if (pk) {
+        const snap_project *sp = snap_project_by_id(snap, pk->project_id);
+        const char *fw = NULL;
+        for (size_t i = 0; sp && i < sp->nfw; i++)
+            if (sp->fws[i].fw->id == pk->firmware_id)
+                fw = sp->fws[i].fw->name;
+        if (sp && fw) {
+            memset(out, 0, sizeof *out);
+            copy(out->project, sizeof out->project, sp->p->key);
+            copy(out->firmware, sizeof out->firmware, fw);
+            version_format(&pk->ver, out->version, sizeof out->version);
+            out->size = pk->size;
+            rc = 0;
+        }
+    }
+    snapshot_unref(snap);
+    return rc;
+}
+
+static void h_log(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    log_msg(level < LOG_ERROR ? LOG_ERROR : level > LOG_DEBUG ? LOG_DEBUG : level, "%s", msg);
+}
+
+int fleet_glue_start(of_server *s)
+{
+    fleet_config fc;
+    fleet_config_default(&fc);
+    fc.push_listen = s->cfg.push[0] ? s->cfg.push : NULL;
+    fc.mqtt_broker = s->cfg.mqtt[0] ? s->cfg.mqtt : NULL;
+    if (s->cfg.push_rate > 0)
+        fc.rate_per_s = s->cfg.push_rate;
+    char dir[CONFIG_STR_MAX + 16];
+    if (snprintf(dir, sizeof dir, "%s/fleet", s->data) >= (int)sizeof dir)
+        return -1;
+    fc.state_dir = dir;
+    fleet_hooks h = {.ctx = s,
+                     .check_url = h_check_url,
+                     .device_info = h_device_info,
+                     .device_foreach = h_device_foreach,
+                     .package_info = h_package_info,
+                     .log = h_log};
+    s->fleet = fleet_create(&fc, &h);
+    if (s->fleet == NULL || fleet_start(s->fleet) != 0)
+        return -1;
+    return 0;
+}
