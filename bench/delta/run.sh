@@ -17,7 +17,7 @@ bin=${OPENFOTA_BIN:-$repo/build/openfota}
 out_md=${1:-}
 [ -d "$data" ] || { echo "bench/delta: no pairs at $data (set OPENFOTA_BENCH_DATA)"; exit 0; }
 [ -x "$bin" ] || { echo "bench/delta: $bin not built (run make, or set OPENFOTA_BIN)"; exit 1; }
-for t in bsdiff bspatch xdelta3 zstd valgrind /usr/bin/time; do
+for t in bsdiff bspatch xdelta3 zstd xz valgrind awk /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "bench/delta: $t missing (scripts/bootstrap.sh --bench)"; exit 1; }
 done
 work=$(mktemp -d)
@@ -92,6 +92,7 @@ measure3 "$bin" delta make "$work/all.old" "$work/all.new" "$work/all.ofd"
   { echo "bench/delta: round trip FAILED on the concatenated image" >&2; exit 1; }
 big_new=$(stat -c %s "$work/all.new"); big_size=$(stat -c %s "$work/all.ofd"); big_sec=$sec; big_cpu=$cpu; big_rss=$rss_kb
 
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a / b }'; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 {
   echo "Command: \`bench/delta/run.sh\` ($(date -u +%Y-%m-%d), $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown))."
@@ -104,13 +105,13 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
   for p in "${pairs[@]}"; do
     printf '| %s | %s | %s | %s | %s | %s | %s | %.3f | %.3f |\n' "$p" "${size[new,$p]}" "${size[ours,$p]}" "${size[bsdiff,$p]}" \
       "${size[xdelta3,$p]}" "${size[zstd,$p]}" "${size[xz,$p]}" \
-      "$(echo "${size[ours,$p]} / ${size[bsdiff,$p]}" | bc -l)" "$(echo "${size[ours,$p]} / ${size[xz,$p]}" | bc -l)"
+      "$(div ${size[ours,$p]} ${size[bsdiff,$p]})" "$(div ${size[ours,$p]} ${size[xz,$p]})"
   done
   echo
-  echo "Median over pairs of ours/full image: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[xz,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
-       "of ours/bsdiff: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[bsdiff,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
-       "of ours/xdelta3: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[xdelta3,$p]}" | bc -l; done | median | xargs printf '%.3f');" \
-       "of ours/zstd: $(for p in "${pairs[@]}"; do echo "${size[ours,$p]} / ${size[zstd,$p]}" | bc -l; done | median | xargs printf '%.3f')."
+  echo "Median over pairs of ours/full image: $(for p in "${pairs[@]}"; do div ${size[ours,$p]} ${size[xz,$p]}; done | median | xargs printf '%.3f');" \
+       "of ours/bsdiff: $(for p in "${pairs[@]}"; do div ${size[ours,$p]} ${size[bsdiff,$p]}; done | median | xargs printf '%.3f');" \
+       "of ours/xdelta3: $(for p in "${pairs[@]}"; do div ${size[ours,$p]} ${size[xdelta3,$p]}; done | median | xargs printf '%.3f');" \
+       "of ours/zstd: $(for p in "${pairs[@]}"; do div ${size[ours,$p]} ${size[zstd,$p]}; done | median | xargs printf '%.3f')."
   echo
   echo "Diff wall/CPU time (s; ours: median of 3) / diff peak RSS (MiB) / patcher peak heap (KiB, valgrind massif;"
   echo "ours: the patcher alone, bench/delta/apply_min.c; others: their apply command):"
@@ -119,14 +120,14 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
   for p in "${pairs[@]}"; do
     printf '| %s ' "$p"
     for t in "${tools[@]}"; do
-      printf '| %s s / %.1f MiB / %.1f KiB ' "${time[$t,$p]}" "$(echo "${rss[$t,$p]} / 1024" | bc -l)" "$(echo "${heap[$t,$p]} / 1024" | bc -l)"
+      printf '| %s s / %.1f MiB / %.1f KiB ' "${time[$t,$p]}" "$(div ${rss[$t,$p]} 1024)" "$(div ${heap[$t,$p]} 1024)"
     done
     printf '|\n'
   done
   echo
   printf 'All pairs concatenated (%s bytes of NEW): patch %s bytes, diff %s s wall / %s s CPU (median of 3), peak RSS %.1f MiB (%.1fx NEW).\n' \
-    "$big_new" "$big_size" "$big_sec" "$big_cpu" "$(echo "$big_rss / 1024" | bc -l)" "$(echo "$big_rss * 1024 / $big_new" | bc -l)"
+    "$big_new" "$big_size" "$big_sec" "$big_cpu" "$(div $big_rss 1024)" "$(div "$((big_rss * 1024))" "$big_new")"
   echo
-  printf 'Whole openfota delta apply process heap (start-up of all libraries the program links included): %s KiB.\n' \
-    "$(for p in "${pairs[@]}"; do echo "${heap[cli,$p]}"; done | sort -g | tail -1 | xargs -I{} echo "{} / 1024" | bc -l | xargs printf '%.1f')"
+  printf 'Whole openfota delta apply process heap (start-up of all libraries the program links included): %.1f KiB.\n' \
+    "$(div "$(for p in "${pairs[@]}"; do echo "${heap[cli,$p]}"; done | sort -g | tail -1)" 1024)"
 } | tee "${out_md:-/dev/null}"
