@@ -20,7 +20,7 @@
 
 #define ADMIN_TOKEN_HEX 64
 
-enum { PRE_NOT_FOUND, PRE_LATEST, PRE_UPGRADES_OFF, PRE_COUNT };
+enum { PRE_LATEST, PRE_COUNT }; /* prebuilt answers of the hot path */
 
 typedef struct of_server {
     of_config cfg;

@@ -54,8 +54,6 @@ int writer_event(writer *w, const store_event *ev)
     return 0;
 }
 
-void writer_kick(writer *w) { (void)w; /* the periodic batch picks dirty devices up */ }
-
 unsigned long long writer_dropped(writer *w)
 {
     pthread_mutex_lock(&w->mu);

@@ -25,8 +25,6 @@ typedef struct writer writer;
 writer *writer_start(store *st, devtab *dt, unsigned retention_events, unsigned retention_days);
 /* Queue an event (copied). Returns 0, or -1 when the queue was full. */
 int writer_event(writer *w, const store_event *ev);
-/* Wake the writer (new dirty devices). Cheap; may be called often. */
-void writer_kick(writer *w);
 /* Wait until everything queued before this call is committed durably.
  * 0 ok, -1 on a storage error or after timeout_ms. */
 int writer_flush(writer *w, int timeout_ms);
