@@ -279,7 +279,7 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         if (res.note[0])
             log_info("device %s: %s", id, res.note);
         log_debug("device %s version %s: code %d", id, ev.version, res.code);
-        if (res.code == 27 && res.msg[0] == 'a')
+        if (res.msg == rules_msg_latest)
             http_reply_prebuilt(r, s->pre[PRE_LATEST]);
         else
             reply_code(r, res.status, res.code, res.msg);

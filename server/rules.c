@@ -31,6 +31,8 @@ static int newer(const cat_package *a, const cat_package *b)
     return a->id > b->id;
 }
 
+const char rules_msg_latest[] = "already latest: no newer package for this core and script version";
+
 void rules_decide(const rules_input *in, rules_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -115,7 +117,7 @@ void rules_decide(const rules_input *in, rules_result *out)
             best = c;
     }
     if (best == NULL) {
-        answer(out, DECISION_NO_UPGRADE, 27, 404, "already latest: no newer package for this core and script version");
+        answer(out, DECISION_NO_UPGRADE, 27, 404, rules_msg_latest);
         goto done;
     }
     if (!in->resume) {

@@ -59,6 +59,10 @@ typedef struct rules_result {
 
 void rules_decide(const rules_input *in, rules_result *out);
 
+/* The message of the common "already latest" answer (res.msg points to it),
+ * so callers can answer it with a prebuilt response. */
+extern const char rules_msg_latest[];
+
 /* Is pkg an eligible target for a device running v? */
 int rules_eligible(const of_version *v, const cat_package *pkg);
 

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "offleet.h"
 #include "ofserver.h"
+#include "rules.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -368,9 +369,9 @@ int server_cli_serve(int argc, char **argv)
         fprintf(stderr, "openfota serve: cannot start the writer thread\n");
         goto out_dev;
     }
-    static const char latest[] =
-        "{\"code\":27,\"msg\":\"already latest: no newer package for this core and script version\"}";
-    s->pre[PRE_LATEST] = http_prebuilt_new(404, "application/json", latest, sizeof latest - 1, NULL, 0);
+    char latest[256];
+    int ln = snprintf(latest, sizeof latest, "{\"code\":27,\"msg\":\"%s\"}", rules_msg_latest);
+    s->pre[PRE_LATEST] = http_prebuilt_new(404, "application/json", latest, (size_t)ln, NULL, 0);
 
     raise_nofile(s->cfg.max_connections + 1024);
     char host[256];
