@@ -1,8 +1,9 @@
 # Push and staged rollouts end to end with the real server and the simulator
-# (see fleet_e2e.py). Not active yet: rename this file to fleet_e2e.cmake once
-# server/ has the fleet wired in (docs/fleet.md, "Wiring recipe";
-# fleet/wiring/server.patch). fleet_e2e.py fails, never skips, when the server
-# lacks the push port or the fleet routes.
+# (see fleet_e2e.py): the acceptance line on the push port, 2,000 devices at
+# the rate cap, PSM devices that sleep through a push, a package that does not
+# boot (the rollout pauses itself in its first stage) and a good one (100%).
+# fleet_e2e.py fails, never skips, when the server lacks the push port or the
+# fleet routes.
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 foreach(scenario accept rate psm noboot good)
   add_test(NAME fleet_e2e_${scenario}
