@@ -92,7 +92,7 @@ measure3 "$bin" delta make "$work/all.old" "$work/all.new" "$work/all.ofd"
   { echo "bench/delta: round trip FAILED on the concatenated image" >&2; exit 1; }
 big_new=$(stat -c %s "$work/all.new"); big_size=$(stat -c %s "$work/all.ofd"); big_sec=$sec; big_cpu=$cpu; big_rss=$rss_kb
 
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a / b }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f\n", a / b }'; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 {
   echo "Command: \`bench/delta/run.sh\` ($(date -u +%Y-%m-%d), $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown))."
