@@ -88,6 +88,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     r->path = r->raw;
     r->path_len = strlen(r->raw);
     r->conn = c;
+    r->uri_at = (uintptr_t)uri;
+    r->uri_len = len;
     return r;
 }
 
@@ -132,7 +134,24 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 
 struct framing {
     int ncl, nte, te_ok, bad;
+    const char *prev_end; /* end of the previous header value in MHD's buffer */
 };
+
+/* A NUL byte inside a request line or header line ends MHD's C string early;
+ * the bytes after it stay in MHD's read buffer, between the end of that
+ * string and the start of the next element MHD parsed from the same buffer.
+ * Both ends are pointers MHD handed us into one buffer, so the span is read
+ * only when it is ordered and short; anything but line-end or blank bytes
+ * there means an embedded NUL. */
+static int span_has_data(uintptr_t from, uintptr_t to)
+{
+    if (to <= from || to - from > 65536)
+        return 0; /* not one ordered span: no verdict */
+    for (const unsigned char *p = (const unsigned char *)from; (uintptr_t)p < to; p++)
+        if (*p != 0 && *p != '\r' && *p != '\n' && *p != ' ' && *p != '\t')
+            return 1;
+    return 0;
+}
 
 static int is_tchar(unsigned char c)
 {
@@ -147,6 +166,9 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
      * characters but HTAB (no bare CR, no leftover of a folded line) */
     if (key == NULL || key[0] == 0)
         f->bad = 1;
+    if (key != NULL && f->prev_end != NULL && span_has_data((uintptr_t)f->prev_end, (uintptr_t)key))
+        f->bad = 1; /* NUL inside the previous header's value */
+    f->prev_end = (value != NULL && value[0]) ? value + strlen(value) : NULL;
     for (const unsigned char *k = (const unsigned char *)key; k && *k; k++)
         if (!is_tchar(*k))
             f->bad = 1;
@@ -167,7 +189,7 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
  * than exactly "chunked" -> 400 and the connection is closed. */
 static int framing_ok(struct MHD_Connection *c)
 {
-    struct framing f = {0, 0, 0, 0};
+    struct framing f = {0, 0, 0, 0, NULL};
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
     if (f.bad)
         return -1;
@@ -179,7 +201,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                                  void **con_cls)
 {
     (void)url;
-    (void)version;
     http_server *s = cls;
     http_req *r = *con_cls;
     if (r == NULL)
@@ -200,9 +221,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             }
         }
         int fr = framing_ok(c);
+        if (fr >= 0 && span_has_data(r->uri_at + r->uri_len, (uintptr_t)version))
+            fr = -1; /* NUL inside the request target */
         if (fr < 0) {
-            static const char body[] = "{\"error\":\"malformed header field (a name that is not a token, or a "
-                                       "control character in a value)\",\"hint\":\"fix the client\"}";
+            static const char body[] = "{\"error\":\"malformed request (a header name that is not a token, or a "
+                                       "control character in the target or a header value)\",\"hint\":\"fix the client\"}";
             http_hdr h[] = {{"Connection", "close"}};
             http_reply(r, 400, "application/json", body, sizeof body - 1, h, 1);
             return MHD_YES;

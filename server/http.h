@@ -60,6 +60,8 @@ struct http_req {
     int raw_sent;        /* an answer was written directly; close after draining */
     uint64_t drained;
     uint64_t t0_ms;      /* monotonic time of the first phase */
+    uintptr_t uri_at;    /* where MHD held the raw target (NUL checks), never dereferenced alone */
+    size_t uri_len;
     uint64_t body_len;   /* bytes of the response body queued */
     uint64_t acked_base; /* TCP bytes acknowledged before the body (estimate) */
     int acked_valid;
