@@ -613,6 +613,33 @@ void fleet_on_check(offleet *f, const fleet_check_event *ev)
     pthread_mutex_unlock(&f->mu);
 }
 
+int fleet_report_state_parse(const char *s)
+{
+    static const char *names[] = {"downloading", "downloaded", "installed", "failed"};
+    for (int i = 0; s && i < 4; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
+void fleet_on_report(offleet *f, const char *device_id, fleet_report_state state, const char *version,
+                     int64_t time)
+{
+    if (!f || !device_id || (int)state < 0 || state > FLEET_REPORT_FAILED)
+        return;
+    int64_t now = time ? time : fleet_now();
+    pthread_mutex_lock(&f->mu);
+    struct fdev *d = smap_get(&f->devices, device_id);
+    struct rollout *r = d && d->project && d->firmware ? fleet_governing(f, d->project, d->firmware) : NULL;
+    if (r) {
+        int before = r->state;
+        rollout_report(r, device_id, (int)state, version, now);
+        if (before == RO_RUNNING && r->state == RO_PAUSED)
+            fleet_log(f, FLEET_LOG_WARN, "rollout %s paused: %s", r->id, r->pause_reason);
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
 /* ---- push entry point -------------------------------------------------------------- */
 
 struct idlist {

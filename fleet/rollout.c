@@ -372,6 +372,36 @@ void rollout_observe(struct rollout *r, const fleet_check_event *ev, int64_t now
     }
 }
 
+void rollout_report(struct rollout *r, const char *device_id, int state, const char *version, int64_t now)
+{
+    struct rdev *d = smap_get(&r->devices, device_id);
+    if (!d || d->status == RS_BANNED)
+        return;
+    if (version && *version && strcmp(version, r->target_version))
+        return; /* about another package */
+    d->last_check = now;
+    switch (state) {
+    case FLEET_REPORT_DOWNLOADING:
+        if (d->status == RS_OFFERED || d->status == RS_SILENT)
+            set_status(r, d, RS_DOWNLOADING, d->downloads, now);
+        break;
+    case FLEET_REPORT_DOWNLOADED:
+        if (d->status == RS_OFFERED || d->status == RS_DOWNLOADING || d->status == RS_SILENT)
+            set_status(r, d, RS_DOWNLOADED, d->downloads ? d->downloads : 1, now);
+        break;
+    case FLEET_REPORT_INSTALLED:
+        if (d->status != RS_LOOPING)
+            set_status(r, d, RS_SUCCEEDED, d->downloads, now);
+        break;
+    case FLEET_REPORT_FAILED:
+        if (d->status != RS_LOOPING)
+            set_status(r, d, RS_FAILED, d->downloads, now);
+        break;
+    default:
+        break;
+    }
+}
+
 int rollout_tick(struct rollout *r, int64_t now)
 {
     int changed = 0;

@@ -129,6 +129,9 @@ fleet_offer_kind rollout_decide(struct rollout *r, const char *device_id, const 
 /* The outcome of a check (see fleet_on_check). */
 void rollout_observe(struct rollout *r, const fleet_check_event *ev, int64_t now,
                      uint32_t expected_s);
+/* A device's own report (FLEET_REPORT_*); ignored for devices the rollout has
+ * not offered its package to, and for reports about another version. */
+void rollout_report(struct rollout *r, const char *device_id, int state, const char *version, int64_t now);
 /* Timers: stage advance by time and silence. Returns 1 when anything changed. */
 int rollout_tick(struct rollout *r, int64_t now);
 

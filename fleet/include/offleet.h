@@ -230,6 +230,26 @@ typedef struct fleet_check_event {
  * project or firmware) are ignored. */
 void fleet_on_check(offleet *f, const fleet_check_event *ev);
 
+/* What an agent device (openfota device library) reports about an update. */
+typedef enum fleet_report_state {
+    FLEET_REPORT_DOWNLOADING = 0,
+    FLEET_REPORT_DOWNLOADED,
+    FLEET_REPORT_INSTALLED,
+    FLEET_REPORT_FAILED,
+} fleet_report_state;
+
+/* Parses "downloading" | "downloaded" | "installed" | "failed"; -1 otherwise. */
+int fleet_report_state_parse(const char *s);
+
+/* A device's own status report refines the inferred status in the rollout
+ * that governs its firmware (project and firmware as learnt from its checks):
+ * installed on the target version → succeeded, failed → failed (counted by the
+ * abort rule at once), downloading/downloaded → as said. version is the
+ * version the report is about (the target), may be NULL. Reports for devices
+ * no rollout has offered its package to are ignored. Memory only. */
+void fleet_on_report(offleet *f, const char *device_id, fleet_report_state state, const char *version,
+                     int64_t time);
+
 /* ---- push (also reachable through the admin API) ------------------------ */
 
 /* Queues the update command for devices: an explicit list (ids/n_ids) or a

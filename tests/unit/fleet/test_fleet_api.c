@@ -271,6 +271,46 @@ static void pending_push_delivered_by_check(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void agent_reports_refine_status(void **state)
+{
+    (void)state;
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.rate_per_s = 10000;
+    fleet_hooks h = {.package_info = pkg_info};
+    offleet *f = fleet_create(&cfg, &h);
+    assert_non_null(f);
+    json_t *r = call(f, "POST", "/rollouts", "{\"package\":\"42\",\"stages\":[100],\"abort_min\":2}", 201);
+    char path[96];
+    snprintf(path, sizeof path, "/rollouts/%s", json_string_value(json_object_get(r, "id")));
+    json_decref(r);
+    const char *a = "860000000000001", *b = "860000000000002", *c = "860000000000003";
+    for (int i = 0; i < 3; i++) {
+        const char *d = i == 0 ? a : i == 1 ? b : c;
+        assert_int_equal(fleet_rollout_decide(f, "demo", "FW", d, "2012.1.3", 100, NULL), FLEET_OFFER_PACKAGE);
+        check(f, d, "2012.1.3", "42", 0, 100); /* partial download */
+    }
+    assert_int_equal(fleet_report_state_parse("installed"), FLEET_REPORT_INSTALLED);
+    assert_int_equal(fleet_report_state_parse("bogus"), -1);
+    fleet_on_report(f, a, FLEET_REPORT_DOWNLOADED, "2012.1.4", 101);
+    fleet_on_report(f, a, FLEET_REPORT_INSTALLED, "2012.1.4", 102);
+    fleet_on_report(f, b, FLEET_REPORT_FAILED, "2012.1.9", 102); /* about another version: ignored */
+    fleet_on_report(f, "860000000000099", FLEET_REPORT_FAILED, NULL, 102); /* never offered: ignored */
+    r = call(f, "GET", path, NULL, 200);
+    json_t *dv = json_object_get(r, "devices");
+    assert_int_equal(json_integer_value(json_object_get(dv, "succeeded")), 1);
+    assert_int_equal(json_integer_value(json_object_get(dv, "downloading")), 2);
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "running");
+    json_decref(r);
+    /* a reported failure counts at once: 1 of 2 finished >= 20% → paused */
+    fleet_on_report(f, b, FLEET_REPORT_FAILED, "2012.1.4", 103);
+    r = call(f, "GET", path, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "paused");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "devices"), "failed")), 1);
+    json_decref(r);
+    fleet_destroy(f);
+}
+
 /* A store as the server would give it (put/del/load by kind and id). */
 struct fake_store {
     pthread_mutex_t mu;
@@ -378,6 +418,7 @@ int main(void)
         cmocka_unit_test(rollout_through_checks),
         cmocka_unit_test(pending_push_delivered_by_check),
         cmocka_unit_test(server_store_hook),
+        cmocka_unit_test(agent_reports_refine_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
