@@ -5,9 +5,11 @@
 # fleet_e2e.py fails, never skips, when the server lacks the push port or the
 # fleet routes.
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
-foreach(scenario accept rate psm noboot good)
-  add_test(NAME fleet_e2e_${scenario}
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/fleet_e2e.py $<TARGET_FILE:openfota> ${scenario})
-  set_tests_properties(fleet_e2e_${scenario} PROPERTIES LABELS integration TIMEOUT 150)
-endforeach()
-set_tests_properties(fleet_e2e_rate PROPERTIES RESOURCE_LOCK fleet_many_sockets)
+if(TARGET openfota)
+  foreach(scenario accept rate psm noboot good)
+    add_test(NAME fleet_e2e_${scenario}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/fleet_e2e.py $<TARGET_FILE:openfota> ${scenario})
+    set_tests_properties(fleet_e2e_${scenario} PROPERTIES LABELS integration TIMEOUT 150)
+  endforeach()
+  set_tests_properties(fleet_e2e_rate PROPERTIES RESOURCE_LOCK fleet_many_sockets)
+endif()
