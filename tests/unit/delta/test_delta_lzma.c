@@ -80,9 +80,9 @@ static void check(const uint8_t *in, size_t n, uint32_t preset, uint32_t dict, u
 static void test_presets_and_props(void **state)
 {
     (void)state;
-    tbuf fw = t_firmware(77, 70000), rnd = t_random(78, 20000);
-    uint8_t *rep = malloc(50000);
-    for (size_t i = 0; i < 50000; i++)
+    tbuf fw = t_firmware(77, 40000), rnd = t_random(78, 20000);
+    uint8_t *rep = malloc(30000);
+    for (size_t i = 0; i < 30000; i++)
         rep[i] = (uint8_t)(i % 7 == 0 ? i / 7 : 0);
     for (uint32_t preset = 0; preset <= 9; preset++)
         check(fw.p, fw.n, preset, 8192, 0, 0, 0);
@@ -92,7 +92,7 @@ static void test_presets_and_props(void **state)
     for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
         for (size_t k = 0; k < sizeof dicts / sizeof dicts[0]; k++) {
             check(fw.p, fw.n, 6, dicts[k], props[i][0], props[i][1], props[i][2]);
-            check(rep, 50000, 9, dicts[k], props[i][0], props[i][1], props[i][2]);
+            check(rep, 30000, 9, dicts[k], props[i][0], props[i][1], props[i][2]);
         }
     check(rnd.p, rnd.n, 9, 4096, 0, 0, 0);
     check((const uint8_t *)"a", 1, 9, 4096, 0, 0, 0);
