@@ -44,12 +44,13 @@ static void project_help(FILE *out)
             "                                line (the server makes one unless --key is given)\n"
             "  list                          all projects\n"
             "  show KEY                      one project and its firmware names\n"
-            "  set KEY [--listed-only on|off] [--upgrades on|off] [--max-daily N]\n"
+            "  set KEY [--listed-only on|off] [--upgrades on|off] [--max-daily N] [--name NAME]\n"
             "                                change switches: listed-only = only devices added\n"
             "                                with 'project devices add' get upgrades (others get\n"
             "                                code 27); upgrades off = nobody gets upgrades (27);\n"
             "                                max-daily = package deliveries per device per day\n"
-            "                                before the device is banned (code 40)\n"
+            "                                before the device is banned (code 40), 1 to 1000;\n"
+            "                                name = a new display name (the key stays)\n"
             "  rm KEY                        remove a project (refused while it has packages)\n"
             "  devices add KEY ID...         put device ids (IMEI or MAC) on the project's list\n\n"
             "examples:\n"
@@ -174,18 +175,22 @@ static int project_set(struct admin_ctx *ctx, struct admin_args *a)
     const char *listed = admin_args_value(a, "--listed-only");
     const char *upgrades = admin_args_value(a, "--upgrades");
     const char *max_daily = admin_args_value(a, "--max-daily");
+    const char *new_name = admin_args_value(a, "--name");
     if (!admin_args_check(a, "project set"))
         return 2;
     const char *key = admin_args_pos(a, 0);
-    const char *usage = "project set KEY [--listed-only on|off] [--upgrades on|off] [--max-daily N]";
+    const char *usage = "project set KEY [--listed-only on|off] [--upgrades on|off] [--max-daily N] "
+                        "[--name NAME]";
     if (!key || a->argc != 1)
         return admin_usage("project set", usage);
-    if (!listed && !upgrades && !max_daily) {
-        fprintf(stderr, "openfota project set: nothing to change: give --listed-only, --upgrades "
-                        "or --max-daily\n");
+    if (!listed && !upgrades && !max_daily && !new_name) {
+        fprintf(stderr, "openfota project set: nothing to change: give --listed-only, --upgrades, "
+                        "--max-daily or --name\n");
         return 2;
     }
     json_t *body = json_object();
+    if (new_name)
+        json_object_set_new(body, "name", json_string(new_name));
     if (listed) {
         int v = admin_parse_switch(listed);
         if (v < 0) {
