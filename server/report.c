@@ -11,6 +11,7 @@
 #include "server.h"
 
 #include "log.h"
+#include "offleet.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -95,8 +96,12 @@ void report_handle(of_server *s, http_req *r, http_phase phase, const char *data
     const char *ver = o ? str_field(o, "version") : NULL, *reason = o ? str_field(o, "reason") : NULL;
     static const char *const states[] = {"downloading", "downloaded", "installed", "failed"};
     int state_ok = 0;
+    const char *state_name = NULL; /* static string from states[], outlives o */
     for (size_t i = 0; state && i < 4; i++)
-        state_ok |= strcmp(state, states[i]) == 0;
+        if (strcmp(state, states[i]) == 0) {
+            state_ok = 1;
+            state_name = states[i];
+        }
     char cid[DEVICE_ID_MAX];
     const char *why = "id missing";
     if (!json_is_object(o) || id == NULL || !state_ok || device_id_canon(id, strlen(id), cid, &why) < 0) {
@@ -128,6 +133,10 @@ void report_handle(of_server *s, http_req *r, http_phase phase, const char *data
     devtab_mark_dirty(s->devices, e);
     devtab_unlock(s->devices, e);
     writer_event(s->wr, &ev);
+    /* Agent reports refine the rollout status the fleet infers from checks. */
+    int fst = fleet_report_state_parse(state_name);
+    if (s->fleet && fst >= 0)
+        fleet_on_report(s->fleet, cid, (fleet_report_state)fst, ev.version[0] ? ev.version : NULL, ev.time);
     log_info("device %s: %s", cid, ev.note);
     http_reply(r, 204, NULL, "", 0, NULL, 0);
 }
