@@ -58,6 +58,14 @@ static void usage(FILE *out)
             "  --push HOST:PORT            TCP push listener for devices (default: none)     push\n"
             "  --mqtt HOST:PORT            MQTT broker for push commands (default: none)     mqtt\n"
             "  --push-rate N               pushes and rollout offers per second (default 50) push_rate\n"
+            "  --signing-key FILE          private key PEM that signs generated deltas;\n"
+            "                              without it no deltas are made                     signing_key\n"
+            "  --signing-pubkey FILE[,..]  public key(s) uploaded signed packages must be\n"
+            "                              signed with (default: the signing key's own)      signing_pubkey\n"
+            "  --delta-margin F            serve a delta only when <= F x full (default 0.8) delta_margin\n"
+            "  --delta-workers N           delta generator threads (default 1)               delta_workers\n"
+            "  --delta-retry-after S       Retry-After of the code 43 answer (default 30)    delta_retry_after\n"
+            "  --delta-while-generating M  wait (code 43, default) or full                   delta_while_generating\n"
             "  -h, --help                  this help\n"
             "\n"
             "On start it prints the device check URL (ending in '?', ready for a device\n"
@@ -85,6 +93,12 @@ static const struct {
     {"--push", "push"},
     {"--mqtt", "mqtt"},
     {"--push-rate", "push_rate"},
+    {"--signing-key", "signing_key"},
+    {"--signing-pubkey", "signing_pubkey"},
+    {"--delta-margin", "delta_margin"},
+    {"--delta-workers", "delta_workers"},
+    {"--delta-retry-after", "delta_retry_after"},
+    {"--delta-while-generating", "delta_while_generating"},
 };
 
 /* 0 ok, 1 help shown, 2 usage error */
@@ -212,6 +226,34 @@ static int load_token(of_server *s)
 
 static int load_device_cb(void *arg, const dev_state *st) { return devtab_load(arg, st); }
 
+/* A delta row into the in-memory index; a ready delta whose blob is gone is
+ * left out (it is made again on need). */
+static int load_delta_cb(void *arg, const store_delta *d)
+{
+    of_server *s = arg;
+    if (d->state != DELTA_READY && d->state != DELTA_NOT_SMALLER)
+        return 0;
+    if (d->state == DELTA_READY) {
+        int fd = blob_open(s->data, d->sha256);
+        if (fd < 0) {
+            log_warn("deltas: the blob of delta %lld -> %lld is missing; it is made again on need",
+                     (long long)d->base_id, (long long)d->target_id);
+            return 0;
+        }
+        close(fd);
+    }
+    dc_entry e;
+    memset(&e, 0, sizeof e);
+    e.base_id = d->base_id;
+    e.target_id = d->target_id;
+    e.state = d->state;
+    e.size = d->size;
+    e.full_size = d->full_size;
+    memcpy(e.sha256, d->sha256, sizeof e.sha256);
+    e.created = d->created;
+    return dcache_put(s->deltas, &e) == 0 ? 0 : -1;
+}
+
 int server_reload(of_server *s)
 {
     catalog c;
@@ -289,14 +331,20 @@ static void first_screen(of_server *s, int created)
     printf("  Static downloads   %s/download/<name>\n", s->base_url);
     printf("  Admin API          %s/admin/v1\n", s->base_url);
     printf("  Admin token        %s   (in %s/admin.token)\n\n", s->token, s->data);
+    /* Name the program the way the operator started it (build/openfota from
+     * a clone, openfota when installed), so the commands can be pasted. */
+    const char *prog = program_invocation_name && program_invocation_name[0] ? program_invocation_name : "openfota";
     printf("Next steps (in another terminal, in this folder):\n");
-    printf("  1. openfota project add demo          # prints the project key\n");
-    printf("  2. openfota package add --project KEY --firmware FOTA2_DEMO_LuatOS-SoC_Air780EHV \\\n"
-           "       --version 2012.001.002 update.bin\n");
+    printf("  1. %s project add demo          # prints the project key\n", prog);
+    printf("  2. %s package add --project KEY --firmware FOTA2_DEMO_LuatOS-SoC_Air780EHV \\\n"
+           "       --version 2012.001.002 update.bin\n", prog);
     printf("  3. in the device script (the URL must end with '?'):\n");
     printf("       libfota2.request(fota_cb, {url = \"%s/api/site/firmware_upgrade?\", project_key = \"KEY\"})\n",
            s->base_url);
-    printf("  Static '###' links: openfota file put FILE   (prints the URL to paste after ###)\n\n");
+    printf("  Static '###' links: %s file put FILE   (prints the URL to paste after ###)\n", prog);
+    printf("  Rehearse with simulated devices: %s sim --url %s/api/site/firmware_upgrade? \\\n"
+           "       --project-key KEY --firmware FOTA2_DEMO_LuatOS-SoC_Air780EHV --version 2012.001.001 --devices 100\n\n",
+           prog, s->base_url);
     fflush(stdout);
 }
 
@@ -333,6 +381,11 @@ int server_cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (signed_keys_load(s, err, sizeof err) < 0) {
+        fprintf(stderr, "openfota serve: %s\n", err);
+        signed_keys_free(s);
+        return 1;
+    }
     memcpy(s->data, s->cfg.data, sizeof s->data);
     if (mkdir(s->data, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "openfota serve: cannot create the data folder %s: %s\n", s->data, strerror(errno));
@@ -364,10 +417,26 @@ int server_cli_serve(int argc, char **argv)
         fprintf(stderr, "openfota serve: cannot load devices from %s/openfota.db\n", s->data);
         goto out_snap;
     }
+    s->deltas = dcache_new();
+    if (s->deltas == NULL || s->st->ops->deltas_load(s->st, load_delta_cb, s) != STORE_OK) {
+        fprintf(stderr, "openfota serve: cannot load the delta index from %s/openfota.db\n", s->data);
+        goto out_dev;
+    }
     s->wr = writer_start(s->st, s->devices, s->cfg.retention_events, s->cfg.retention_days);
     if (s->wr == NULL) {
         fprintf(stderr, "openfota serve: cannot start the writer thread\n");
         goto out_dev;
+    }
+    if (s->keys.signer) {
+        s->dgen = delta_gen_start(s, s->cfg.delta_workers);
+        if (s->dgen == NULL) {
+            fprintf(stderr, "openfota serve: cannot start the delta generator threads\n");
+            goto out_writer;
+        }
+        log_info("deltas: %u generator thread(s); a delta is served when at most %.2f x the full package; while "
+                 "one is made libfota2 devices get %s",
+                 s->cfg.delta_workers, s->cfg.delta_margin,
+                 s->cfg.delta_full_while_generating ? "the full package" : "code 43 (retry)");
     }
     char latest[256];
     int ln = snprintf(latest, sizeof latest, "{\"code\":27,\"msg\":\"%s\"}", rules_msg_latest);
@@ -428,21 +497,26 @@ int server_cli_serve(int argc, char **argv)
     log_info("%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(s->http);
     fleet_destroy(s->fleet); /* after HTTP: no check or admin call can reach it now */
+    delta_gen_stop(s->dgen); /* a delta being made is finished and kept */
+    s->dgen = NULL;
     rc = 0;
     char sj[CONFIG_STR_MAX + 64];
     snprintf(sj, sizeof sj, "%s/serve.json", s->data);
     unlink(sj);
 out_writer:
+    delta_gen_stop(s->dgen);
     writer_stop(s->wr);
     for (int i = 0; i < PRE_COUNT; i++)
         http_prebuilt_free(s->pre[i]);
 out_dev:
+    dcache_free(s->deltas);
     devtab_free(s->devices);
 out_snap:
     snap_holder_destroy(&s->snaps);
 out_store:
     s->st->ops->close(s->st);
     pthread_mutex_destroy(&s->admin_mu);
+    signed_keys_free(s);
     if (rc == 0)
         log_info("stopped cleanly");
     return rc;
