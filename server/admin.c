@@ -46,6 +46,7 @@ typedef struct admin_req {
     char firmware[NAME_MAX_LEN + 1];
     char filename[NAME_MAX_LEN + 1];
     of_version ver;
+    int ver_given;       /* 0: take it from a signed package's manifest */
     int64_t base_core;
     int suffix;          /* 0: not given */
     int suffix_explicit; /* 1 when the suffix came from ?suffix= or the file name */
@@ -125,11 +126,47 @@ static json_t *package_json(const snapshot *snap, const cat_package *k)
     snprintf(sc, sizeof sc, "%03u.%03u", k->ver.x, k->ver.z);
     json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:i,s:s,s:I,s:s,s:s,s:s,s:I}", "id", (json_int_t)k->id, "project",
                           p ? p->p->key : "", "firmware", fw, "version", v, "core", (json_int_t)k->ver.core, "script",
-                          sc, "suffix", k->suffix, "kind", k->kind == PKG_KIND_LUAT ? "luat" : "raw", "size",
+                          sc, "suffix", k->suffix, "kind",
+                          k->kind == PKG_KIND_LUAT ? "luat" : k->kind == PKG_KIND_SIGNED ? "signed" : "raw", "size",
                           (json_int_t)k->size, "md5", k->md5, "sha256", k->sha256, "filename", k->filename, "created",
                           (json_int_t)k->created);
     json_object_set_new(j, "base_core", k->base_core < 0 ? json_null() : json_integer(k->base_core));
+    if (k->kind == PKG_KIND_SIGNED)
+        json_object_set_new(j, "signed",
+                            json_pack("{s:s,s:I,s:I,s:s}", "kind", k->sg_kind == OFPKG_KIND_FULL ? "full" : "delta",
+                                      "counter", (json_int_t)k->sg_counter, "result_len",
+                                      (json_int_t)k->sg_result_len, "result_sha256", k->sg_result_sha256));
     return j;
+}
+
+static const char *dc_state_name(int st)
+{
+    switch (st) {
+    case DC_READY: return "ready";
+    case DC_NOT_SMALLER: return "not_smaller";
+    case DC_QUEUED: return "queued";
+    case DC_GENERATING: return "generating";
+    case DC_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+/* The deltas of a package (as base or as target), oldest base first. */
+static json_t *deltas_json(of_server *s, int64_t id)
+{
+    dc_entry *e = NULL;
+    size_t n = dcache_for_package(s->deltas, id, 0, &e);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_pack("{s:I,s:I,s:s,s:I,s:I,s:I}", "base", (json_int_t)e[i].base_id, "target",
+                              (json_int_t)e[i].target_id, "state", dc_state_name(e[i].state), "size",
+                              (json_int_t)e[i].size, "full_size", (json_int_t)e[i].full_size, "created",
+                              (json_int_t)e[i].created);
+        json_object_set_new(d, "sha256", e[i].state == DC_READY ? json_string(e[i].sha256) : json_null());
+        json_array_append_new(arr, d);
+    }
+    free(e);
+    return arr;
 }
 
 static json_t *device_json(const snapshot *snap, const dev_state *d)
@@ -551,7 +588,8 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
         return -1;
     }
     scopy(a->firmware, sizeof a->firmware, fw);
-    if (ver == NULL || version_parse(ver, strlen(ver), &a->ver) != VERSION_OK) {
+    a->ver_given = ver != NULL && ver[0];
+    if (a->ver_given && version_parse(ver, strlen(ver), &a->ver) != VERSION_OK) {
         char msg[300];
         snprintf(msg, sizeof msg, "version: %s",
                  version_strerror(ver ? version_parse(ver, strlen(ver), &a->ver) : VERSION_EMPTY));
@@ -567,7 +605,7 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
             return -1;
         }
         a->base_core = (int64_t)v;
-        if (a->base_core == a->ver.core) {
+        if (a->ver_given && a->base_core == a->ver.core) {
             reply_err(r, 422, "base_core equals the target core", "omit base_core for a script-only package");
             return -1;
         }
@@ -618,6 +656,66 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
     return 0;
 }
 
+/* An uploaded openfota signed package: check it (manifest, length, payload
+ * hash, trusted key and signature) and take version, suffix and the release
+ * facts from its manifest. 0 ok, -1 answered. */
+static int signed_begin(of_server *s, admin_req *a, http_req *r, cat_package *k)
+{
+    ofpkg_manifest m;
+    char msg[400], full[480];
+    ofpkg_err pe = signed_check_fd(&s->keys, blob_fd(a->up), blob_size(a->up), &m, msg, sizeof msg);
+    if (pe != OFPKG_OK) {
+        snprintf(full, sizeof full, "signed package refused: %s", msg[0] ? msg : ofpkg_strerror(pe));
+        log_info("admin: package for %s/%s refused: %s", a->project, a->firmware, full);
+        reply_err(r, 422, full,
+                  pe == OFPKG_ERR_KEY || pe == OFPKG_ERR_SIGNATURE
+                      ? "sign it with the key whose public half is in the server's signing_pubkey"
+                      : "make the package again with openfota package sign");
+        return -1;
+    }
+    if (m.target.core > VERSION_CORE_MAX || m.target.x > 999 || m.target.z > 999) {
+        reply_err(r, 422, "signed package refused: its target version is beyond CORE 999999, X and Z 999",
+                  "sign it with a version devices can report");
+        return -1;
+    }
+    of_version mv = {m.target.core, m.target.x, m.target.z};
+    char v1[VERSION_TEXT_MAX], v2[VERSION_TEXT_MAX];
+    version_format(&mv, v2, sizeof v2);
+    if (a->ver_given && version_cmp(&mv, &a->ver) != 0) {
+        version_format(&a->ver, v1, sizeof v1);
+        snprintf(full, sizeof full, "version: %s given, but the signed manifest says the package installs %s", v1, v2);
+        reply_err(r, 422, full, "omit --version for a signed package, or give the one it was signed with");
+        return -1;
+    }
+    a->ver = mv;
+    a->ver_given = 1;
+    if (a->base_core == (int64_t)mv.core) {
+        reply_err(r, 422, "base_core equals the target core", "omit base_core for a script-only package");
+        return -1;
+    }
+    if (a->base_core < 0 && m.kind == OFPKG_KIND_DELTA && m.base.core != mv.core && m.base.core != 0)
+        a->base_core = m.base.core;
+    /* the manifest's layout suffix, when it is a number 1..99 */
+    char *end = NULL;
+    long sv = m.suffix[0] ? strtol(m.suffix, &end, 10) : 0;
+    if (end && *end == 0 && sv >= 1 && sv <= 99) {
+        if (a->suffix_explicit && a->suffix != (int)sv) {
+            snprintf(full, sizeof full, "suffix: %d given, but the signed manifest is for layout suffix %ld",
+                     a->suffix, sv);
+            reply_err(r, 422, full, "a core of another layout suffix would not boot");
+            return -1;
+        }
+        a->suffix = (int)sv;
+        a->suffix_explicit = 1;
+    }
+    k->kind = PKG_KIND_SIGNED;
+    k->sg_kind = m.kind;
+    k->sg_counter = m.counter;
+    k->sg_result_len = m.result_len;
+    ofpkg_hex(m.result_sha256, 32, k->sg_result_sha256);
+    return 0;
+}
+
 static void h_package_end(of_server *s, admin_req *a, http_req *r)
 {
     if (a->over) {
@@ -639,13 +737,18 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
         return;
     }
     k.size = blob_size(a->up);
-    k.ver = a->ver;
-    k.base_core = a->base_core;
     k.kind = PKG_KIND_RAW;
     scopy(k.filename, sizeof k.filename, a->filename);
     uint8_t head[8];
     ssize_t hn = pread(blob_fd(a->up), head, sizeof head, 0);
-    if (hn > 0 && luatbin_sniff(head, (size_t)hn)) {
+    if (hn > 0 && signed_sniff(head, (size_t)hn)) {
+        if (signed_begin(s, a, r, &k) < 0)
+            return;
+    } else if (!a->ver_given) {
+        reply_err(r, 422, "version: required (only a signed openfota package carries its own)",
+                  "the version the device will report after the upgrade, CORE.X.Z");
+        return;
+    } else if (hn > 0 && luatbin_sniff(head, (size_t)hn)) {
         luatbin_info info;
         char msg[400], full[480];
         ofpkg_err pe = luatbin_check_fd(blob_fd(a->up), &info, msg, sizeof msg);
@@ -665,6 +768,8 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
         }
         k.kind = PKG_KIND_LUAT;
     }
+    k.ver = a->ver;
+    k.base_core = a->base_core;
     k.created = (int64_t)time(NULL);
     pthread_mutex_lock(&s->admin_mu);
     store_err e = STORE_OK;
@@ -715,7 +820,8 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     char v[VERSION_TEXT_MAX];
     version_format(&k.ver, v, sizeof v);
     log_info("admin: package %lld added: %s/%s %s (%s, %llu bytes, sha256 %.16s)", (long long)k.id, a->project,
-             a->firmware, v, k.kind == PKG_KIND_LUAT ? "luat" : "raw", (unsigned long long)k.size, k.sha256);
+             a->firmware, v, k.kind == PKG_KIND_LUAT ? "luat" : k.kind == PKG_KIND_SIGNED ? "signed" : "raw",
+             (unsigned long long)k.size, k.sha256);
     snap = snap_acquire(&s->snaps);
     json_t *j = package_json(snap, &k);
     snapshot_unref(snap);
@@ -772,8 +878,24 @@ static void h_package_get(of_server *s, http_req *r, const char *ids)
         return;
     }
     json_t *j = package_json(snap, k);
+    int is_signed = k->kind == PKG_KIND_SIGNED;
     snapshot_unref(snap);
+    if (is_signed)
+        json_object_set_new(j, "deltas", deltas_json(s, id));
     reply_json(r, 200, j);
+}
+
+static void h_package_deltas(of_server *s, http_req *r, const char *ids)
+{
+    int64_t id;
+    snapshot *snap = snap_acquire(&s->snaps);
+    const cat_package *k = parse_id(ids, &id) == 0 ? snap_package_by_id(snap, id) : NULL;
+    snapshot_unref(snap);
+    if (k == NULL) {
+        reply_err(r, 404, "no such package", "openfota package list");
+        return;
+    }
+    reply_json(r, 200, json_pack("{s:I,s:o}", "package", (json_int_t)id, "deltas", deltas_json(s, id)));
 }
 
 static void drop_blob_if_unused(of_server *s, const char *sha)
@@ -801,6 +923,15 @@ static void h_package_delete(of_server *s, http_req *r, const char *ids)
     if (e == STORE_OK) {
         server_reload(s);
         drop_blob_if_unused(s, sha);
+        /* its deltas (as base or target) go with it; their rows went in the same transaction */
+        dc_entry *de = NULL;
+        size_t nd = dcache_for_package(s->deltas, id, 1, &de);
+        for (size_t i = 0; i < nd; i++)
+            if (de[i].state == DC_READY)
+                drop_blob_if_unused(s, de[i].sha256);
+        if (nd)
+            log_info("admin: package %lld: %zu delta(s) dropped with it", (long long)id, nd);
+        free(de);
     }
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_NOTFOUND) {
@@ -1266,7 +1397,9 @@ static void dispatch(of_server *s, admin_req *a, http_req *r, route_t *rt)
             h_package_get(s, r, rt->seg[1]);
         else if (rt->n == 2 && IS("DELETE"))
             h_package_delete(s, r, rt->seg[1]);
-        else if (rt->n <= 2)
+        else if (rt->n == 3 && !strcmp(rt->seg[2], "deltas") && IS("GET"))
+            h_package_deltas(s, r, rt->seg[1]);
+        else if (rt->n <= 2 || (rt->n == 3 && !strcmp(rt->seg[2], "deltas")))
             method_not_allowed(r);
         else
             not_found(r);

@@ -35,7 +35,7 @@ typedef struct cat_firmware {
     int64_t created;
 } cat_firmware;
 
-enum { PKG_KIND_RAW = 0, PKG_KIND_LUAT = 1 };
+enum { PKG_KIND_RAW = 0, PKG_KIND_LUAT = 1, PKG_KIND_SIGNED = 2 };
 
 typedef struct cat_package {
     int64_t id;
@@ -50,6 +50,11 @@ typedef struct cat_package {
     char sha256[65];
     char filename[NAME_MAX_LEN + 1];
     int64_t created;
+    /* kind signed (openfota package, docs/package-format.md): from its checked manifest */
+    int sg_kind;                /* 1 full (a release: its payload is the whole image), 2 delta, 0 not signed */
+    uint64_t sg_counter;        /* release counter */
+    uint64_t sg_result_len;     /* bytes of the image after install */
+    char sg_result_sha256[65];  /* its SHA-256 (hex) */
 } cat_package;
 
 typedef struct cat_file {

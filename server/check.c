@@ -49,6 +49,16 @@ static void json_escape(char *out, size_t cap, const char *in)
     out[o] = 0;
 }
 
+void reply_code_retry(http_req *r, unsigned status, int code, const char *msg, unsigned retry_after)
+{
+    char esc[512], body[600], ra[16];
+    json_escape(esc, sizeof esc, msg);
+    int n = snprintf(body, sizeof body, "{\"code\":%d,\"msg\":\"%s\"}", code, esc);
+    snprintf(ra, sizeof ra, "%u", retry_after);
+    http_hdr h[] = {{"Retry-After", ra}};
+    http_reply(r, status, "application/json", body, (size_t)n, h, 1);
+}
+
 void reply_code(http_req *r, unsigned status, int code, const char *msg)
 {
     char esc[512], body[600];
@@ -64,8 +74,18 @@ void reply_code(http_req *r, unsigned status, int code, const char *msg)
 
 unsigned serve_blob(of_server *s, http_req *r, const char *sha256, uint64_t size)
 {
+    return serve_blob_ex(s, r, sha256, size, NULL, 0);
+}
+
+#define EXTRA_HDRS_MAX 2
+
+unsigned serve_blob_ex(of_server *s, http_req *r, const char *sha256, uint64_t size, const http_hdr *extra,
+                       size_t nextra)
+{
     char etag[24], crange[96];
     snprintf(etag, sizeof etag, "\"%.16s\"", sha256);
+    if (nextra > EXTRA_HDRS_MAX)
+        nextra = EXTRA_HDRS_MAX;
     uint64_t start = 0, len = size;
     range_result rr = range_decide(http_header(r, "Range"), http_header(r, "If-Range"), etag, size, &start, &len);
     if (rr == RANGE_UNSATISFIABLE) {
@@ -81,15 +101,22 @@ unsigned serve_blob(of_server *s, http_req *r, const char *sha256, uint64_t size
         http_reply(r, 500, "application/json", body, sizeof body - 1, NULL, 0);
         return 500;
     }
+    http_hdr h[3 + EXTRA_HDRS_MAX];
+    size_t nh = 0;
     if (rr == RANGE_PARTIAL) {
         snprintf(crange, sizeof crange, "bytes %llu-%llu/%llu", (unsigned long long)start,
                  (unsigned long long)(start + len - 1), (unsigned long long)size);
-        http_hdr h[] = {{"Content-Range", crange}, {"ETag", etag}, {"Accept-Ranges", "bytes"}};
-        http_reply_fd(r, 206, fd, start, len, "application/octet-stream", h, 3);
+        h[nh++] = (http_hdr){"Content-Range", crange};
+    }
+    h[nh++] = (http_hdr){"ETag", etag};
+    h[nh++] = (http_hdr){"Accept-Ranges", "bytes"};
+    for (size_t i = 0; i < nextra; i++)
+        h[nh++] = extra[i];
+    if (rr == RANGE_PARTIAL) {
+        http_reply_fd(r, 206, fd, start, len, "application/octet-stream", h, nh);
         return 206;
     }
-    http_hdr h[] = {{"ETag", etag}, {"Accept-Ranges", "bytes"}};
-    http_reply_fd(r, 200, fd, 0, size, "application/octet-stream", h, 2);
+    http_reply_fd(r, 200, fd, 0, size, "application/octet-stream", h, nh);
     return 200;
 }
 
@@ -100,6 +127,8 @@ typedef struct check_dl {
     cat_package pkg; /* copy: the snapshot may be gone when the body ends */
     of_version from;
     uint64_t body_len;
+    uint64_t serve_size;   /* bytes of what is sent: the package, or the delta package made for it */
+    char serve_sha[65];
     char project[KEY_MAX_LEN + 1];   /* as the device sent them, for the fleet */
     char firmware[NAME_MAX_LEN + 1];
 } check_dl;
@@ -110,7 +139,7 @@ static void check_done(http_req *r, int ok, uint64_t sent)
     if (d == NULL)
         return;
     of_server *s = d->s;
-    int complete = ok && !r->is_head && d->body_len == d->pkg.size;
+    int complete = ok && !r->is_head && d->body_len == d->serve_size;
     d->ev.bytes_sent = r->is_head ? 0 : sent;
     d->ev.complete = complete;
     if (!ok && d->ev.note[0] == 0)
@@ -151,6 +180,96 @@ static void mistake(of_server *s, http_req *r, size_t off)
     reply_code(r, 400, 3,
                "the device URL must end with '?': libfota2 appends imei=... directly, so /upgrade becomes "
                "/upgradeimei=...; fix the url in the device script");
+}
+
+/* The device says it is an agent (it waits for a delta and retries):
+ * header X-Openfota-Agent: 1, or the query parameter agent=1. */
+static int is_agent(http_req *r)
+{
+    const char *h = http_header(r, "X-Openfota-Agent");
+    if (h && h[0] && strcmp(h, "0") != 0)
+        return 1;
+    const char *q = r->query;
+    size_t ql = q ? r->query_len : 0;
+    for (size_t i = 0; i < ql;) {
+        size_t j = i;
+        while (j < ql && q[j] != '&')
+            j++;
+        if (j - i == 7 && memcmp(q + i, "agent=1", 7) == 0)
+            return 1;
+        i = j + 1;
+    }
+    return 0;
+}
+
+/* The newest signed full package of the firmware whose version is v (the
+ * release the device runs), other than the target. NULL when none. */
+static const cat_package *find_release(const snap_firmware *f, const of_version *v, const cat_package *target)
+{
+    const cat_package *best = NULL;
+    for (size_t i = 0; f && i < f->npkgs; i++) {
+        const cat_package *c = f->pkgs[i];
+        if (c == target || c->kind != PKG_KIND_SIGNED || c->sg_kind != OFPKG_KIND_FULL ||
+            version_cmp(&c->ver, v) != 0 || !strcmp(c->sg_result_sha256, target->sg_result_sha256))
+            continue;
+        if (best == NULL || c->id > best->id)
+            best = c;
+    }
+    return best;
+}
+
+/* Delta serving for a signed release (docs/server.md, "Deltas"): decides
+ * between the full package, the cached delta, and code 43 while it is made;
+ * queues the generation on first need. Memory only; never waits on it. */
+static delta_action delta_choose(of_server *s, http_req *r, const snapshot *snap, rules_result *res,
+                                 const dev_query *q, const of_version *ver, int64_t now, dc_entry *dce,
+                                 const cat_package **base_out)
+{
+    *base_out = NULL;
+    const cat_package *t = res->pkg;
+    if (t->kind != PKG_KIND_SIGNED || t->sg_kind != OFPKG_KIND_FULL || res->project == NULL)
+        return DD_FULL;
+    (void)snap;
+    const snap_firmware *f = snap_firmware_by_name(res->project, q->firmware_name.p, q->firmware_name.len);
+    const cat_package *base = find_release(f, ver, t);
+    int have = base && dcache_get(s->deltas, base->id, t->id, dce);
+    delta_in in = {
+        .target_release = 1,
+        .have_base = base != NULL,
+        .can_sign = s->dgen != NULL,
+        .cached = have ? dce : NULL,
+        .full_size = t->size,
+        .margin = s->cfg.delta_margin,
+        .agent = is_agent(r),
+        .full_while_generating = s->cfg.delta_full_while_generating,
+        .now = now,
+    };
+    delta_out out;
+    delta_decide(&in, &out);
+    *base_out = base;
+    if (out.action == DD_DELTA) {
+        /* a resume of the full package (If-Range with its tag) stays on it */
+        const char *ir = http_header(r, "If-Range");
+        char etag[24];
+        snprintf(etag, sizeof etag, "\"%.16s\"", t->sha256);
+        if (ir && http_header(r, "Range") && strcmp(ir, etag) == 0)
+            out.action = DD_FULL;
+    }
+    if (out.enqueue) {
+        int c = dcache_claim(s->deltas, base->id, t->id, t->size, now, DC_RETRY_FAILED_S);
+        if (c == 1 && delta_gen_submit(s->dgen, base, t) < 0) {
+            dcache_remove(s->deltas, base->id, t->id);
+            log_warn("deltas: the generator queue is full (%d jobs): package %lld -> %lld not queued, full package "
+                     "sent",
+                     DELTA_QUEUE_MAX, (long long)base->id, (long long)t->id);
+            out.action = DD_FULL;
+        } else if (c < 0) {
+            out.action = DD_FULL;
+        } else if (c == 1) {
+            log_info("deltas: package %lld -> %lld queued for generation", (long long)base->id, (long long)t->id);
+        }
+    }
+    return out.action;
 }
 
 void check_handle(of_server *s, http_req *r, http_phase phase, const char *data, size_t len)
@@ -262,6 +381,25 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
             res.next.last_code = 27;
         }
     }
+    dc_entry dce;
+    const cat_package *dbase = NULL;
+    delta_action dact = DD_FULL;
+    if (res.decision == DECISION_UPGRADE) {
+        dact = delta_choose(s, r, snap, &res, &q, &ver, now, &dce, &dbase);
+        if (dact == DD_WAIT) {
+            res.decision = DECISION_NO_UPGRADE;
+            res.code = 43;
+            res.status = 503;
+            res.msg = "the delta package for this device is being generated: try again in a little while";
+            /* not a delivery */
+            if (!resume && res.next.deliveries_today > 0)
+                res.next.deliveries_today--;
+            res.next.last_code = 43;
+            if (res.note[0] == 0)
+                snprintf(res.note, sizeof res.note, "delta from package %lld to package %lld being generated",
+                         (long long)dbase->id, (long long)res.pkg->id);
+        }
+    }
     *devtab_state(e) = res.next;
     devtab_mark_dirty(s->devices, e);
     devtab_unlock(s->devices, e);
@@ -281,6 +419,8 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         log_debug("device %s version %s: code %d", id, ev.version, res.code);
         if (res.msg == rules_msg_latest)
             http_reply_prebuilt(r, s->pre[PRE_LATEST]);
+        else if (res.code == 43)
+            reply_code_retry(r, res.status, res.code, res.msg, s->cfg.delta_retry_after);
         else
             reply_code(r, res.status, res.code, res.msg);
         return;
@@ -298,15 +438,27 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
     d->pkg = *res.pkg;
     d->from = ver;
     d->ev.package_id = res.pkg->id;
+    d->serve_size = d->pkg.size;
+    memcpy(d->serve_sha, d->pkg.sha256, sizeof d->serve_sha);
+    if (dact == DD_DELTA) {
+        d->serve_size = dce.size;
+        memcpy(d->serve_sha, dce.sha256, sizeof d->serve_sha);
+        if (d->ev.note[0] == 0)
+            snprintf(d->ev.note, sizeof d->ev.note, "delta from package %lld (%llu of %llu bytes)",
+                     (long long)dbase->id, (unsigned long long)dce.size, (unsigned long long)d->pkg.size);
+    }
     snapshot_unref(snap);
     r->user = d;
     r->on_done = check_done;
-    log_info("device %s version %s: sending package %lld (%llu bytes)", id, ev.version, (long long)d->pkg.id,
-             (unsigned long long)d->pkg.size);
-    unsigned st = serve_blob(s, r, d->pkg.sha256, d->pkg.size);
-    d->body_len = st == 200 ? d->pkg.size : st == 206 ? r->body_len : 0;
+    log_info("device %s version %s: sending package %lld%s (%llu bytes)", id, ev.version, (long long)d->pkg.id,
+             dact == DD_DELTA ? " as a delta" : "", (unsigned long long)d->serve_size);
+    char tver[VERSION_TEXT_MAX];
+    version_format(&d->pkg.ver, tver, sizeof tver);
+    http_hdr xh[] = {{"X-Openfota-Version", tver}};
+    unsigned st = serve_blob_ex(s, r, d->serve_sha, d->serve_size, xh, 1);
+    d->body_len = st == 200 ? d->serve_size : st == 206 ? r->body_len : 0;
     if (st == 206)
-        d->body_len = r->body_len + rstart == d->pkg.size ? d->pkg.size : r->body_len;
+        d->body_len = r->body_len + rstart == d->serve_size ? d->serve_size : r->body_len;
     if (st != 200 && st != 206) {
         d->ev.decision = DECISION_REFUSED;
         d->ev.code = 0;

@@ -26,6 +26,9 @@ void config_defaults(of_config *c)
     c->max_daily_deliveries = 6;
     c->retention_events = 100;
     c->retention_days = 90;
+    c->delta_margin = 0.8;
+    c->delta_workers = 1;
+    c->delta_retry_after = 30;
 }
 
 /* Unsigned decimal with optional K/M/G suffix (binary), bounded. */
@@ -123,6 +126,8 @@ static const struct uint_key uint_keys[] = {
     {"max_daily_deliveries", UOFF(max_daily_deliveries), 1, 1000, 0},
     {"retention_events", UOFF(retention_events), 1, 1000000, 0},
     {"retention_days", UOFF(retention_days), 1, 36500, 0},
+    {"delta_workers", UOFF(delta_workers), 1, 16, 0},
+    {"delta_retry_after", UOFF(delta_retry_after), 1, 3600, 0},
 };
 
 static int set_str(char *dst, const char *value, const char *key, char *err, size_t errlen)
@@ -169,6 +174,31 @@ int config_set(of_config *c, const char *key, const char *value, char *err, size
     }
     if (strcmp(key, "data") == 0)
         return set_str(c->data, value, key, err, errlen);
+    if (strcmp(key, "signing_key") == 0)
+        return set_str(c->signing_key, value, key, err, errlen);
+    if (strcmp(key, "signing_pubkey") == 0)
+        return set_str(c->signing_pubkey, value, key, err, errlen);
+    if (strcmp(key, "delta_margin") == 0) {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !(v > 0 && v <= 1)) {
+            snprintf(err, errlen, "delta_margin: a fraction above 0 and at most 1 (0.8: a delta is served when it "
+                                  "is at most 80%% of the full package)");
+            return -1;
+        }
+        c->delta_margin = v;
+        return 0;
+    }
+    if (strcmp(key, "delta_while_generating") == 0) {
+        if (strcmp(value, "wait") == 0 || strcmp(value, "full") == 0) {
+            c->delta_full_while_generating = value[0] == 'f';
+            return 0;
+        }
+        snprintf(err, errlen, "delta_while_generating: 'wait' (answer code 43, retry later) or 'full' (send the "
+                              "full package to libfota2 devices meanwhile)");
+        return -1;
+    }
     if (strcmp(key, "public_url") == 0) {
         if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
             snprintf(err, errlen, "public_url: must start with http:// or https://");

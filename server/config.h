@@ -27,6 +27,14 @@ typedef struct of_config {
     char push[CONFIG_STR_MAX];       /* TCP push listener HOST:PORT, "" = none */
     char mqtt[CONFIG_STR_MAX];       /* MQTT broker HOST:PORT, "" = none */
     double push_rate;                /* pushes + rollout offers per second, 0 = fleet default */
+    /* signed packages and deltas (docs/server.md, "Deltas") */
+    char signing_key[CONFIG_STR_MAX];    /* private key PEM that signs generated deltas, "" = none */
+    char signing_pubkey[CONFIG_STR_MAX]; /* public key PEM file(s), comma-separated, that uploads must be
+                                          * signed with; "" = the signing key's own public key, if any */
+    double delta_margin;             /* serve a delta only when its size <= margin x full, default 0.8 */
+    unsigned delta_workers;          /* delta generator threads, default 1 */
+    unsigned delta_retry_after;      /* Retry-After seconds of the code 43 answer, default 30 */
+    int delta_full_while_generating; /* 1: libfota2-style devices get the full package meanwhile */
 } of_config;
 
 void config_defaults(of_config *c);

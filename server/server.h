@@ -12,8 +12,10 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "delta_cache.h"
 #include "devtab.h"
 #include "http.h"
+#include "signed.h"
 #include "snapshot.h"
 #include "store.h"
 #include "writer.h"
@@ -36,6 +38,9 @@ typedef struct of_server {
     pthread_mutex_t admin_mu;
     http_prebuilt *pre[PRE_COUNT];
     struct offleet *fleet; /* push channels and staged rollouts (fleet/), owned */
+    signed_keys keys;      /* delta signing key and trusted upload keys (signed.c) */
+    dcache *deltas;        /* which deltas exist / are being made (delta_cache.c), owned */
+    delta_gen *dgen;       /* delta generator threads (delta_gen.c), owned; NULL without a signing key */
 } of_server;
 
 /* Create and start the fleet component with the server's hooks
@@ -57,11 +62,16 @@ void report_handle(of_server *s, http_req *r, http_phase phase, const char *data
  * Accept-Ranges) and call done(arg, ok, bytes) via r->on_done when set by
  * the caller beforehand. Returns the status sent. */
 unsigned serve_blob(of_server *s, http_req *r, const char *sha256, uint64_t size);
+/* Same with extra headers (copied by the HTTP layer). */
+unsigned serve_blob_ex(of_server *s, http_req *r, const char *sha256, uint64_t size, const http_hdr *extra,
+                       size_t nextra);
 
 /* Static names: [A-Za-z0-9._-]{1,128}, not starting with '.'. 1 valid. */
 int static_name_valid(const char *name, size_t len);
 
 /* JSON error for device-facing answers {"code":N,"msg":"..."}. */
 void reply_code(http_req *r, unsigned status, int code, const char *msg);
+/* The same with a Retry-After header (code 43: delta being generated). */
+void reply_code_retry(http_req *r, unsigned status, int code, const char *msg, unsigned retry_after);
 
 #endif

@@ -25,6 +25,19 @@ typedef enum store_err {
 
 typedef struct store store;
 
+/* A generated delta between two signed releases (delta_cache.h). */
+enum { DELTA_READY = 1, DELTA_NOT_SMALLER = 2 };
+typedef struct store_delta {
+    int64_t base_id;    /* package the device runs (a signed full package) */
+    int64_t target_id;  /* package it upgrades to (a signed full package) */
+    int state;          /* DELTA_READY: blob sha256 holds the signed delta package; DELTA_NOT_SMALLER */
+    uint64_t size;      /* bytes of the signed delta package (also recorded when not smaller) */
+    uint64_t full_size; /* bytes of the target's full package when it was made */
+    char sha256[65];    /* blob of the delta package, "" when not smaller */
+    int64_t created;
+} store_delta;
+typedef int (*store_delta_cb)(void *arg, const store_delta *d);
+
 typedef int (*store_device_cb)(void *arg, const dev_state *st);
 typedef int (*store_event_cb)(void *arg, const store_event *ev);
 
@@ -44,7 +57,7 @@ typedef struct store_ops {
     store_err (*firmware_insert)(store *s, cat_firmware *f);
     store_err (*firmware_delete)(store *s, int64_t id);
     store_err (*package_insert)(store *s, cat_package *p);
-    store_err (*package_delete)(store *s, int64_t id);
+    store_err (*package_delete)(store *s, int64_t id); /* also its signed facts and its deltas' rows */
     store_err (*file_put)(store *s, const cat_file *f);
     store_err (*file_delete)(store *s, const char *name);
     store_err (*listed_add)(store *s, int64_t project_id, const char (*ids)[DEVICE_ID_MAX], size_t n, size_t *added);
@@ -52,6 +65,9 @@ typedef struct store_ops {
     store_err (*blob_refs)(store *s, const char *sha256, long long *count);
     /* newest first, at most limit */
     store_err (*events_for_device)(store *s, const char *device_id, unsigned limit, store_event_cb cb, void *arg);
+    /* deltas: insert or replace the row of (base_id, target_id); every row */
+    store_err (*delta_put)(store *s, const store_delta *d);
+    store_err (*deltas_load)(store *s, store_delta_cb cb, void *arg);
 } store_ops;
 
 struct store {

@@ -65,6 +65,15 @@ static const char *const schema[] = {
     " bytes_sent BIGINT NOT NULL, complete INTEGER NOT NULL, note TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS events_by_device ON events (device_id, id)",
     "CREATE INDEX IF NOT EXISTS events_by_time ON events (time)",
+    /* facts of signed packages (kind 2) from their checked manifest */
+    "CREATE TABLE IF NOT EXISTS signed_packages ("
+    " package_id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, counter BIGINT NOT NULL,"
+    " result_len BIGINT NOT NULL, result_sha256 TEXT NOT NULL)",
+    /* deltas generated between two signed releases */
+    "CREATE TABLE IF NOT EXISTS deltas ("
+    " base_package_id BIGINT NOT NULL, target_package_id BIGINT NOT NULL, state INTEGER NOT NULL,"
+    " size BIGINT NOT NULL, full_size BIGINT NOT NULL, sha256 TEXT NOT NULL, created BIGINT NOT NULL,"
+    " PRIMARY KEY (base_package_id, target_package_id))",
 };
 
 const char *store_strerror(store_err e)
@@ -194,8 +203,10 @@ static store_err load_catalog(store *s, catalog *c)
     st = NULL;
     cap = 0;
     sqlite3_prepare_v2(db,
-                       "SELECT id, project_id, firmware_id, core, script_x, script_z, base_core, suffix, kind, size,"
-                       " md5, sha256, filename, created FROM packages",
+                       "SELECT p.id, p.project_id, p.firmware_id, p.core, p.script_x, p.script_z, p.base_core,"
+                       " p.suffix, p.kind, p.size, p.md5, p.sha256, p.filename, p.created,"
+                       " s.kind, s.counter, s.result_len, s.result_sha256"
+                       " FROM packages p LEFT JOIN signed_packages s ON s.package_id = p.id",
                        -1, &st, NULL);
     while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         GROW(c->packages, c->npackages, cap);
@@ -215,6 +226,12 @@ static store_err load_catalog(store *s, catalog *c)
         scopy(p->sha256, sizeof p->sha256, sqlite3_column_text(st, 11));
         scopy(p->filename, sizeof p->filename, sqlite3_column_text(st, 12));
         p->created = sqlite3_column_int64(st, 13);
+        if (sqlite3_column_type(st, 14) != SQLITE_NULL) {
+            p->sg_kind = sqlite3_column_int(st, 14);
+            p->sg_counter = (uint64_t)sqlite3_column_int64(st, 15);
+            p->sg_result_len = (uint64_t)sqlite3_column_int64(st, 16);
+            scopy(p->sg_result_sha256, sizeof p->sg_result_sha256, sqlite3_column_text(st, 17));
+        }
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -566,26 +583,132 @@ static int bind_pkg(sqlite3_stmt *st, const void *a)
     return 0;
 }
 
+static int bind_signed(sqlite3_stmt *st, const void *a)
+{
+    const cat_package *p = a;
+    sqlite3_bind_int64(st, 1, p->id);
+    sqlite3_bind_int(st, 2, p->sg_kind);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)p->sg_counter);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)p->sg_result_len);
+    sqlite3_bind_text(st, 5, p->sg_result_sha256, -1, SQLITE_STATIC);
+    return 0;
+}
+
 static store_err package_insert(store *s, cat_package *p)
 {
+    sqlite3 *db = SS(s)->adm;
     pthread_mutex_lock(&SS(s)->adm_mu);
-    store_err e = run1(SS(s)->adm,
-                       "INSERT INTO packages (project_id, firmware_id, core, script_x, script_z, base_core, suffix,"
-                       " kind, size, md5, sha256, filename, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       "add package", bind_pkg, p, NULL);
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e != STORE_OK)
+        goto out;
+    e = run1(db,
+             "INSERT INTO packages (project_id, firmware_id, core, script_x, script_z, base_core, suffix,"
+             " kind, size, md5, sha256, filename, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             "add package", bind_pkg, p, NULL);
     if (e == STORE_OK)
-        p->id = sqlite3_last_insert_rowid(SS(s)->adm);
+        p->id = sqlite3_last_insert_rowid(db);
+    if (e == STORE_OK && p->kind == PKG_KIND_SIGNED)
+        e = run1(db,
+                 "INSERT INTO signed_packages (package_id, kind, counter, result_len, result_sha256)"
+                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (package_id) DO UPDATE SET kind = excluded.kind,"
+                 " counter = excluded.counter, result_len = excluded.result_len,"
+                 " result_sha256 = excluded.result_sha256",
+                 "add signed package", bind_signed, p, NULL);
+    if (e == STORE_OK)
+        e = exec(db, "COMMIT");
+    if (e != STORE_OK)
+        exec(db, "ROLLBACK");
+out:
     pthread_mutex_unlock(&SS(s)->adm_mu);
     return e;
 }
 
+static int bind_i64x2(sqlite3_stmt *st, const void *a)
+{
+    sqlite3_bind_int64(st, 1, *(const int64_t *)a);
+    sqlite3_bind_int64(st, 2, *(const int64_t *)a);
+    return 0;
+}
+
 static store_err package_delete(store *s, int64_t id)
 {
+    sqlite3 *db = SS(s)->adm;
     int ch = 0;
     pthread_mutex_lock(&SS(s)->adm_mu);
-    store_err e = run1(SS(s)->adm, "DELETE FROM packages WHERE id = ?", "remove package", bind_i64, &id, &ch);
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e != STORE_OK)
+        goto out;
+    e = run1(db, "DELETE FROM packages WHERE id = ?", "remove package", bind_i64, &id, &ch);
+    if (e == STORE_OK)
+        e = run1(db, "DELETE FROM signed_packages WHERE package_id = ?", "remove package", bind_i64, &id, NULL);
+    if (e == STORE_OK)
+        e = run1(db, "DELETE FROM deltas WHERE base_package_id = ? OR target_package_id = ?", "remove deltas",
+                 bind_i64x2, &id, NULL);
+    if (e == STORE_OK)
+        e = exec(db, "COMMIT");
+    if (e != STORE_OK)
+        exec(db, "ROLLBACK");
+out:
     pthread_mutex_unlock(&SS(s)->adm_mu);
     return e == STORE_OK && ch == 0 ? STORE_NOTFOUND : e;
+}
+
+static int bind_delta(sqlite3_stmt *st, const void *a)
+{
+    const store_delta *d = a;
+    sqlite3_bind_int64(st, 1, d->base_id);
+    sqlite3_bind_int64(st, 2, d->target_id);
+    sqlite3_bind_int(st, 3, d->state);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)d->size);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)d->full_size);
+    sqlite3_bind_text(st, 6, d->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, d->created);
+    return 0;
+}
+
+static store_err delta_put(store *s, const store_delta *d)
+{
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm,
+                       "INSERT INTO deltas (base_package_id, target_package_id, state, size, full_size, sha256,"
+                       " created) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (base_package_id, target_package_id)"
+                       " DO UPDATE SET state = excluded.state, size = excluded.size,"
+                       " full_size = excluded.full_size, sha256 = excluded.sha256, created = excluded.created",
+                       "record delta", bind_delta, d, NULL);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err deltas_load(store *s, store_delta_cb cb, void *arg)
+{
+    sqlite3 *db = SS(s)->adm;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT base_package_id, target_package_id, state, size, full_size, sha256, created"
+                                " FROM deltas",
+                                -1, &st, NULL);
+    store_err e = map_rc(db, rc, "load deltas");
+    if (e == STORE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            store_delta d;
+            memset(&d, 0, sizeof d);
+            d.base_id = sqlite3_column_int64(st, 0);
+            d.target_id = sqlite3_column_int64(st, 1);
+            d.state = sqlite3_column_int(st, 2);
+            d.size = (uint64_t)sqlite3_column_int64(st, 3);
+            d.full_size = (uint64_t)sqlite3_column_int64(st, 4);
+            scopy(d.sha256, sizeof d.sha256, sqlite3_column_text(st, 5));
+            d.created = sqlite3_column_int64(st, 6);
+            if (cb(arg, &d) != 0)
+                break;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            e = map_rc(db, rc, "load deltas");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
 }
 
 static int bind_file(sqlite3_stmt *st, const void *a)
@@ -666,12 +789,14 @@ static store_err blob_refs(store *s, const char *sha256, long long *count)
     pthread_mutex_lock(&SS(s)->adm_mu);
     int rc = sqlite3_prepare_v2(db,
                                 "SELECT (SELECT COUNT(*) FROM packages WHERE sha256 = ?)"
-                                " + (SELECT COUNT(*) FROM files WHERE sha256 = ?)",
+                                " + (SELECT COUNT(*) FROM files WHERE sha256 = ?)"
+                                " + (SELECT COUNT(*) FROM deltas WHERE sha256 = ?)",
                                 -1, &st, NULL);
     store_err e = map_rc(db, rc, "blob refs");
     if (e == STORE_OK) {
         sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, sha256, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
             *count = sqlite3_column_int64(st, 0);
@@ -756,6 +881,8 @@ static const store_ops sqlite_ops = {
     .listed_add = listed_add,
     .blob_refs = blob_refs,
     .events_for_device = events_for_device,
+    .delta_put = delta_put,
+    .deltas_load = deltas_load,
 };
 
 store *store_sqlite_open(const char *dir, char *err, size_t errlen)
