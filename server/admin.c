@@ -301,6 +301,8 @@ static void h_status(of_server *s, http_req *r)
                           (json_int_t)snap->cat.npackages, "files", (json_int_t)snap->cat.nfiles, "check_url", check,
                           "admin_url", adm, "events_dropped", (json_int_t)writer_dropped(s->wr));
     snapshot_unref(snap);
+    json_object_set_new(j, "deltas_pending", json_integer(delta_gen_pending(s->dgen)));
+    json_object_set_new(j, "deltas_enabled", json_boolean(s->dgen != NULL));
     reply_json(r, 200, j);
 }
 

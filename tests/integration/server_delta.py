@@ -186,6 +186,7 @@ def delta_is_generated_then_served(c):
     with open(out, "rb") as f:
         check(f.read() == c.v2, "delta apply did not give release 2 byte for byte")
     c.delta_len = len(body)
+    print("  delta package %d bytes, full package %d bytes" % (len(body), len(c.r2)))
     # an agent on release 1 gets the cached delta at once
     r = check_as(c, IMEI2, "1.0.1", headers=[("X-Openfota-Agent", "1")])
     check(r.status == 200 and r.body[:4] == b"OFPK" and r.body[16 + 104] == 2,
@@ -251,6 +252,36 @@ def restart_keeps_the_index_and_delete_drops_deltas(c):
     check(st == 200 and obj["deltas"] == [], "deltas of r2 after removing r1: %r" % raw)
     check(not os.path.exists(os.path.join(c.srv.data, "blobs", "sha256", c.delta_sha[:2], c.delta_sha)),
           "the delta blob was not removed with its release")
+
+
+@suite.case
+def full_while_generating_but_agents_wait(c):
+    """A second server with delta_while_generating = full: the first check of a
+    libfota2-style device on a release gets the full package at once (the
+    delta is queued); an agent's first check on another pair gets 43."""
+    srv2 = Server(c.bin, extra=["--signing-key", c.key, "--delta-while-generating", "full"])
+    try:
+        srv2.start()
+        c2 = Ctx()
+        c2.srv = srv2
+        setup(srv2, c2)
+        for data in (c.r1, c.r2, c.r3):
+            st, obj, raw = upload_api(c2, data)
+            check(st == 201, "upload to the second server: %s %r" % (st, raw))
+        r = check_as(c2, IMEI1, "1.0.1")
+        check(r.status == 200 and r.body == c.r3, "libfota2 device while generating: expected the full "
+              "package, got %s" % r.describe())
+        r = check_as(c2, IMEI2, "1.0.2", headers=[("X-Openfota-Agent", "1")])
+        expect_code(r, 43, "agent while generating")
+        r = check_as(c2, IMEI3, "1.0.2?", headers=())  # not a version: refused, nothing queued
+        check(r.status == 400, "bad version: %s" % r.describe())
+        q = "imei=%s&project_key=%s&firmware_name=%s&version=1.0.2&agent=1" % (IMEI4, c2.project, FW)
+        r = srv2.get("/api/site/firmware_upgrade?" + q, timeout=30)
+        check((r.status == 503 and r.code() == 43) or r.status == 200,
+              "agent=1 in the query: %s" % r.describe())
+        check(r.status != 200 or r.body == c.r3, "agent=1: a 200 must be the full package (not smaller)")
+    finally:
+        srv2.cleanup()
 
 
 def main():
