@@ -247,6 +247,8 @@ static delta_action delta_choose(of_server *s, http_req *r, const snapshot *snap
     delta_out out;
     delta_decide(&in, &out);
     *base_out = base;
+    if (out.action == DD_DELTA && strncmp(res->note, "failed upgrade", 14) == 0)
+        out.action = DD_FULL; /* the last package did not take: send the whole image this time */
     if (out.action == DD_DELTA) {
         /* a resume of the full package (If-Range with its tag) stays on it */
         const char *ir = http_header(r, "If-Range");
@@ -382,6 +384,7 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         }
     }
     dc_entry dce;
+    memset(&dce, 0, sizeof dce);
     const cat_package *dbase = NULL;
     delta_action dact = DD_FULL;
     if (res.decision == DECISION_UPGRADE) {

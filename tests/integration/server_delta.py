@@ -36,6 +36,8 @@ IMEI1 = "860000000000011"
 IMEI2 = "860000000000022"
 IMEI3 = "860000000000033"
 IMEI4 = "860000000000044"
+IMEI5 = "860000000000055"
+IMEI6 = "860000000000066"
 POLL_S = 90
 
 suite = Suite("server_delta")
@@ -191,8 +193,8 @@ def delta_is_generated_then_served(c):
     r = check_as(c, IMEI2, "1.0.1", headers=[("X-Openfota-Agent", "1")])
     check(r.status == 200 and r.body[:4] == b"OFPK" and r.body[16 + 104] == 2,
           "agent on release 1: %s" % r.describe())
-    # a Range resume of the delta
-    r = check_as(c, IMEI2, "1.0.1", headers=[("Range", "bytes=100-")])
+    # a Range resume of the delta (a device whose first download was cut)
+    r = check_as(c, IMEI5, "1.0.1", headers=[("Range", "bytes=100-")])
     check(r.status == 206 and r.body == body[100:], "resume of the delta: %s" % r.describe())
 
 
@@ -243,9 +245,12 @@ def restart_keeps_the_index_and_delete_drops_deltas(c):
     # release 3 is newest now; release 1 devices are offered 1.0.3: remove r3 to test the r1 -> r2 delta again
     st, _, raw = c.srv.admin("DELETE", "/admin/v1/packages/%d" % c.id3)
     check(st == 204, "remove r3: %s %r" % (st, raw))
-    r = check_as(c, IMEI1, "1.0.1")
+    r = check_as(c, IMEI6, "1.0.1")
     check(r.status == 200 and len(r.body) == c.delta_len and r.body[16 + 104] == 2,
           "after a restart the delta is served at once: %s" % r.describe())
+    # a device back on release 1 after a complete delta (a failed upgrade) gets the full package
+    r = check_as(c, IMEI1, "1.0.1")
+    check(r.status == 200 and r.body == c.r2, "failed upgrade: expected the full package, got %s" % r.describe())
     st, _, raw = c.srv.admin("DELETE", "/admin/v1/packages/%d" % c.id1)
     check(st == 204, "remove r1: %s %r" % (st, raw))
     st, obj, raw = c.srv.admin("GET", "/admin/v1/packages/%d/deltas" % c.id2)
