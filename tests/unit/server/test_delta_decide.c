@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -327,12 +330,66 @@ static void make_delta_package(void **state)
     rmdir(dir);
 }
 
+/* ---- the upload check over the package format's bad-input fixtures -------- */
+
+static void upload_check_fixtures(void **state)
+{
+    (void)state;
+    signed_keys k;
+    memset(&k, 0, sizeof k);
+    char path[1400], msg[400];
+    /* the test-only key the fixtures are signed with (tests/unit/pkg/keys) */
+    snprintf(path, sizeof path, "%s/../unit/pkg/keys/test-signing-key.pub.pem", OPENFOTA_FIXTURES);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    k.pub[0].len = fread(k.pub[0].der, 1, sizeof k.pub[0].der, f);
+    fclose(f);
+    assert_int_equal(ofpkg_key_id(k.pub[0].der, k.pub[0].len, k.pub[0].id, msg, sizeof msg), OFPKG_OK);
+    k.npub = 1;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/bad/manifest", OPENFOTA_FIXTURES);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int refused = 0, accepted = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".ofp") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        int fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        ofpkg_manifest m;
+        msg[0] = 0;
+        ofpkg_err e = signed_check_fd(&k, fd, (uint64_t)st.st_size, &m, msg, sizeof msg);
+        close(fd);
+        if (strncmp(de->d_name, "policy-", 7) == 0) {
+            /* validly signed; only a device's install policy refuses them */
+            if (e != OFPKG_OK)
+                fail_msg("%s: refused by the server: %s", de->d_name, msg);
+            accepted++;
+        } else {
+            if (e == OFPKG_OK)
+                fail_msg("%s: accepted by the server's upload check", de->d_name);
+            if (msg[0] == 0)
+                fail_msg("%s: refused without a message", de->d_name);
+            refused++;
+        }
+    }
+    closedir(d);
+    assert_true(refused >= 20);
+    assert_true(accepted >= 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(not_applicable), cmocka_unit_test(cached_and_smaller), cmocka_unit_test(cached_not_smaller),
         cmocka_unit_test(generating),     cmocka_unit_test(failed),             cmocka_unit_test(margin_exact),
         cmocka_unit_test(cache_ops),      cmocka_unit_test(make_delta_package),
+        cmocka_unit_test(upload_check_fixtures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
