@@ -55,6 +55,9 @@ static void package_help(FILE *out)
             "        on CORE. --suffix is the layout suffix (1 for *_1.soc; default from the\n"
             "        file name's _N, else 1). A LuatOS upgrade .bin is checked (magic, header\n"
             "        CRC, lengths, MD5s, versions); any other file is stored as kind 'raw'.\n"
+            "        A signed openfota package (openfota package sign) is checked against\n"
+            "        the server's keys and kept as a release for deltas; its --version may be\n"
+            "        left out (the manifest's target version is used).\n"
             "        Prints the package id and its sha256; exits 1 with the server's reason\n"
             "        when the package is refused.\n"
             "  list [--project KEY] [--firmware NAME]   packages, newest first\n"
@@ -85,10 +88,11 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
                         "[--base-core N] [--suffix S] FILE";
     if (!file || a->argc != 1)
         return admin_usage("package add", usage);
-    if (!project || !firmware || !version) {
+    /* --version may be left out: the server takes a signed package's version
+     * from its manifest and refuses other kinds without one, saying why. */
+    if (!project || !firmware) {
         fprintf(stderr, "openfota package add: %s is required\n  usage: openfota %s\n",
-                !project ? "--project KEY" : !firmware ? "--firmware NAME" : "--version CORE.X.Z",
-                usage);
+                !project ? "--project KEY" : "--firmware NAME", usage);
         return 2;
     }
     long long n;
@@ -108,7 +112,7 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
         return 1;
 
     int rc = 1;
-    char *pe = admin_escape(project), *fe = admin_escape(firmware), *ve = admin_escape(version);
+    char *pe = admin_escape(project), *fe = admin_escape(firmware), *ve = admin_escape(version ? version : "");
     char *dup = strdup(file);
     char *ne = dup ? admin_escape(basename(dup)) : NULL;
     char *be = base_core ? admin_escape(base_core) : NULL;
@@ -116,8 +120,8 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
     char *path = NULL;
     json_t *r = NULL;
     if (!pe || !fe || !ve || !ne || (base_core && !be) || (suffix && !se) ||
-        asprintf(&path, "/admin/v1/projects/%s/packages?firmware=%s&version=%s&filename=%s%s%s%s%s",
-                 pe, fe, ve, ne, be ? "&base_core=" : "", be ? be : "", se ? "&suffix=" : "",
+        asprintf(&path, "/admin/v1/projects/%s/packages?firmware=%s%s%s&filename=%s%s%s%s%s",
+                 pe, fe, version ? "&version=" : "", version ? ve : "", ne, be ? "&base_core=" : "", be ? be : "", se ? "&suffix=" : "",
                  se ? se : "") < 0) {
         path = NULL;
         fprintf(stderr, "openfota: out of memory\n");
