@@ -1,6 +1,8 @@
 # openfota — top-level entry points.
 #   make        build build/openfota (release, -Werror)
 #   make run    install missing Debian packages, build, start the server on ./var
+#               (PUSH=1: also the TCP push port 9100; MQTT=1: also a private
+#               mosquitto on loopback, stopped again when the server stops)
 #   make test   install missing Debian packages, build, run the whole suite
 #               (unit + integration under ASan/UBSan, clang -Werror build, fuzz smoke)
 #   make bench  run the benchmarks in bench/ (figures go to docs/BENCHMARKS.md by hand)
@@ -20,8 +22,19 @@ build: bootstrap
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS)
 
+PUSH ?=
+MQTT ?=
+
 run: build
-	@build/openfota serve $(RUN_ARGS)
+	@set -e; args="$(RUN_ARGS)"; \
+	if [ -n "$(PUSH)" ]; then args="$$args --push 0.0.0.0:9100"; fi; \
+	if [ -n "$(MQTT)" ]; then \
+	  mkdir -p var/mqtt; scripts/mosquitto.sh start var/mqtt >/dev/null; \
+	  trap 'scripts/mosquitto.sh stop var/mqtt >/dev/null 2>&1 || true' EXIT INT TERM; \
+	  args="$$args --mqtt $$(cat var/mqtt/address)"; \
+	  echo "MQTT broker (private, loopback): $$(cat var/mqtt/address)"; \
+	fi; \
+	build/openfota serve $$args
 
 # The suite: sanitizer build runs every unit and integration test; a clang
 # build proves the tree is warning-free with the second compiler and runs

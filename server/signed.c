@@ -123,7 +123,7 @@ int signed_keys_load(of_server *s, char *err, size_t errlen)
         hex8(kid, id);
         log_info("deltas: generated deltas are signed with %s (key id %s)", s->cfg.signing_key, id);
     } else {
-        log_warn("deltas: no signing key (signing_key / --signing-key): the server makes no deltas and sends "
+        log_info("deltas: no signing key (signing_key / --signing-key): the server makes no deltas and sends "
                  "devices the full signed package");
     }
     if (s->cfg.signing_pubkey[0]) {
