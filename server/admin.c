@@ -88,8 +88,9 @@ static void reply_store(http_req *r, store_err e, const char *what)
     snprintf(msg, sizeof msg, "%s: %s", what, store_strerror(e));
     if (e == STORE_BUSY) {
         http_hdr h[] = {{"Retry-After", "1"}};
-        char *txt = json_dumps(json_pack("{s:s,s:s}", "error", msg, "hint", "the database is busy; retry"),
-                               JSON_COMPACT);
+        json_t *j = json_pack("{s:s,s:s}", "error", msg, "hint", "the database is busy; retry");
+        char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j); /* json_dumps does not take the reference */
         http_reply(r, 503, "application/json", txt ? txt : "{}", txt ? strlen(txt) : 2, h, 1);
         free(txt);
         return;
