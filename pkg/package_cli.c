@@ -241,38 +241,17 @@ int pkg_cli_sign(int argc, char **argv)
     const char *key = NULL, *family = NULL, *suffix = NULL, *hw = NULL, *ver = NULL,
                *basever = NULL, *counter = NULL, *base = NULL, *result = NULL, *window = NULL,
                *payload = NULL, *out = NULL;
-    struct {
-        const char *name;
-        const char **dst;
-    } opts[] = {{"--key", &key},         {"--family", &family},      {"--suffix", &suffix},
+    const pkgcli_opt opts[] = {{"--key", &key},         {"--family", &family},      {"--suffix", &suffix},
                 {"--hw-id", &hw},        {"--version", &ver},        {"--base-version", &basever},
                 {"--counter", &counter}, {"--delta-base", &base},    {"--result", &result},
                 {"--delta-window", &window}, {"-o", &out},           {"--out", &out}};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            sign_usage(stdout);
-            return 0;
-        }
-        size_t k;
-        for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
-            if (!strcmp(argv[i], opts[k].name))
-                break;
-        if (k < sizeof opts / sizeof opts[0]) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "openfota package sign: %s needs a value\n", argv[i]);
-                return 2;
-            }
-            *opts[k].dst = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "openfota package sign: unknown option '%s' (see --help)\n", argv[i]);
-            return 2;
-        } else if (!payload) {
-            payload = argv[i];
-        } else {
-            fprintf(stderr, "openfota package sign: one PAYLOAD only (see --help)\n");
-            return 2;
-        }
+    int pr = pkgcli_parse_opts("package sign", argc, argv, opts, sizeof opts / sizeof opts[0], &payload, "PAYLOAD");
+    if (pr == 1) {
+        sign_usage(stdout);
+        return 0;
     }
+    if (pr)
+        return 2;
     const char *missing = !key ? "--key" : !family ? "--family" : !suffix ? "--suffix"
                         : !hw ? "--hw-id" : !ver ? "--version" : !counter ? "--counter"
                         : !payload ? "PAYLOAD" : !out ? "-o OUT" : NULL;
@@ -372,39 +351,17 @@ int pkg_cli_verify(int argc, char **argv)
 {
     const char *pub = NULL, *file = NULL, *family = NULL, *suffix = NULL, *hw = NULL,
                *icnt = NULL, *slot = NULL, *inst = NULL;
-    struct {
-        const char *name;
-        const char **dst;
-    } opts[] = {{"--pub", &pub},        {"--family", &family},
+    const pkgcli_opt opts[] = {{"--pub", &pub},        {"--family", &family},
                 {"--suffix", &suffix},  {"--hw-id", &hw},
                 {"--installed-counter", &icnt}, {"--slot-size", &slot},
                 {"--installed", &inst}};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            verify_usage(stdout);
-            return 0;
-        }
-        size_t k;
-        for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
-            if (!strcmp(argv[i], opts[k].name))
-                break;
-        if (k < sizeof opts / sizeof opts[0]) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "openfota package verify: %s needs a value\n", argv[i]);
-                return 2;
-            }
-            *opts[k].dst = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "openfota package verify: unknown option '%s' (see --help)\n",
-                    argv[i]);
-            return 2;
-        } else if (!file) {
-            file = argv[i];
-        } else {
-            fprintf(stderr, "openfota package verify: one FILE only (see --help)\n");
-            return 2;
-        }
+    int pr = pkgcli_parse_opts("package verify", argc, argv, opts, sizeof opts / sizeof opts[0], &file, "FILE");
+    if (pr == 1) {
+        verify_usage(stdout);
+        return 0;
     }
+    if (pr)
+        return 2;
     if (!pub || !file) {
         fprintf(stderr, "openfota package verify: %s is required\n\n", !pub ? "--pub" : "FILE");
         verify_usage(stderr);

@@ -11,6 +11,35 @@
 
 #include "pkg_cli_util.h"
 
+int pkgcli_parse_opts(const char *cmd, int argc, char **argv, const pkgcli_opt *opts, size_t n,
+                      const char **pos, const char *pos_name)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 1;
+        size_t k;
+        for (k = 0; k < n; k++)
+            if (!strcmp(argv[i], opts[k].name))
+                break;
+        if (k < n) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "openfota %s: %s needs a value\n", cmd, argv[i]);
+                return 2;
+            }
+            *opts[k].dst = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "openfota %s: unknown option '%s' (see --help)\n", cmd, argv[i]);
+            return 2;
+        } else if (!*pos) {
+            *pos = argv[i];
+        } else {
+            fprintf(stderr, "openfota %s: one %s only (see --help)\n", cmd, pos_name);
+            return 2;
+        }
+    }
+    return 0;
+}
+
 int pkgcli_parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
     if (!s || !*s || strlen(s) > 20)

@@ -8,6 +8,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An option that takes one value: "--name VALUE" stores VALUE (a pointer
+ * into argv) in *dst. */
+typedef struct pkgcli_opt {
+    const char *name;
+    const char **dst;
+} pkgcli_opt;
+
+/* Parses argv[1..argc-1] against opts, plus exactly-at-most one positional
+ * argument stored in *pos (named pos_name in messages). Returns 0 when parsed,
+ * 1 when --help/-h was given (the caller prints its usage), 2 on a usage error
+ * (message already printed to stderr, prefixed "openfota CMD:"). */
+int pkgcli_parse_opts(const char *cmd, int argc, char **argv, const pkgcli_opt *opts, size_t n,
+                      const char **pos, const char *pos_name);
+
 /* Strict decimal: digits only, value <= max. 0 on success. */
 int pkgcli_parse_ulong(const char *s, unsigned long max, unsigned long *out);
 /* CORE.X.Z: three decimal parts, core <= 99999, X and Z <= 999. 0 on success. */
