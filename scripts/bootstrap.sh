@@ -7,7 +7,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config git ca-certificates
-  libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev libssl-dev
+  libhttp-parser-dev libsqlite3-dev sqlite3 libjansson-dev libssl-dev
   libmbedtls-dev libcmocka-dev libdivsufsort-dev liblzma-dev
   libcurl4-openssl-dev curl python3 procps iproute2
   clang libfuzzer-14-dev libclang-rt-14-dev

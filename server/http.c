@@ -1,47 +1,136 @@
 /*
- * http.c — libmicrohttpd behind the http.h interface.
+ * http.c — the HTTP/1.1 server behind http.h.
  *
- * MHD runs an epoll thread pool. We bind the listening socket ourselves (so
- * HOST:PORT, [::1]:PORT and port 0 all work the same) and hand it to MHD.
- * The URI log callback sees the request target before MHD decodes it; we
- * copy it into the per-request struct, which is freed in the completion
- * callback. Limits: connection count, per-connection inactivity timeout
- * (slowloris) and per-connection memory (which also bounds the request line
- * and headers: MHD answers 414/431 past it).
+ * N worker threads, each with its own epoll set (edge-triggered) and its own
+ * connections; the listening socket is in every set with EPOLLEXCLUSIVE, so
+ * one worker is woken per new connection. A connection is a small state
+ * machine:
+ *
+ *   HEAD   read until the head is complete (at most conn_memory bytes, and
+ *          within the connection timeout), check and split it
+ *          (http_head.c), HEADERS phase;
+ *   BODY   Content-Length bytes counted here, chunked bodies decoded by
+ *          http-parser; BODY phases, then END;
+ *   SEND   the answer: head and a small body in one send(); a file body
+ *          with sendfile() after the head sent with MSG_MORE, so head and
+ *          first body bytes share a segment; at most SEND_BUDGET bytes per
+ *          turn, then other ready connections go first;
+ *   LINGER after an answer that closes the connection: shut the write side
+ *          and drop what the client still sends (HTTP_DRAIN_MAX bytes, a
+ *          few seconds), so it reads the answer instead of a reset.
+ *
+ * Memory: an idle connection is its struct alone (no buffers); a read
+ * buffer exists while a request is being read, a request (its head and
+ * decoded arguments) while it is being handled.
+ *
+ * Ownership: the worker owns its connections; a connection owns its buffers,
+ * its current request and the file descriptor of a file being sent. The
+ * handler owns r->user and frees it in r->on_done, which runs exactly once
+ * for every request whose handler set it, however the request ends.
  */
 #include "http.h"
 
+#include "http_head.h"
 #include "log.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <microhttpd.h>
+#include <http_parser.h>
+#include <linux/tcp.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <linux/tcp.h>
-#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#define SEND_BUDGET (4u << 20)       /* body bytes one connection sends per turn */
+#define BODY_BUF (64u << 10)         /* read buffer while a large body arrives */
+#define LINGER_MS 3000u              /* how long a closing connection drains input */
+#define ACCEPT_BATCH 64
+
+enum cstate { CS_HEAD, CS_BODY, CS_SEND, CS_LINGER };
+
+typedef struct worker worker;
+
+typedef struct conn {
+    int fd;
+    worker *w;
+    struct conn *prev, *next;  /* all connections of the worker */
+    struct conn *rnext;        /* ready list: work left after a turn */
+    int in_ready;
+    enum cstate st;
+    int can_read, can_write, peer_eof;
+    uint64_t last_ms;          /* last byte in or out */
+    uint64_t head_t0;          /* first byte of the head being read */
+    uint64_t linger_t0;
+    /* input */
+    char *in;
+    size_t in_off, in_len, in_cap;
+    /* the request */
+    http_req *r;
+    uint64_t body_left;        /* Content-Length bytes still to come */
+    int chunked, body_done;
+    http_parser bp;            /* chunked body decoder */
+    int keep_alive;
+    /* output */
+    char *out;
+    size_t out_len, out_off, out_head; /* out_head: bytes of the answer's head */
+    int ffd;
+    uint64_t foff, fend;
+    uint64_t body_total, body_sent;
+    uint64_t drained;
+} conn;
+
+struct worker {
+    http_server *s;
+    pthread_t th;
+    int ep, evfd;
+    conn *all;
+    conn *ready, *ready_tail;
+    time_t date_at;
+    char date[40];
+    uint64_t last_sweep;
+};
+
 struct http_server {
-    struct MHD_Daemon *d;
-    unsigned timeout_s;
     int fd;
     unsigned port;
     int ipv6;
     http_handler_fn handler;
     void *ctx;
+    unsigned timeout_s;
+    unsigned max_conns;
+    size_t head_max;
+    unsigned nworkers;
+    worker *w;
+    atomic_uint nconns;
+    atomic_int stopping;
 };
 
 struct http_prebuilt {
-    struct MHD_Response *resp;
     unsigned status;
+    char *ctype;
+    char *body;
+    size_t len;
+    http_hdr *hdrs;
+    size_t nhdrs;
+    char *strings; /* names and values of hdrs */
 };
+
+typedef struct http_args {
+    size_t n;
+    char *kv[]; /* decoded name, value, name, value, ... */
+} http_args;
+
+static char LISTEN_TAG, WAKE_TAG; /* epoll data.ptr of the two non-connection fds */
 
 static uint64_t now_ms(void)
 {
@@ -50,274 +139,206 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void http_reply_now_and_close(http_req *r, unsigned status, const char *reason, const char *json_body)
+static const char *reason(unsigned st)
 {
-    r->responded = 1;
-    r->raw_sent = 1;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (ci == NULL)
-        return;
-    char head[256];
-    size_t bl = strlen(json_body);
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n\r\n",
-                     status, reason, bl);
-    if (n <= 0 || (size_t)n >= sizeof head)
-        return;
-    /* small: fits the socket buffer of a fresh answer; best effort */
-    if (send(ci->connect_fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
-        send(ci->connect_fd, json_body, bl, MSG_NOSIGNAL | MSG_DONTWAIT);
-    shutdown(ci->connect_fd, SHUT_WR);
-}
-
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
-{
-    (void)cls;
-    size_t len = strlen(uri);
-    http_req *r = calloc(1, sizeof *r + len + 1);
-    if (r == NULL)
-        return NULL;
-    memcpy(r->raw, uri, len + 1);
-    char *q = strchr(r->raw, '?');
-    if (q != NULL) {
-        *q = 0;
-        r->query = q + 1;
-        r->query_len = len - (size_t)(q + 1 - r->raw);
+    switch (st) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return st < 300 ? "OK" : st < 400 ? "Redirection" : st < 500 ? "Client Error" : "Server Error";
     }
-    r->path = r->raw;
-    r->path_len = strlen(r->raw);
-    r->conn = c;
-    r->uri_at = (uintptr_t)uri;
-    r->uri_len = len;
-    return r;
 }
 
-static int tcp_acked(struct MHD_Connection *c, uint64_t *out)
+static int tcp_acked(int fd, uint64_t *out)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (ci == NULL)
-        return -1;
     struct tcp_info ti;
     socklen_t sl = sizeof ti;
-    if (getsockopt(ci->connect_fd, IPPROTO_TCP, TCP_INFO, &ti, &sl) < 0 || sl < sizeof ti)
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &sl) < 0 || sl < sizeof ti)
         return -1;
     *out = ti.tcpi_bytes_acked;
     return 0;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+
+/* ---------------------------------------------------------------- requests */
+
+static void req_free(http_req *r)
 {
-    (void)cls;
-    http_req *r = *con_cls;
+    http_args *a = r->args;
+    if (a != NULL) {
+        for (size_t i = 0; i < 2 * a->n; i++)
+            free(a->kv[i]);
+        free(a);
+    }
+    free(r->head);
+    free(r);
+}
+
+/* End the connection's request: on_done exactly once, then free it. */
+static void req_end(conn *c, int ok)
+{
+    http_req *r = c->r;
     if (r == NULL)
         return;
-    int ok = (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    c->r = NULL;
     uint64_t sent = 0;
     if (ok) {
-        sent = r->body_len;
-    } else if (r->acked_valid && r->body_len > 0) {
-        /* interrupted: what the client's TCP acknowledged since the answer
-         * was queued, minus a header allowance, bounded by the body length */
+        sent = c->body_total;
+    } else if (r->responded) {
+        sent = c->body_sent + (c->out_off > c->out_head ? c->out_off - c->out_head : 0);
+        if (sent > c->body_total)
+            sent = c->body_total;
+        /* what the client's TCP acknowledged since the answer was queued,
+         * minus the answer's head, bounds what it really has */
         uint64_t now;
-        if (tcp_acked(c, &now) == 0 && now > r->acked_base + 256) {
-            sent = now - r->acked_base - 256;
-            if (sent > r->body_len)
-                sent = r->body_len;
+        if (r->acked_valid && tcp_acked(c->fd, &now) == 0) {
+            uint64_t acked = now > r->acked_base + c->out_head ? now - r->acked_base - c->out_head : 0;
+            if (acked < sent)
+                sent = acked;
         }
     }
     if (r->on_done)
         r->on_done(r, ok, sent);
-    free(r);
-    *con_cls = NULL;
+    req_free(r);
 }
 
-struct framing {
-    int ncl, nte, te_ok, bad;
-    const char *prev_end; /* end of the previous header value in MHD's buffer */
-};
+/* ---------------------------------------------------------------- answers */
 
-/* A NUL byte inside a request line or header line ends MHD's C string early;
- * the bytes after it stay in MHD's read buffer, between the end of that
- * string and the start of the next element MHD parsed from the same buffer.
- * Both ends are pointers MHD handed us into one buffer, so the span is read
- * only when it is ordered and short; anything but line-end or blank bytes
- * there means an embedded NUL. */
-static int span_has_data(uintptr_t from, uintptr_t to)
+static const char *date_now(worker *w)
 {
-    if (to <= from || to - from > 65536)
-        return 0; /* not one ordered span: no verdict */
-    for (const unsigned char *p = (const unsigned char *)from; (uintptr_t)p < to; p++)
-        if (*p != 0 && *p != '\r' && *p != '\n' && *p != ' ' && *p != '\t')
-            return 1;
-    return 0;
-}
-
-static int is_tchar(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strchr("!#$%&'*+-.^_`|~", c);
-}
-
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    (void)kind;
-    struct framing *f = cls;
-    /* field names are tokens (no space before ':'), values carry no control
-     * characters but HTAB (no bare CR, no leftover of a folded line) */
-    if (key == NULL || key[0] == 0)
-        f->bad = 1;
-    if (key != NULL && f->prev_end != NULL && span_has_data((uintptr_t)f->prev_end, (uintptr_t)key))
-        f->bad = 1; /* NUL inside the previous header's value */
-    f->prev_end = (value != NULL && value[0]) ? value + strlen(value) : NULL;
-    for (const unsigned char *k = (const unsigned char *)key; k && *k; k++)
-        if (!is_tchar(*k))
-            f->bad = 1;
-    for (const unsigned char *v = (const unsigned char *)value; v && *v; v++)
-        if ((*v < 0x20 && *v != '\t') || *v == 0x7f)
-            f->bad = 1;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-        f->ncl++;
-    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
-        f->nte++;
-        f->te_ok = value != NULL && strcasecmp(value, "chunked") == 0;
+    time_t t = time(NULL);
+    if (t != w->date_at) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(w->date, sizeof w->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_at = t;
     }
-    return MHD_YES;
+    return w->date;
 }
 
-/* Request smuggling guards MHD 0.9.75 does not apply itself: Content-Length
- * with Transfer-Encoding, Content-Length twice, or a Transfer-Encoding other
- * than exactly "chunked" -> 400 and the connection is closed. */
-static int framing_ok(struct MHD_Connection *c)
+/* Build the answer into c->out: head, then a memory body (unless HEAD or a
+ * status without body). clen is the Content-Length to announce. */
+static int build_answer(conn *c, int is_head, unsigned minor, unsigned status, const char *ctype, const http_hdr *hdrs,
+                        size_t nh, const void *body, size_t blen, uint64_t clen, int mem_body)
 {
-    struct framing f = {0, 0, 0, 0, NULL};
-    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
-    if (f.bad)
+    for (size_t i = 0; i < nh; i++)
+        if (strcasecmp(hdrs[i].name, "Connection") == 0 && strcasecmp(hdrs[i].value, "close") == 0)
+            c->keep_alive = 0;
+    int no_len = status < 200 || status == 204 || status == 304;
+    int send_body = !is_head && !no_len;
+    size_t need = 192 + (ctype ? strlen(ctype) + 16 : 0) + (mem_body && send_body ? blen : 0);
+    for (size_t i = 0; i < nh; i++)
+        need += strlen(hdrs[i].name) + strlen(hdrs[i].value) + 4;
+    char *o = malloc(need);
+    if (o == NULL)
         return -1;
-    return f.ncl <= 1 && f.nte <= 1 && !(f.ncl && f.nte) && (f.nte == 0 || f.te_ok);
+    size_t k = (size_t)snprintf(o, need, "HTTP/1.1 %u %s\r\nDate: %s\r\n", status, reason(status), date_now(c->w));
+    if (!no_len)
+        k += (size_t)snprintf(o + k, need - k, "Content-Length: %llu\r\n", (unsigned long long)clen);
+    if (ctype)
+        k += (size_t)snprintf(o + k, need - k, "Content-Type: %s\r\n", ctype);
+    for (size_t i = 0; i < nh; i++)
+        if (strcasecmp(hdrs[i].name, "Connection") != 0)
+            k += (size_t)snprintf(o + k, need - k, "%s: %s\r\n", hdrs[i].name, hdrs[i].value);
+    if (!c->keep_alive)
+        k += (size_t)snprintf(o + k, need - k, "Connection: close\r\n");
+    else if (minor == 0)
+        k += (size_t)snprintf(o + k, need - k, "Connection: keep-alive\r\n");
+    k += (size_t)snprintf(o + k, need - k, "\r\n");
+    c->out_head = k;
+    if (mem_body && send_body && blen) {
+        memcpy(o + k, body, blen);
+        k += blen;
+    }
+    free(c->out);
+    c->out = o;
+    c->out_len = k;
+    c->out_off = 0;
+    c->body_total = send_body ? clen : 0;
+    c->body_sent = 0;
+    return send_body;
 }
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                 const char *version, const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+static int queue_answer(http_req *r, unsigned status, const char *ctype, const http_hdr *hdrs, size_t nh,
+                        const void *body, size_t blen, int fd, uint64_t foff, uint64_t flen)
 {
-    (void)url;
-    http_server *s = cls;
-    http_req *r = *con_cls;
-    if (r == NULL)
-        return MHD_NO; /* out of memory in on_uri */
-    if (!r->started) {
-        r->started = 1;
-        r->t0_ms = now_ms();
-        r->method = method;
-        r->is_head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL) {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(cl, &end, 10);
-            if (errno == 0 && *end == 0 && end != cl) {
-                r->has_content_length = 1;
-                r->content_length = v;
-            }
-        }
-        int fr = framing_ok(c);
-        if (fr >= 0 && span_has_data(r->uri_at + r->uri_len, (uintptr_t)version))
-            fr = -1; /* NUL inside the request target */
-        if (fr < 0) {
-            static const char body[] = "{\"error\":\"malformed request (a header name that is not a token, or a "
-                                       "control character in the target or a header value)\",\"hint\":\"fix the client\"}";
-            http_hdr h[] = {{"Connection", "close"}};
-            http_reply(r, 400, "application/json", body, sizeof body - 1, h, 1);
-            return MHD_YES;
-        }
-        if (!fr) {
-            static const char body[] = "{\"error\":\"ambiguous message framing (Content-Length with "
-                                       "Transfer-Encoding, two Content-Length, or a Transfer-Encoding other than "
-                                       "chunked)\",\"hint\":\"send one Content-Length or Transfer-Encoding: chunked\"}";
-            http_hdr h[] = {{"Connection", "close"}};
-            http_reply(r, 400, "application/json", body, sizeof body - 1, h, 1);
-            return MHD_YES;
-        }
-        s->handler(s->ctx, r, HTTP_PHASE_HEADERS, NULL, 0);
-        return r->close_conn ? MHD_NO : MHD_YES;
-    }
-    if (r->raw_sent) {
-        /* answered directly mid-body: drop input for a while, then close */
-        if (*upload_data_size == 0)
-            return MHD_NO; /* body over: close */
-        r->drained += *upload_data_size;
-        *upload_data_size = 0;
-        return r->drained > HTTP_DRAIN_MAX ? MHD_NO : MHD_YES;
-    }
-    if (*upload_data_size != 0) {
-        r->body_seen += *upload_data_size;
-        uint64_t el = now_ms() - r->t0_ms, grace = (uint64_t)s->timeout_s * 1000;
-        if (el > grace && r->body_seen < (el - grace) * HTTP_MIN_BODY_RATE / 1000) {
-            log_info("http: request body slower than %u bytes/s: connection closed", HTTP_MIN_BODY_RATE);
-            return MHD_NO;
-        }
-        if (!r->responded && !r->close_conn)
-            s->handler(s->ctx, r, HTTP_PHASE_BODY, upload_data, *upload_data_size);
-        *upload_data_size = 0;
-        return r->close_conn ? MHD_NO : MHD_YES;
-    }
-    if (r->raw_sent)
-        return MHD_NO;
-    if (r->responded)
-        return MHD_YES;
-    s->handler(s->ctx, r, HTTP_PHASE_END, NULL, 0);
-    if (r->close_conn)
-        return MHD_NO;
-    if (!r->responded) {
-        static const char body[] = "{\"error\":\"internal error\",\"hint\":\"see the server log\"}";
-        http_reply(r, 500, "application/json", body, sizeof body - 1, NULL, 0);
-    }
-    return MHD_YES;
-}
-
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char buf[512];
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    log_debug("http: %s", buf);
-}
-
-static int add_headers(struct MHD_Response *resp, const char *ctype, const http_hdr *hdrs, size_t n)
-{
-    if (ctype && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES)
+    conn *c = r->conn;
+    if (r->responded) {
+        if (fd >= 0)
+            close(fd);
         return -1;
-    for (size_t i = 0; i < n; i++)
-        if (MHD_add_response_header(resp, hdrs[i].name, hdrs[i].value) != MHD_YES)
-            return -1;
-    return 0;
-}
-
-static int queue(http_req *r, unsigned status, struct MHD_Response *resp, uint64_t body_len)
-{
+    }
     r->responded = 1;
-    r->body_len = r->is_head ? 0 : body_len;
-    enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
-    MHD_destroy_response(resp);
-    if (rc != MHD_YES) {
+    if (!c->body_done)
+        c->keep_alive = 0; /* answered before the whole body: close after */
+    const http_head *h = r->head;
+    int sb = build_answer(c, r->is_head, h->http_minor, status, ctype, hdrs, nh, body, blen, fd >= 0 ? flen : blen,
+                          fd < 0);
+    if (sb < 0) {
+        if (fd >= 0)
+            close(fd);
         r->close_conn = 1;
         return -1;
     }
+    r->body_len = c->body_total;
+    if (fd >= 0) {
+        if (sb && flen > 0) {
+            c->ffd = fd;
+            c->foff = foff;
+            c->fend = foff + flen;
+            r->acked_valid = tcp_acked(c->fd, &r->acked_base) == 0;
+        } else {
+            close(fd);
+        }
+    }
     return 0;
+}
+
+/* An answer to a request we could not take (bad head, limits): close after. */
+static void answer_error(conn *c, unsigned status, const char *why)
+{
+    log_debug("http: %u %s: %s", status, reason(status), why);
+    char body[320];
+    int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"hint\":\"fix the client's request\"}", why);
+    if (n < 0 || (size_t)n >= sizeof body)
+        n = 0;
+    c->keep_alive = 0;
+    if (build_answer(c, 0, 1, status, "application/json", NULL, 0, body, (size_t)n, (uint64_t)n, 1) < 0) {
+        c->out_len = c->out_off = 0;
+    }
+    c->st = CS_SEND;
 }
 
 int http_reply(http_req *r, unsigned status, const char *ctype, const void *body, size_t len, const http_hdr *hdrs,
                size_t nhdrs)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (resp == NULL || add_headers(resp, ctype, hdrs, nhdrs) < 0) {
-        if (resp)
-            MHD_destroy_response(resp);
-        r->responded = 1;
-        r->close_conn = 1;
-        return -1;
-    }
-    return queue(r, status, resp, len);
+    return queue_answer(r, status, ctype, hdrs, nhdrs, body, len, -1, 0, 0);
 }
 
 int http_reply_fd(http_req *r, unsigned status, int fd, uint64_t off, uint64_t len, const char *ctype,
@@ -327,21 +348,15 @@ int http_reply_fd(http_req *r, unsigned status, int fd, uint64_t off, uint64_t l
         close(fd);
         return http_reply(r, status, ctype, "", 0, hdrs, nhdrs);
     }
-    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
-    if (resp == NULL) {
-        close(fd);
-        r->responded = 1;
-        r->close_conn = 1;
-        return -1;
-    }
-    if (add_headers(resp, ctype, hdrs, nhdrs) < 0) {
-        MHD_destroy_response(resp);
-        r->responded = 1;
-        r->close_conn = 1;
-        return -1;
-    }
-    r->acked_valid = tcp_acked(r->conn, &r->acked_base) == 0;
-    return queue(r, status, resp, len);
+    return queue_answer(r, status, ctype, hdrs, nhdrs, NULL, 0, fd, off, len);
+}
+
+void http_reply_now_and_close(http_req *r, unsigned status, const char *why, const char *json_body)
+{
+    (void)why; /* the reason phrase comes from the status table */
+    http_hdr h[] = {{"Connection", "close"}};
+    if (http_reply(r, status, "application/json", json_body, strlen(json_body), h, 1) == 0)
+        r->raw_sent = 1;
 }
 
 http_prebuilt *http_prebuilt_new(unsigned status, const char *ctype, const void *body, size_t len,
@@ -350,44 +365,685 @@ http_prebuilt *http_prebuilt_new(unsigned status, const char *ctype, const void 
     http_prebuilt *p = calloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
+    size_t sl = 0;
+    for (size_t i = 0; i < nhdrs; i++)
+        sl += strlen(hdrs[i].name) + strlen(hdrs[i].value) + 2;
     p->status = status;
-    p->resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (p->resp == NULL || add_headers(p->resp, ctype, hdrs, nhdrs) < 0) {
-        if (p->resp)
-            MHD_destroy_response(p->resp);
-        free(p);
+    p->ctype = ctype ? strdup(ctype) : NULL;
+    p->body = malloc(len ? len : 1);
+    p->hdrs = calloc(nhdrs ? nhdrs : 1, sizeof *p->hdrs);
+    p->strings = malloc(sl ? sl : 1);
+    if ((ctype && p->ctype == NULL) || p->body == NULL || p->hdrs == NULL || p->strings == NULL) {
+        http_prebuilt_free(p);
         return NULL;
     }
+    memcpy(p->body, body, len);
+    p->len = len;
+    char *q = p->strings;
+    for (size_t i = 0; i < nhdrs; i++) {
+        size_t a = strlen(hdrs[i].name) + 1, b = strlen(hdrs[i].value) + 1;
+        p->hdrs[i].name = memcpy(q, hdrs[i].name, a);
+        p->hdrs[i].value = memcpy(q + a, hdrs[i].value, b);
+        q += a + b;
+    }
+    p->nhdrs = nhdrs;
     return p;
 }
 
 int http_reply_prebuilt(http_req *r, http_prebuilt *p)
 {
-    r->responded = 1;
-    if (MHD_queue_response(r->conn, p->status, p->resp) != MHD_YES) {
-        r->close_conn = 1;
-        return -1;
-    }
-    return 0;
+    return http_reply(r, p->status, p->ctype, p->body, p->len, p->hdrs, p->nhdrs);
 }
 
 void http_prebuilt_free(http_prebuilt *p)
 {
     if (p == NULL)
         return;
-    MHD_destroy_response(p->resp);
+    free(p->ctype);
+    free(p->body);
+    free(p->hdrs);
+    free(p->strings);
     free(p);
 }
 
+/* ---------------------------------------------------------------- request accessors */
+
 const char *http_header(http_req *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    return http_head_get(r->head, name);
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* application/x-www-form-urlencoded decoding: '+' is a space, %XX a byte */
+static char *url_decode(const char *p, size_t n)
+{
+    char *o = malloc(n + 1);
+    if (o == NULL)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '+') {
+            o[j++] = ' ';
+        } else if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
+            o[j++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+            i += 2;
+        } else {
+            o[j++] = p[i];
+        }
+    }
+    o[j] = 0;
+    return o;
+}
+
+static http_args *args_parse(const char *q, size_t ql)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < ql; i++)
+        n += q[i] == '&';
+    http_args *a = calloc(1, sizeof *a + 2 * n * sizeof(char *));
+    if (a == NULL)
+        return NULL;
+    const char *p = q, *end = q + ql;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        if (e > p) {
+            const char *eq = memchr(p, '=', (size_t)(e - p));
+            a->kv[2 * a->n] = url_decode(p, (size_t)((eq ? eq : e) - p));
+            a->kv[2 * a->n + 1] = eq ? url_decode(eq + 1, (size_t)(e - eq - 1)) : NULL;
+            if (a->kv[2 * a->n] == NULL) {
+                free(a->kv[2 * a->n + 1]);
+            } else {
+                a->n++;
+            }
+        }
+        p = e + 1;
+    }
+    return a;
 }
 
 const char *http_arg(http_req *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    if (r->query == NULL)
+        return NULL;
+    if (r->args == NULL)
+        r->args = args_parse(r->query, r->query_len);
+    http_args *a = r->args;
+    if (a == NULL)
+        return NULL;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->kv[2 * i], name) == 0)
+            return a->kv[2 * i + 1];
+    return NULL;
 }
+
+/* ---------------------------------------------------------------- connections */
+
+static void conn_free(conn *c)
+{
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+static void conn_close(conn *c)
+{
+    worker *w = c->w;
+    req_end(c, 0);
+    if (c->ffd >= 0)
+        close(c->ffd);
+    c->ffd = -1;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->all = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    close(c->fd);
+    c->fd = -1;
+    atomic_fetch_sub(&w->s->nconns, 1);
+    if (c->in_ready)
+        return; /* freed when the ready list reaches it */
+    conn_free(c);
+}
+
+static void ready_push(conn *c)
+{
+    worker *w = c->w;
+    if (c->in_ready)
+        return;
+    c->in_ready = 1;
+    c->rnext = NULL;
+    if (w->ready_tail)
+        w->ready_tail->rnext = c;
+    else
+        w->ready = c;
+    w->ready_tail = c;
+}
+
+static void start_linger(conn *c)
+{
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_off = 0;
+    c->st = CS_LINGER;
+    c->linger_t0 = now_ms();
+    c->drained = 0;
+    shutdown(c->fd, SHUT_WR);
+}
+
+/* Make room for reading: compact, and grow to cap. -1 out of memory. */
+static int in_reserve(conn *c, size_t cap)
+{
+    if (c->in_off > 0) {
+        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        c->in_off = 0;
+    }
+    if (c->in_cap >= cap)
+        return 0;
+    char *n = realloc(c->in, cap);
+    if (n == NULL)
+        return -1;
+    c->in = n;
+    c->in_cap = cap;
+    return 0;
+}
+
+/* One recv: 1 bytes came, 0 nothing now, -1 end of input or error. */
+static int conn_read(conn *c)
+{
+    size_t cap = c->w->s->head_max;
+    if (c->st == CS_BODY && (c->chunked || c->body_left > cap))
+        cap = BODY_BUF;
+    if (in_reserve(c, cap) < 0)
+        return -1;
+    if (c->in_len == c->in_cap)
+        return 1; /* full: the caller decides */
+    ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    if (n > 0) {
+        c->in_len += (size_t)n;
+        c->last_ms = now_ms();
+        return 1;
+    }
+    if (n == 0) {
+        c->peer_eof = 1;
+        return -1;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->can_read = 0;
+        return 0;
+    }
+    return errno == EINTR ? 1 : -1;
+}
+
+enum { STEP_WAIT = 0, STEP_GO = 1, STEP_CLOSE = -1 };
+
+static int finish_request(conn *c)
+{
+    http_server *s = c->w->s;
+    http_req *r = c->r;
+    if (!r->responded)
+        s->handler(s->ctx, r, HTTP_PHASE_END, NULL, 0);
+    if (r->close_conn)
+        return STEP_CLOSE;
+    if (!r->responded) {
+        static const char body[] = "{\"error\":\"internal error\",\"hint\":\"see the server log\"}";
+        if (http_reply(r, 500, "application/json", body, sizeof body - 1, NULL, 0) < 0)
+            return STEP_CLOSE;
+    }
+    c->st = CS_SEND;
+    return STEP_GO;
+}
+
+/* Body bytes to the handler; STEP_CLOSE when the body is too slow or the
+ * handler dropped the connection. */
+static int deliver(conn *c, const char *data, size_t len)
+{
+    http_server *s = c->w->s;
+    http_req *r = c->r;
+    r->body_seen += len;
+    uint64_t el = now_ms() - r->t0_ms, grace = (uint64_t)s->timeout_s * 1000;
+    if (el > grace && r->body_seen < (el - grace) * HTTP_MIN_BODY_RATE / 1000) {
+        log_info("http: request body slower than %u bytes/s: connection closed", HTTP_MIN_BODY_RATE);
+        return STEP_CLOSE;
+    }
+    if (!r->responded && !r->close_conn)
+        s->handler(s->ctx, r, HTTP_PHASE_BODY, data, len);
+    return r->close_conn ? STEP_CLOSE : STEP_GO;
+}
+
+static int on_chunk_body(http_parser *p, const char *at, size_t len)
+{
+    conn *c = p->data;
+    if (deliver(c, at, len) != STEP_GO) {
+        c->r->close_conn = 1;
+        http_parser_pause(p, 1);
+    } else if (c->r->responded) {
+        http_parser_pause(p, 1);
+    }
+    return 0;
+}
+
+static int on_chunk_done(http_parser *p)
+{
+    ((conn *)p->data)->body_done = 1;
+    http_parser_pause(p, 1); /* the bytes after it belong to the next request */
+    return 0;
+}
+
+static http_parser_settings chunk_settings;
+static pthread_once_t chunk_once = PTHREAD_ONCE_INIT;
+
+static void chunk_settings_init(void)
+{
+    http_parser_settings_init(&chunk_settings);
+    chunk_settings.on_body = on_chunk_body;
+    chunk_settings.on_message_complete = on_chunk_done;
+}
+
+static int step_body(conn *c)
+{
+    size_t avail = c->in_len - c->in_off;
+    if (avail == 0)
+        return STEP_WAIT;
+    const char *p = c->in + c->in_off;
+    if (!c->chunked) {
+        size_t k = avail < c->body_left ? avail : (size_t)c->body_left;
+        c->in_off += k;
+        c->body_left -= k;
+        if (c->body_left == 0)
+            c->body_done = 1;
+        if (deliver(c, p, k) != STEP_GO)
+            return STEP_CLOSE;
+    } else {
+        size_t used = http_parser_execute(&c->bp, &chunk_settings, p, avail);
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->bp);
+        if (e == HPE_PAUSED)
+            http_parser_pause(&c->bp, 0);
+        c->in_off += used <= avail ? used : avail;
+        if (c->r->close_conn)
+            return STEP_CLOSE;
+        if (e != HPE_OK && e != HPE_PAUSED) {
+            if (c->r->responded)
+                return STEP_CLOSE;
+            req_end(c, 0);
+            answer_error(c, e == HPE_INVALID_CHUNK_SIZE ? 400 : 400, "malformed chunked body");
+            return STEP_GO;
+        }
+    }
+    if (c->r->responded) {
+        c->st = CS_SEND; /* answered mid-body: send, then drain and close */
+        return STEP_GO;
+    }
+    if (c->body_done)
+        return finish_request(c);
+    return STEP_GO;
+}
+
+static int step_head(conn *c)
+{
+    http_server *s = c->w->s;
+    /* empty lines before a request line are ignored (RFC 9112, 2.2) */
+    while (c->in_len - c->in_off >= 2 && c->in[c->in_off] == '\r' && c->in[c->in_off + 1] == '\n')
+        c->in_off += 2;
+    size_t avail = c->in_len - c->in_off;
+    if (avail == 0)
+        return STEP_WAIT;
+    if (c->head_t0 == 0)
+        c->head_t0 = now_ms();
+    size_t n = http_head_length(c->in + c->in_off, avail);
+    if (n == 0 || n > s->head_max) {
+        if (avail >= s->head_max || n > s->head_max) {
+            int line = memchr(c->in + c->in_off, '\n', avail) != NULL;
+            answer_error(c, line ? 431 : 414,
+                         line ? "request head larger than the server's connection_memory"
+                              : "request line larger than the server's connection_memory");
+            return STEP_GO;
+        }
+        return STEP_WAIT;
+    }
+    http_req *r = calloc(1, sizeof *r + n + 1);
+    http_head *h = malloc(sizeof *h);
+    if (r == NULL || h == NULL) {
+        free(r);
+        free(h);
+        return STEP_CLOSE;
+    }
+    memcpy(r->raw, c->in + c->in_off, n);
+    c->in_off += n;
+    c->head_t0 = 0;
+    const char *why;
+    unsigned st = http_head_parse(r->raw, n, h, &why);
+    if (st != 0) {
+        free(h);
+        free(r);
+        answer_error(c, st, why);
+        return STEP_GO;
+    }
+    r->head = h;
+    r->conn = c;
+    r->t0_ms = now_ms();
+    r->method = h->method;
+    r->is_head = h->is_head;
+    r->has_content_length = h->has_content_length;
+    r->content_length = h->content_length;
+    r->path = h->target;
+    char *q = strchr(h->target, '?');
+    if (q != NULL) {
+        *q = 0;
+        r->query = q + 1;
+        r->query_len = strlen(q + 1);
+    }
+    r->path_len = strlen(r->path);
+    c->r = r;
+    c->keep_alive = h->keep_alive;
+    c->chunked = h->chunked;
+    c->body_left = h->content_length;
+    c->body_done = !(h->chunked || h->content_length > 0);
+    c->body_sent = c->body_total = 0;
+
+    s->handler(s->ctx, r, HTTP_PHASE_HEADERS, NULL, 0);
+    if (r->close_conn)
+        return STEP_CLOSE;
+    if (r->responded) {
+        c->st = CS_SEND;
+        return STEP_GO;
+    }
+    if (c->body_done)
+        return finish_request(c);
+    if (h->expect_continue) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        /* a fresh connection's send buffer takes it; if not, the client
+         * sends the body after its own wait anyway */
+        (void)!send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    if (c->chunked) {
+        pthread_once(&chunk_once, chunk_settings_init);
+        static const char synth[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        http_parser_init(&c->bp, HTTP_REQUEST);
+        c->bp.data = c;
+        http_parser_execute(&c->bp, &chunk_settings, synth, sizeof synth - 1);
+    }
+    c->st = CS_BODY;
+    return STEP_GO;
+}
+
+/* Send what is queued: 1 done, 0 wait for the socket, 2 budget used, -1 error. */
+static int step_send(conn *c)
+{
+    while (c->out_off < c->out_len) {
+        int more = (c->ffd >= 0 && c->foff < c->fend) ? MSG_MORE : 0;
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | more);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->can_write = 0;
+                return 0;
+            }
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        c->out_off += (size_t)n;
+        c->last_ms = now_ms();
+    }
+    size_t budget = SEND_BUDGET;
+    while (c->ffd >= 0 && c->foff < c->fend) {
+        uint64_t left = c->fend - c->foff;
+        size_t chunk = left > budget ? budget : (size_t)left;
+        off_t o = (off_t)c->foff;
+        ssize_t n = sendfile(c->fd, c->ffd, &o, chunk);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->can_write = 0;
+                return 0;
+            }
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0) {
+            log_warn("http: a file being sent ended early (changed on disk?): connection closed");
+            return -1;
+        }
+        c->foff += (uint64_t)n;
+        c->body_sent += (uint64_t)n;
+        budget -= (size_t)n;
+        c->last_ms = now_ms();
+        if (budget == 0 && c->foff < c->fend)
+            return 2;
+    }
+    if (c->ffd >= 0) {
+        close(c->ffd);
+        c->ffd = -1;
+    }
+    return 1;
+}
+
+/* Drop input after an answer that closes; 0 keep waiting, -1 close now. */
+static int step_linger(conn *c)
+{
+    char sink[4096];
+    for (;;) {
+        ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+        if (n > 0) {
+            c->drained += (uint64_t)n;
+            if (c->drained > HTTP_DRAIN_MAX)
+                return -1;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->can_read = 0;
+            return 0;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        return -1;
+    }
+}
+
+/* Run a connection until it must wait. May free c. */
+static void conn_run(conn *c)
+{
+    http_server *s = c->w->s;
+    for (;;) {
+        switch (c->st) {
+        case CS_SEND: {
+            int rc = step_send(c);
+            if (rc < 0) {
+                conn_close(c);
+                return;
+            }
+            if (rc == 0)
+                return;
+            if (rc == 2) {
+                ready_push(c);
+                return;
+            }
+            req_end(c, 1);
+            free(c->out);
+            c->out = NULL;
+            c->out_len = c->out_off = c->out_head = 0;
+            if (!c->keep_alive || atomic_load(&s->stopping)) {
+                if (c->peer_eof) {
+                    conn_close(c);
+                    return;
+                }
+                start_linger(c);
+                continue;
+            }
+            c->st = CS_HEAD;
+            if (c->in_off == c->in_len) {
+                free(c->in); /* idle: the connection is its struct alone */
+                c->in = NULL;
+                c->in_cap = c->in_off = c->in_len = 0;
+            }
+            continue;
+        }
+        case CS_LINGER:
+            if (!c->can_read)
+                return;
+            if (step_linger(c) < 0) {
+                conn_close(c);
+                return;
+            }
+            return;
+        case CS_HEAD:
+        case CS_BODY: {
+            int rc = c->st == CS_HEAD ? step_head(c) : step_body(c);
+            if (rc == STEP_CLOSE) {
+                conn_close(c);
+                return;
+            }
+            if (rc == STEP_GO)
+                continue;
+            /* wait: need input */
+            if (!c->can_read)
+                return;
+            int rd = conn_read(c);
+            if (rd < 0) {
+                conn_close(c);
+                return;
+            }
+            if (rd == 0)
+                return;
+            continue;
+        }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static void accept_some(worker *w)
+{
+    http_server *s = w->s;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE) {
+                log_warn("http: out of file descriptors: new connections wait (raise the open-file limit)");
+                struct timespec ts = {0, 20 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+            return;
+        }
+        if (atomic_fetch_add(&s->nconns, 1) >= s->max_conns) {
+            atomic_fetch_sub(&s->nconns, 1);
+            close(fd);
+            continue;
+        }
+        conn *c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            atomic_fetch_sub(&s->nconns, 1);
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->fd = fd;
+        c->w = w;
+        c->ffd = -1;
+        c->st = CS_HEAD;
+        c->can_read = c->can_write = 1;
+        c->last_ms = now_ms();
+        c->next = w->all;
+        if (w->all)
+            w->all->prev = c;
+        w->all = c;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+            conn_close(c);
+    }
+}
+
+/* Once a second: connection deadlines. */
+static void sweep(worker *w, uint64_t now)
+{
+    http_server *s = w->s;
+    uint64_t idle = (uint64_t)s->timeout_s * 1000;
+    conn *next;
+    for (conn *c = w->all; c; c = next) {
+        next = c->next;
+        int expired;
+        if (c->st == CS_LINGER)
+            expired = now - c->linger_t0 > LINGER_MS;
+        else if (c->st == CS_HEAD && c->head_t0 != 0)
+            expired = now - c->head_t0 > idle; /* the whole head within the timeout (slowloris) */
+        else
+            expired = now - c->last_ms > idle;
+        if (expired) {
+            if (c->st != CS_LINGER && c->st != CS_HEAD)
+                log_debug("http: connection idle for %u s: closed", s->timeout_s);
+            conn_close(c);
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    http_server *s = w->s;
+    struct epoll_event ev[128];
+    while (!atomic_load(&s->stopping)) {
+        int n = epoll_wait(w->ep, ev, 128, w->ready ? 0 : 1000);
+        for (int i = 0; i < n; i++) {
+            void *p = ev[i].data.ptr;
+            if (p == &LISTEN_TAG) {
+                accept_some(w);
+                continue;
+            }
+            if (p == &WAKE_TAG)
+                continue;
+            conn *c = p;
+            if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                c->can_read = 1;
+            if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+                c->can_write = 1;
+            conn_run(c);
+        }
+        conn *rl = w->ready;
+        w->ready = w->ready_tail = NULL;
+        while (rl) {
+            conn *c = rl;
+            rl = c->rnext;
+            c->in_ready = 0;
+            c->rnext = NULL;
+            if (c->fd < 0)
+                conn_free(c); /* closed while queued */
+            else
+                conn_run(c);
+        }
+        uint64_t now = now_ms();
+        if (now - w->last_sweep >= 1000) {
+            w->last_sweep = now;
+            sweep(w, now);
+        }
+    }
+    while (w->all)
+        conn_close(w->all);
+    for (conn *c = w->ready; c;) {
+        conn *nx = c->rnext;
+        conn_free(c);
+        c = nx;
+    }
+    w->ready = w->ready_tail = NULL;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- server */
 
 static int bind_listen(const char *host, unsigned port, int *ipv6, char *err, size_t errlen)
 {
@@ -438,7 +1094,12 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
     }
     s->handler = h;
     s->ctx = ctx;
-    s->timeout_s = o->timeout_s;
+    s->timeout_s = o->timeout_s ? o->timeout_s : 30;
+    s->max_conns = o->max_connections ? o->max_connections : 1000;
+    s->head_max = o->conn_memory >= 1024 ? o->conn_memory : 1024;
+    s->nworkers = o->threads ? o->threads : 1;
+    atomic_init(&s->nconns, 0);
+    atomic_init(&s->stopping, 0);
     s->fd = bind_listen(o->host, o->port, &s->ipv6, err, errlen);
     if (s->fd < 0) {
         free(s);
@@ -449,30 +1110,48 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
     getsockname(s->fd, (struct sockaddr *)&ss, &sl);
     s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-    if (s->ipv6)
-        flags |= MHD_USE_IPv6;
-    unsigned threads = o->threads ? o->threads : 1;
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-                            MHD_OPTION_LISTEN_SOCKET, s->fd,
-                            MHD_OPTION_THREAD_POOL_SIZE, threads,
-                            MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-                            MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->conn_memory,
-                            MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)1024,
-                            MHD_OPTION_STRICT_FOR_CLIENT, 1,
-                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                            MHD_OPTION_END);
-    if (s->d == NULL) {
-        snprintf(err, errlen, "cannot start the HTTP server (threads=%u, max_connections=%u)", threads,
-                 o->max_connections);
-        close(s->fd);
-        free(s);
-        return NULL;
+    s->w = calloc(s->nworkers, sizeof *s->w);
+    if (s->w == NULL) {
+        snprintf(err, errlen, "cannot start the HTTP server: out of memory");
+        goto fail;
+    }
+    unsigned started = 0;
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        worker *w = &s->w[i];
+        w->s = s;
+        w->ep = epoll_create1(EPOLL_CLOEXEC);
+        w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        struct epoll_event le = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &LISTEN_TAG};
+        struct epoll_event we = {.events = EPOLLIN, .data.ptr = &WAKE_TAG};
+        if (w->ep < 0 || w->evfd < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, s->fd, &le) < 0 ||
+            epoll_ctl(w->ep, EPOLL_CTL_ADD, w->evfd, &we) < 0 ||
+            pthread_create(&w->th, NULL, worker_main, w) != 0) {
+            snprintf(err, errlen, "cannot start HTTP worker %u of %u: %s", i + 1, s->nworkers, strerror(errno));
+            if (w->ep >= 0)
+                close(w->ep);
+            if (w->evfd >= 0)
+                close(w->evfd);
+            break;
+        }
+        started++;
+    }
+    if (started < s->nworkers) {
+        atomic_store(&s->stopping, 1);
+        for (unsigned i = 0; i < started; i++) {
+            uint64_t one = 1;
+            (void)!write(s->w[i].evfd, &one, sizeof one);
+            pthread_join(s->w[i].th, NULL);
+            close(s->w[i].ep);
+            close(s->w[i].evfd);
+        }
+        goto fail;
     }
     return s;
+fail:
+    free(s->w);
+    close(s->fd);
+    free(s);
+    return NULL;
 }
 
 unsigned http_port(const http_server *s) { return s->port; }
@@ -482,7 +1161,17 @@ void http_stop(http_server *s)
 {
     if (s == NULL)
         return;
-    MHD_stop_daemon(s->d);
+    atomic_store(&s->stopping, 1);
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        uint64_t one = 1;
+        (void)!write(s->w[i].evfd, &one, sizeof one);
+    }
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        pthread_join(s->w[i].th, NULL);
+        close(s->w[i].ep);
+        close(s->w[i].evfd);
+    }
     close(s->fd);
+    free(s->w);
     free(s);
 }

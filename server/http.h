@@ -1,5 +1,6 @@
 /*
- * http.h — the HTTP layer: a small interface over libmicrohttpd.
+ * http.h — the HTTP layer: our own epoll server (http.c) with request
+ * heads checked by http_head.c and parsed by http-parser.
  *
  * One handler function receives every request in phases:
  *   HTTP_PHASE_HEADERS  once, headers parsed, before any body byte;
@@ -53,19 +54,17 @@ struct http_req {
     void *user;
     void (*on_done)(http_req *r, int completed_ok, uint64_t body_bytes_sent);
     int close_conn;
-    /* internal */
-    void *conn;
-    int started;
+    /* internal (http.c) */
+    void *conn;          /* the connection this request arrived on */
+    void *head;          /* the parsed head (http_head), inside this allocation */
+    void *args;          /* decoded query arguments (http_arg), owned here */
     int responded;
-    int raw_sent;        /* an answer was written directly; close after draining */
-    uint64_t drained;
-    uint64_t t0_ms;      /* monotonic time of the first phase */
-    uintptr_t uri_at;    /* where MHD held the raw target (NUL checks), never dereferenced alone */
-    size_t uri_len;
-    uint64_t body_len;   /* bytes of the response body queued */
-    uint64_t acked_base; /* TCP bytes acknowledged before the body (estimate) */
+    int raw_sent;        /* answered in the middle of the body: close after draining */
+    uint64_t t0_ms;      /* monotonic time the head was complete */
+    uint64_t body_len;   /* bytes of the answer's body (0 for HEAD), once answered */
+    uint64_t acked_base; /* TCP bytes acknowledged before the answer (estimate) */
     int acked_valid;
-    char raw[];          /* copy of the raw request target */
+    char raw[];          /* the head bytes, split in place by http_head_parse */
 };
 
 typedef void (*http_handler_fn)(void *ctx, http_req *r, http_phase phase, const char *data, size_t len);
@@ -77,7 +76,7 @@ typedef struct http_options {
     unsigned max_connections;
     unsigned timeout_s;    /* per-connection inactivity deadline; also the grace before the
                               minimum body rate (HTTP_MIN_BODY_RATE bytes/s) applies */
-    unsigned conn_memory;  /* per-connection memory (bounds header size) */
+    unsigned conn_memory;  /* per-connection read buffer: bounds the request head (431 past it) */
 } http_options;
 
 /* Bind, listen and start the worker threads. NULL with err on failure. */
@@ -100,10 +99,10 @@ int http_reply(http_req *r, unsigned status, const char *ctype, const void *body
 /* Answer with len bytes of fd from off (sendfile). Takes ownership of fd. */
 int http_reply_fd(http_req *r, unsigned status, int fd, uint64_t off, uint64_t len, const char *ctype,
                   const http_hdr *hdrs, size_t nhdrs);
-/* Answer in the middle of a request body (MHD cannot queue an answer
- * then): the response is written to the socket directly with
- * "Connection: close", the rest of the body is read and dropped for a while
- * so the client sees the answer, then the connection is closed. */
+/* Answer in the middle of a request body: the answer goes out at once with
+ * "Connection: close", the rest of the body is read and dropped (at most
+ * HTTP_DRAIN_MAX bytes, for a few seconds) so the client sees the answer,
+ * then the connection is closed. */
 void http_reply_now_and_close(http_req *r, unsigned status, const char *reason, const char *json_body);
 
 /* Reusable answers for the hot path (built once, shared by all threads). */

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """bad-inputs.md, group "HTTP requests": oversized request line and headers
 (414/431), NUL / bare CR / obs-fold (400), request smuggling shapes
-(CL+TE, duplicate CL, "chunked, identity", bad chunk sizes: 400), pipelined
+(CL+TE, duplicate CL, "chunked, identity", bad chunk sizes: 400), bare LF line
+ends (400), HEAD, HTTP/1.0 keep-alive, Expect: 100-continue, a chunked body
+with a pipelined request after it, pipelined
 requests split at every byte boundary, slowloris and slow bodies (others keep
 being served; the slow connection is cut at its deadline), a thousand idle
 connections, and malformed admin JSON.
@@ -452,6 +454,132 @@ def device_path_is_not_admin(c):
 def package_download_still_exact(c):
     r = c.srv.raw(module_bytes(c.srv.port, c.latest.replace("2012.001.002", "2012.001.001")))
     expect_package(r, c.pkg, "a delivery at the end of the HTTP abuse suite")
+
+
+# ---------------------------------------------------------------- the HTTP engine itself
+
+def recv_responses(s, n, timeout=10, head_requests=()):
+    """Reads n responses from s (keep-alive). Returns the list."""
+    buf = b""
+    out = []
+    deadline = time.time() + timeout
+    while len(out) < n and time.time() < deadline:
+        r, rest = parse_response(buf, head_request=len(out) in head_requests)
+        if r is not None and (r.header("content-length") is None or
+                              len(r.body) >= int(r.header("content-length")) or
+                              len(out) in head_requests):
+            out.append(r)
+            buf = rest
+            continue
+        s.settimeout(max(0.05, deadline - time.time()))
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        if not d:
+            r, rest = parse_response(buf, head_request=len(out) in head_requests)
+            if r is not None:
+                out.append(r)
+            break
+        buf += d
+    return out
+
+
+@suite.case
+def bare_lf_line_ends_400(c):
+    data = req(c).replace(b"\r\n", b"\n")
+    expect_status(c, data, (400,), "a request whose lines end with a bare LF")
+
+
+@suite.case
+def head_request_has_length_but_no_body(c):
+    c.srv.admin("PUT", "/admin/v1/files/head.bin", raw=b"h" * 5000)
+    with c.srv.connect() as s:
+        s.sendall(b"HEAD /download/head.bin HTTP/1.1\r\nHost: a\r\n\r\n"
+                  b"GET /download/head.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        rs = recv_responses(s, 2, head_requests=(0,))
+    check(len(rs) == 2, "HEAD then GET on one connection: %d answers" % len(rs))
+    check(rs[0].status == 200 and rs[0].header("content-length") == "5000" and rs[0].body == b"",
+          "HEAD: %s" % rs[0].describe())
+    check(rs[1].status == 200 and rs[1].body == b"h" * 5000, "GET after HEAD: %s" % rs[1].describe())
+
+
+@suite.case
+def http10_keep_alive_only_when_asked(c):
+    with c.srv.connect() as s:
+        s.sendall(module_bytes(c.srv.port, c.latest).replace(b"HTTP/1.1", b"HTTP/1.0")
+                  .replace(b"Connection: Close\r\n", b""))
+        buf, closed = recv_all(s, 5)
+    r, _ = parse_response(buf)
+    expect_code(r, 27, "an HTTP/1.0 check")
+    check(closed, "HTTP/1.0 without keep-alive: connection left open")
+    with c.srv.connect() as s:
+        one = (module_bytes(c.srv.port, c.latest).replace(b"HTTP/1.1", b"HTTP/1.0")
+               .replace(b"Connection: Close", b"Connection: keep-alive"))
+        s.sendall(one + one)
+        rs = recv_responses(s, 2)
+    check(len(rs) == 2 and all(r.code() == 27 for r in rs), "HTTP/1.0 keep-alive pair: %r"
+          % [r.describe() for r in rs])
+    check((rs[0].header("connection") or "").lower() == "keep-alive",
+          "HTTP/1.0 keep-alive answer without Connection: keep-alive: %s" % rs[0].describe())
+
+
+@suite.case
+def expect_100_continue_upload(c):
+    body = b"e" * 70000
+    with c.srv.connect() as s:
+        s.sendall(b"PUT /admin/v1/files/cont.bin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n"
+                  b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % (c.srv.token.encode(), len(body)))
+        s.settimeout(5)
+        first = s.recv(100)
+        check(first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), "Expect: 100-continue: got %r" % first)
+        s.sendall(body)
+        rs = recv_responses(s, 1)
+    check(rs and rs[0].status in (200, 201), "upload after 100 Continue: %s"
+          % (rs[0].describe() if rs else None))
+    r = c.srv.get("/download/cont.bin")
+    check(r.status == 200 and r.body == body, "the file uploaded after 100 Continue: %s" % r.describe())
+
+
+@suite.case
+def early_answer_skips_100_continue(c):
+    # no token: the answer comes before the body, and no 100 Continue is sent
+    with c.srv.connect() as s:
+        s.sendall(b"PUT /admin/v1/files/x.bin HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        buf, closed = recv_all(s, 5)
+    r, _ = parse_response(buf)
+    check(r is not None and r.status == 401, "upload without token: %s" % (r.describe() if r else buf[:200]))
+    check(b"100 Continue" not in buf, "100 Continue sent before a 401")
+    check(closed, "connection left open after answering before the body")
+
+
+@suite.case
+def chunked_body_then_pipelined_check(c):
+    report = b'{"imei":"860000000000001","status":"ok"}'
+    chunks = b"%x\r\n%s\r\n" % (10, report[:10]) + b"%x\r\n%s\r\n" % (len(report) - 10, report[10:]) + \
+        b"0\r\nX-Trailer: t\r\n\r\n"
+    post = (b"POST /api/v1/device/status HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunks)
+    get = module_bytes(c.srv.port, c.latest)
+    with c.srv.connect() as s:
+        s.sendall(post + get)
+        rs = recv_responses(s, 2)
+    check(len(rs) == 2, "chunked POST + pipelined check: %d answers: %r" % (len(rs), [r.describe() for r in rs]))
+    check(rs[0].status < 500, "chunked status report: %s" % rs[0].describe())
+    expect_code(rs[1], 27, "the check pipelined after a chunked body")
+
+
+@suite.case
+def keep_alive_survives_errors_and_404(c):
+    with c.srv.connect() as s:
+        one = module_bytes(c.srv.port, c.latest).replace(b"Connection: Close\r\n", b"")
+        nf = b"GET /nothing-here HTTP/1.1\r\nHost: a\r\n\r\n"
+        s.sendall(one + nf + one + nf + one)
+        rs = recv_responses(s, 5)
+    check([r.status for r in rs] == [404, 404, 404, 404, 404] and
+          [r.code() for r in rs][::2] == [27, 27, 27], "five keep-alive answers: %r"
+          % [r.describe() for r in rs])
 
 
 if __name__ == "__main__":
