@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -124,7 +125,15 @@ static void rollout_through_checks(void **state)
     json_decref(call(f, "POST", "/rollouts", "{\"package\":\"42\"}", 409));
 
     fleet_offer o;
-    int64_t t = 100000;
+    /* Check times are Unix seconds, as the server gives them: the fleet's
+     * maintenance thread runs the silence scan (and stage timers) on the wall
+     * clock once a second. A made-up epoch (say 100000) puts every device
+     * decades past its silence limit on the first tick, so a tick falling
+     * between a device's download and its next check marked it silent after a
+     * full download, i.e. failed, and the abort rule paused the rollout. The
+     * times below are 1000 to 2000 s in the past, far inside the limit
+     * (3 x 4 h for a device with fewer than three checks). */
+    int64_t t = (int64_t)time(NULL) - 2000;
     assert_int_equal(fleet_rollout_decide(f, "demo", "FW", "860000000009999", "2012.1.3", t, &o),
                      FLEET_OFFER_PACKAGE);
     assert_string_equal(o.package_id, "42");
@@ -197,6 +206,23 @@ static void rollout_through_checks(void **state)
                 check(f, d, ver, NULL, 0, t + 1001);
                 on_target++;
             }
+        }
+        if (round == 0) {
+            /* every device is between its download and its next check: let
+             * the maintenance thread tick over them (it ticks rollouts when
+             * the wall-clock second changes and wakes every 250 ms); devices
+             * that checked minutes ago are not silent, the rollout runs on */
+            int64_t sec = (int64_t)time(NULL);
+            while ((int64_t)time(NULL) == sec)
+                usleep(20000);
+            usleep(400000);
+            snprintf(path, sizeof path, "/rollouts/%s", id);
+            r = call(f, "GET", path, NULL, 200);
+            assert_string_equal(json_string_value(json_object_get(r, "state")), "running");
+            json_t *dv = json_object_get(r, "devices");
+            assert_int_equal(json_integer_value(json_object_get(dv, "downloaded")), 2000);
+            assert_int_equal(json_integer_value(json_object_get(dv, "silent")), 0);
+            json_decref(r);
         }
     }
     snprintf(path, sizeof path, "/rollouts/%s", id);
