@@ -5,7 +5,7 @@
  * Hot path, no upgrade: parse the raw query in place, one snapshot reference
  * (no database), one device-stripe lock for the decision, one queued event,
  * a prebuilt answer. An upgrade answers with the package file via sendfile;
- * its history event is queued when MHD reports how the body went (completed
+ * its history event is queued when the HTTP layer reports how the body went (completed
  * or cut, with the bytes the client acknowledged).
  */
 #include "server.h"
@@ -157,8 +157,10 @@ static void check_done(http_req *r, int ok, uint64_t sent)
     if (s->fleet) {
         char pk[24];
         snprintf(pk, sizeof pk, "%lld", (long long)d->pkg.id);
+        /* the fleet's "last heard" is when the download ended, not when the
+         * check began: a slow download must not make the device look silent */
         fleet_check_event fe = {d->project, d->firmware, d->ev.device_id, d->ev.version, d->ev.code, pk,
-                                d->ev.bytes_sent, d->ev.complete, d->ev.time};
+                                d->ev.bytes_sent, d->ev.complete, (int64_t)time(NULL)};
         fleet_on_check(s->fleet, &fe);
     }
     free(d);
@@ -284,7 +286,7 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         return;
     }
     /* answered once the request is complete (any body is discarded): an
-     * answer queued before that would make MHD close the connection */
+     * answer queued before that closes the connection after it */
     if (phase != HTTP_PHASE_END)
         return;
     size_t off;

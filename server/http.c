@@ -68,6 +68,7 @@ typedef struct conn {
     int in_ready;
     enum cstate st;
     int can_read, can_write, peer_eof;
+    int rdhup;                 /* the peer's FIN or an error was reported */
     uint64_t last_ms;          /* last byte in or out */
     uint64_t head_t0;          /* first byte of the head being read */
     uint64_t linger_t0;
@@ -80,6 +81,8 @@ typedef struct conn {
     int chunked, body_done;
     http_parser bp;            /* chunked body decoder */
     int keep_alive;
+    int must_linger;           /* answered before the request was read whole */
+    int nodelay;               /* TCP_NODELAY is set */
     /* output */
     char *out;
     size_t out_len, out_off, out_head; /* out_head: bytes of the answer's head */
@@ -295,8 +298,10 @@ static int queue_answer(http_req *r, unsigned status, const char *ctype, const h
         return -1;
     }
     r->responded = 1;
-    if (!c->body_done)
+    if (!c->body_done) {
         c->keep_alive = 0; /* answered before the whole body: close after */
+        c->must_linger = 1;
+    }
     const http_head *h = r->head;
     int sb = build_answer(c, r->is_head, h->http_minor, status, ctype, hdrs, nh, body, blen, fd >= 0 ? flen : blen,
                           fd < 0);
@@ -307,6 +312,14 @@ static int queue_answer(http_req *r, unsigned status, const char *ctype, const h
         return -1;
     }
     r->body_len = c->body_total;
+    if (c->keep_alive && !c->nodelay) {
+        /* a kept connection must not hold an answer's last small segment
+         * back for the client's delayed ACK (Nagle); a closing one is
+         * flushed by its FIN, so it saves the call */
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->nodelay = 1;
+    }
     if (fd >= 0) {
         if (sb && flen > 0) {
             c->ffd = fd;
@@ -329,6 +342,7 @@ static void answer_error(conn *c, unsigned status, const char *why)
     if (n < 0 || (size_t)n >= sizeof body)
         n = 0;
     c->keep_alive = 0;
+    c->must_linger = 1;
     if (build_answer(c, 0, 1, status, "application/json", NULL, 0, body, (size_t)n, (uint64_t)n, 1) < 0) {
         c->out_len = c->out_off = 0;
     }
@@ -560,18 +574,38 @@ static int in_reserve(conn *c, size_t cap)
     return 0;
 }
 
-/* One recv: 1 bytes came, 0 nothing now, -1 end of input or error. */
+/* One recv: 1 bytes came, 0 nothing now, -1 end of input or error.
+ * A connection without a buffer reads into the stack first and keeps a
+ * buffer only when bytes came: idle connections hold none. A short read
+ * means the socket is empty; the next bytes bring a new edge. */
 static int conn_read(conn *c)
 {
     size_t cap = c->w->s->head_max;
     if (c->st == CS_BODY && (c->chunked || c->body_left > cap))
         cap = BODY_BUF;
-    if (in_reserve(c, cap) < 0)
-        return -1;
-    if (c->in_len == c->in_cap)
-        return 1; /* full: the caller decides */
-    ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    char stackbuf[4096];
+    char *dst;
+    size_t room;
+    if (c->in == NULL && cap <= sizeof stackbuf) {
+        dst = stackbuf;
+        room = cap;
+    } else {
+        if (in_reserve(c, cap) < 0)
+            return -1;
+        if (c->in_len == c->in_cap)
+            return 1; /* full: the caller decides */
+        dst = c->in + c->in_len;
+        room = c->in_cap - c->in_len;
+    }
+    ssize_t n = recv(c->fd, dst, room, 0);
     if (n > 0) {
+        if ((size_t)n < room && !c->rdhup)
+            c->can_read = 0;
+        if (dst == stackbuf) {
+            if (in_reserve(c, cap) < 0)
+                return -1;
+            memcpy(c->in, stackbuf, (size_t)n);
+        }
         c->in_len += (size_t)n;
         c->last_ms = now_ms();
         return 1;
@@ -875,7 +909,10 @@ static void conn_run(conn *c)
             c->out = NULL;
             c->out_len = c->out_off = c->out_head = 0;
             if (!c->keep_alive || atomic_load(&s->stopping)) {
-                if (c->peer_eof) {
+                /* a client that may still be sending (early answer, bytes
+                 * we did not read) gets a lingering close, so it reads the
+                 * answer instead of a reset; others are closed at once */
+                if (c->peer_eof || (!c->must_linger && c->in_off == c->in_len)) {
                     conn_close(c);
                     return;
                 }
@@ -951,13 +988,11 @@ static void accept_some(worker *w)
             close(fd);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
         c->w = w;
         c->ffd = -1;
         c->st = CS_HEAD;
-        c->can_read = c->can_write = 1;
+        c->can_write = 1; /* can_read comes with the first EPOLLIN */
         c->last_ms = now_ms();
         c->next = w->all;
         if (w->all)
@@ -1010,6 +1045,8 @@ static void *worker_main(void *arg)
             conn *c = p;
             if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                 c->can_read = 1;
+            if (ev[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                c->rdhup = 1;
             if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
                 c->can_write = 1;
             conn_run(c);

@@ -14,6 +14,7 @@
 #include "http_head.h"
 
 #include <http_parser.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -89,7 +90,10 @@ static int value_is(const char *v, size_t n, const char *want)
 
 unsigned http_head_parse(char *buf, size_t len, http_head *h, const char **why)
 {
-    memset(h, 0, sizeof *h);
+    memset(h, 0, offsetof(http_head, fields)); /* the field table is filled below */
+    h->nfields = 0;
+    h->has_content_length = h->chunked = h->keep_alive = h->expect_continue = 0;
+    h->content_length = 0;
     *why = "";
     if (len < 4)
         return fail(why, 400, "incomplete request head");

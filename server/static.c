@@ -33,7 +33,7 @@ static void not_found(http_req *r)
 void static_handle(of_server *s, http_req *r, http_phase phase)
 {
     /* answered once the request is complete (any body is discarded): an
-     * answer queued before that would make MHD close the connection */
+     * answer queued before that closes the connection after it */
     if (phase != HTTP_PHASE_END)
         return;
     if (strcmp(r->method, "GET") != 0 && !r->is_head) {
