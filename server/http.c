@@ -83,6 +83,7 @@ typedef struct conn {
     int keep_alive;
     int must_linger;           /* answered before the request was read whole */
     int nodelay;               /* TCP_NODELAY is set */
+    int want_out;              /* EPOLLOUT is in the epoll set */
     /* output */
     char *out;
     size_t out_len, out_off, out_head; /* out_head: bytes of the answer's head */
@@ -96,6 +97,7 @@ struct worker {
     http_server *s;
     pthread_t th;
     int ep, evfd;
+    int lfd;                   /* the listening socket (shared, EPOLLEXCLUSIVE) */
     conn *all;
     conn *ready, *ready_tail;
     time_t date_at;
@@ -813,6 +815,21 @@ static int step_head(conn *c)
     return STEP_GO;
 }
 
+/* The socket is full: from now on this connection also waits for EPOLLOUT
+ * (a new connection is registered for input only, so it costs no
+ * writable-event wakeup; most answers never fill the socket). */
+static int wait_writable(conn *c)
+{
+    c->can_write = 0;
+    if (c->want_out)
+        return 0;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+    if (epoll_ctl(c->w->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+        return -1;
+    c->want_out = 1;
+    return 0;
+}
+
 /* Send what is queued: 1 done, 0 wait for the socket, 2 budget used, -1 error. */
 static int step_send(conn *c)
 {
@@ -820,10 +837,8 @@ static int step_send(conn *c)
         int more = (c->ffd >= 0 && c->foff < c->fend) ? MSG_MORE : 0;
         ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | more);
         if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->can_write = 0;
-                return 0;
-            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return wait_writable(c);
             if (errno == EINTR)
                 continue;
             return -1;
@@ -838,10 +853,8 @@ static int step_send(conn *c)
         off_t o = (off_t)c->foff;
         ssize_t n = sendfile(c->fd, c->ffd, &o, chunk);
         if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->can_write = 0;
-                return 0;
-            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return wait_writable(c);
             if (errno == EINTR)
                 continue;
             return -1;
@@ -966,7 +979,7 @@ static void accept_some(worker *w)
 {
     http_server *s = w->s;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -998,7 +1011,7 @@ static void accept_some(worker *w)
         if (w->all)
             w->all->prev = c;
         w->all = c;
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c};
         if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
             conn_close(c);
     }
@@ -1158,9 +1171,10 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
         w->s = s;
         w->ep = epoll_create1(EPOLL_CLOEXEC);
         w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        w->lfd = s->fd;
         struct epoll_event le = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &LISTEN_TAG};
         struct epoll_event we = {.events = EPOLLIN, .data.ptr = &WAKE_TAG};
-        if (w->ep < 0 || w->evfd < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, s->fd, &le) < 0 ||
+        if (w->ep < 0 || w->evfd < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lfd, &le) < 0 ||
             epoll_ctl(w->ep, EPOLL_CTL_ADD, w->evfd, &we) < 0 ||
             pthread_create(&w->th, NULL, worker_main, w) != 0) {
             snprintf(err, errlen, "cannot start HTTP worker %u of %u: %s", i + 1, s->nworkers, strerror(errno));
