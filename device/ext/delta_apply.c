@@ -97,6 +97,7 @@ void fota_delta_apply_init(fota_delta_apply *d, void *ws, size_t ws_size)
   d->ops.feed = da_feed;
   d->ops.finish = da_finish;
   d->ops.abort = da_abort;
+  d->ops.caps = FOTA_CAP_DELTA;
 }
 
 const char *fota_delta_strerror(const fota_delta_apply *d)

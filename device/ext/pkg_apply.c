@@ -177,4 +177,6 @@ void fota_signed_apply_init(fota_signed_apply *s, const uint8_t *pubkey, size_t 
   s->ops.feed = sa_feed;
   s->ops.finish = sa_finish;
   s->ops.abort = sa_abort;
+  /* delta packages only with a delta installer behind it */
+  s->ops.caps = FOTA_CAP_SIGNED | (delta && (delta->caps & FOTA_CAP_DELTA) ? FOTA_CAP_DELTA : 0u);
 }

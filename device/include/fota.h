@@ -71,6 +71,8 @@ typedef enum fota_err {
   FOTA_ERR_SIGNATURE = -23,     /* package signature or install policy rejected it */
   FOTA_ERR_DELTA = -24,         /* delta package could not be applied */
   FOTA_ERR_NOT_FOUND = -25,     /* nothing to confirm / no pending image */
+  FOTA_ERR_DELTA_PENDING = -26, /* agent: the server still answers 503 code 43 (delta being made)
+                                   after the allowed waits; check again later */
 } fota_err;
 
 /* A short English sentence for err: what was wrong and what to do. Never NULL;
@@ -321,6 +323,10 @@ typedef struct fota_resume {
   uint32_t slot;               /* slot they were written to */
 } fota_resume;
 
+/* What an installer can install (fota_apply_ops.caps). */
+#define FOTA_CAP_SIGNED 0x1u /* openfota signed packages (fota_pkg.h) */
+#define FOTA_CAP_DELTA 0x2u  /* delta payloads (fota_delta.h; for a signed installer: its delta installer) */
+
 /* Delta / custom installers plug in here (see docs/device-library.md). The
  * default (apply == NULL) writes the body verbatim to the target slot. */
 typedef struct fota_apply_ops {
@@ -332,6 +338,10 @@ typedef struct fota_apply_ops {
   /* All input fed; returns 0 and the image length written to dst, or an error. */
   int (*finish)(void *ctx, uint64_t *image_len);
   void (*abort)(void *ctx);
+  /* FOTA_CAP_* bits, set by the installers' init functions. With both
+   * SIGNED and DELTA, fota_download tells the server it is an agent that can
+   * install server-made deltas (header X-Openfota-Agent). */
+  unsigned caps;
 } fota_apply_ops;
 
 /* Optional verifier of a finished image before it can become bootable
@@ -358,15 +368,32 @@ typedef struct fota_agent_opts {
   const char *status_url;      /* e.g. "http://srv:8080/api/v1/device/status" */
   const char *device_id;       /* "id" in the report */
   const char *target_version;  /* "version" in the report */
+  /* Server-made deltas: while the server makes one it answers 503 with JSON
+   * code 43 and Retry-After; the download waits (system port sleep_ms) and
+   * asks again. Waiting does not use up deadline_ms. */
+  unsigned delta_waits;        /* code-43 answers waited out; 0 = FOTA_DELTA_WAITS;
+                                  FOTA_DELTA_NO_WAIT: none (the first 43 ends the download) */
+  unsigned delta_wait_max_s;   /* cap on one wait; 0 = FOTA_DELTA_WAIT_MAX_S */
 } fota_agent_opts;
+
+#define FOTA_DELTA_WAITS 3u            /* default delta_waits */
+#define FOTA_DELTA_NO_WAIT 0xffffffffu /* delta_waits: do not wait */
+#define FOTA_DELTA_WAIT_MAX_S 300u     /* default cap on one wait (seconds) */
+#define FOTA_DELTA_WAIT_DEFAULT_S 30u  /* wait when Retry-After is missing or not a number */
 
 /*
  * Downloads opts' URL into a slot with resume, hashes, caps and timeouts
  * (see fota_agent_opts). The request is the libfota2 request plus
- * "Range: bytes=<off>-" and "If-Range: <etag>" when resuming. A 200 to a
- * resumed request means the package changed: the slot is rewritten from
- * zero. Does not activate. rep (may be NULL) receives the details.
- * Returns 0 or a negative fota_err.
+ * "X-Openfota-Agent: signed,delta" when aopts->apply can install signed
+ * delta packages (caps SIGNED|DELTA) and opts->headers has no such line,
+ * and "Range: bytes=<off>-" and "If-Range: <etag>" when resuming. A 200 to
+ * a resumed request means the package changed: the slot is rewritten from
+ * zero. A 503 with JSON code 43 (delta being made) is waited out: Retry-After
+ * seconds (clamped to 1..delta_wait_max_s; FOTA_DELTA_WAIT_DEFAULT_S when
+ * missing or not a number), at most delta_waits times, then
+ * FOTA_ERR_DELTA_PENDING. Any other status is FOTA_ERR_HTTP_STATUS. Does not
+ * activate. rep (may be NULL) receives the details (vendor_code for a
+ * status >= 300). Returns 0 or a negative fota_err.
  */
 int fota_download(const fota_ports *ports, const fota_opts *opts, const fota_agent_opts *aopts,
                   fota_report *rep);

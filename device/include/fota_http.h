@@ -5,8 +5,8 @@
  * of the caller's input, no copy). Every buffer has a fixed maximum: one
  * header line at most FOTA_HTTP_LINE_MAX bytes, the whole head at most
  * FOTA_HTTP_HEAD_MAX bytes, at most FOTA_HTTP_HEADERS_MAX header lines.
- * Understands Content-Length, Transfer-Encoding: chunked, Content-Range and
- * ETag; refuses ambiguous framing (Content-Length with Transfer-Encoding,
+ * Understands Content-Length, Transfer-Encoding: chunked, Content-Range,
+ * ETag and Retry-After (delta-seconds); refuses ambiguous framing (Content-Length with Transfer-Encoding,
  * conflicting Content-Length, unknown transfer codings), NUL, bare CR and
  * obs-fold, chunk sizes that overflow or are not hex.
  */
@@ -24,6 +24,7 @@ extern "C" {
 #define FOTA_HTTP_LINE_MAX 512
 #define FOTA_HTTP_HEAD_MAX 8192
 #define FOTA_HTTP_HEADERS_MAX 64
+#define FOTA_HTTP_RETRY_AFTER_MAX 86400L
 
 enum fota_http_state {
   FOTA_HTTP_STATUS_LINE, FOTA_HTTP_HEADERS, FOTA_HTTP_BODY_LEN, FOTA_HTTP_BODY_EOF,
@@ -42,6 +43,8 @@ typedef struct fota_http {
   uint64_t range_first, range_last, range_total; /* range_total 0 = "*" */
   uint64_t left;           /* body/chunk bytes left in the current part */
   uint64_t body_len;       /* body bytes delivered */
+  long retry_after;        /* Retry-After in seconds (saturated at FOTA_HTTP_RETRY_AFTER_MAX);
+                              -1 absent, -2 not delta-seconds (an HTTP-date, garbage, repeated) */
   size_t head_bytes;
   unsigned headers;
   size_t line_len;

@@ -20,6 +20,12 @@
  *     an expected length or hash is given (truncation would go unnoticed).
  *   - installers: with aopts->apply (delta), the body is fed to the installer
  *     instead of the slot; such downloads restart from zero after a cut.
+ *   - server-made deltas: an installer that can install signed delta
+ *     packages makes the request say "X-Openfota-Agent: signed,delta" (the
+ *     server then waits for the delta rather than sending the full package
+ *     meanwhile); a 503 with JSON code 43 ("delta being made") is waited
+ *     out through the system port, Retry-After seconds (bounded), a bounded
+ *     number of times, then FOTA_ERR_DELTA_PENDING.
  */
 #include "fota_internal.h"
 
@@ -38,7 +44,32 @@ typedef struct dl {
   const fota_agent_opts *ao;
   const fota_storage *st;
   unsigned slot;
+  size_t msg_len;
+  char msg[64];   /* start of a body that is not a package: its JSON {"code":N} */
 } dl;
+
+/* The agent header: sent when the installer can take what the server makes
+ * for agents (signed delta packages), unless the caller's headers already
+ * say it. check.c takes any value but "0" as "an agent that waits for the
+ * delta"; the value names what this device can install. */
+static const char agent_hdr[] = "X-Openfota-Agent: signed,delta\r\n";
+
+static int announces_agent(const fota_opts *o, const fota_agent_opts *ao)
+{
+  const unsigned want = FOTA_CAP_SIGNED | FOTA_CAP_DELTA;
+  return ao->apply && (ao->apply->caps & want) == want &&
+         !fota__headers_have(o->headers, "x-openfota-agent:");
+}
+
+/* Seconds to wait after a code-43 answer: Retry-After clamped to 1..max,
+ * the default when it is missing or not delta-seconds. */
+static unsigned wait_s(long retry_after, unsigned max)
+{
+  unsigned long s = retry_after < 0 ? FOTA_DELTA_WAIT_DEFAULT_S : (unsigned long)retry_after;
+  if (s < 1)
+    s = 1;
+  return s > max ? max : (unsigned)s;
+}
 
 /* Back to byte zero (and a fresh installer if one is running). */
 static int restart_writer(dl *d)
@@ -96,6 +127,15 @@ static int check_head(dl *d)
 static int dl_body(void *user, const uint8_t *data, size_t n)
 {
   dl *d = user;
+  if (d->http->status != 200 && d->http->status != 206) {
+    /* no package: keep the first bytes (the server's JSON reason), stop
+     * reading once they are in */
+    size_t t = sizeof d->msg - d->msg_len;
+    t = n < t ? n : t;
+    memcpy(d->msg + d->msg_len, data, t);
+    d->msg_len += t;
+    return d->msg_len < sizeof d->msg ? 0 : FOTA_ERR_HTTP_STATUS;
+  }
   if (!d->accepted) {
     int rc = check_head(d);
     if (rc) {
@@ -214,35 +254,60 @@ __attribute__((noinline)) static int download_run(const fota_ports *ports, const
   unsigned read_to = ao->read_timeout_ms ? ao->read_timeout_ms : 30000;
   unsigned attempts = ao->max_attempts ? ao->max_attempts : 5;
   unsigned delay = ao->retry_delay_ms ? ao->retry_delay_ms : 1000;
+  unsigned waits = ao->delta_waits == FOTA_DELTA_NO_WAIT ? 0
+                   : ao->delta_waits                     ? ao->delta_waits
+                                                         : FOTA_DELTA_WAITS;
+  unsigned wait_max = ao->delta_wait_max_s ? ao->delta_wait_max_s : FOTA_DELTA_WAIT_MAX_S;
+  if (wait_max > FOTA_HTTP_RETRY_AFTER_MAX)
+    wait_max = FOTA_HTTP_RETRY_AFTER_MAX; /* a day at most: s * 1000 fits sleep_ms */
+  int agent = announces_agent(opts, ao);
   /* attempts counts consecutive connections that made no progress: a link
    * that keeps delivering bytes goes on until the deadline */
-  for (unsigned fails = 0;;) {
+  for (unsigned fails = 0, waited = 0;;) {
     uint64_t before = w.off;
-    char extra[48 + FOTA_ETAG_MAX];
-    const char *ex = NULL;
+    char extra[sizeof agent_hdr + 48 + FOTA_ETAG_MAX];
+    fota__sb b;
+    fota__sb_init(&b, extra, sizeof extra);
+    if (agent)
+      fota__sb_str(&b, agent_hdr);
     if (w.off && !r->etag[0]) {
       rc = restart_writer(&d); /* no validator: a resumed piece could be from another file */
       if (rc)
         break;
     }
     if (w.off) {
-      fota__sb b;
-      fota__sb_init(&b, extra, sizeof extra);
       fota__sb_str(&b, "Range: bytes=");
       fota__sb_u64(&b, w.off);
       fota__sb_str(&b, "-\r\nIf-Range: ");
       fota__sb_str(&b, r->etag);
       fota__sb_str(&b, "\r\n");
-      ex = b.over ? NULL : extra; /* (cannot overflow: etag is bounded) */
     }
+    /* (cannot overflow: etag is bounded) */
+    const char *ex = b.len && !b.over ? extra : NULL;
     d.accepted = 0;
     d.refused = 0;
+    d.msg_len = 0;
     rc = fota__exchange(ports, opts, ex, deadline, read_to, &http, dl_body, &d);
     rep->status = http.status;
     if (rc == FOTA_OK && !d.accepted) { /* complete response without body bytes */
       rc = check_head(&d);
       if (!rc && w.off == 0)
         rc = FOTA_ERR_EMPTY;
+    }
+    rep->vendor_code = rc == FOTA_ERR_HTTP_STATUS ? fota__vendor_code(d.msg, d.msg_len) : -1;
+    if (rc == FOTA_ERR_HTTP_STATUS && http.status == 503 && rep->vendor_code == 43) {
+      /* the server is making the delta: wait as told, then ask again; the
+       * wait does not use up the download's deadline */
+      if (waited >= waits) {
+        rc = FOTA_ERR_DELTA_PENDING;
+        break;
+      }
+      unsigned s = wait_s(http.retry_after, wait_max);
+      sys->sleep_ms(sys->ctx, s * 1000u);
+      deadline += (uint64_t)s * 1000u;
+      waited++;
+      fails = 0;
+      continue;
     }
     if (rc == FOTA_OK && r->total && w.off < r->total)
       rc = FOTA_ERR_CLOSED_BODY; /* a shorter piece than the whole: ask for the rest */

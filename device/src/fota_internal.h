@@ -28,6 +28,14 @@ int fota__lower(int c);
 int fota__strncaseeq(const char *a, const char *b, size_t n);
 size_t fota__strnlen(const char *s, size_t max);
 
+/* 1 when header text h ("K: V\r\n" lines, may be NULL) has a line starting
+ * with name (lower case, with the colon, e.g. "host:"). */
+int fota__headers_have(const char *h, const char *name);
+
+/* The vendor code of a "no upgrade" answer: {"code":N,...} -> N, else -1.
+ * Only b[0..n) is looked at. */
+int fota__vendor_code(const char *b, size_t n);
+
 /* Parsed URL (after ### stripping and parameter appending). */
 typedef struct fota__url {
   int tls;

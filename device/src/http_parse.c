@@ -16,6 +16,7 @@ void fota_http_init(fota_http *p)
 {
   memset(p, 0, sizeof *p);
   p->state = FOTA_HTTP_STATUS_LINE;
+  p->retry_after = -1;
 }
 
 int fota_http_head_done(const fota_http *p)
@@ -135,6 +136,17 @@ static int parse_header(fota_http *p, const char *l, size_t n)
     if (p->has_range)
       return FOTA_ERR_PROTOCOL;
     return parse_content_range(p, v, vn);
+  } else if (name_is(l, c, "retry-after")) {
+    /* delta-seconds only; an HTTP-date, anything else or a second line:
+     * unknown (-2), and the caller falls back to its own wait */
+    long ra = p->retry_after == -1 && vn ? 0 : -2;
+    for (size_t i = 0; i < vn && ra >= 0; i++) {
+      if (!is_digit(v[i]))
+        ra = -2;
+      else if ((ra = ra * 10 + (v[i] - '0')) > FOTA_HTTP_RETRY_AFTER_MAX)
+        ra = FOTA_HTTP_RETRY_AFTER_MAX;
+    }
+    p->retry_after = ra;
   } else if (name_is(l, c, "etag")) {
     if (vn < sizeof p->etag) {
       memcpy(p->etag, v, vn);

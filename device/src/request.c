@@ -50,30 +50,6 @@ static int sink_body(void *user, const uint8_t *d, size_t n)
   return fota__writer_put(&s->w, d, n);
 }
 
-/* {"code":N,...} -> N, else -1. Only the first bytes are looked at. */
-static int vendor_code(const char *b, size_t n)
-{
-  static const char key[] = "\"code\"";
-  for (size_t i = 0; i + sizeof key - 1 <= n; i++) {
-    if (memcmp(b + i, key, sizeof key - 1) != 0)
-      continue;
-    size_t j = i + sizeof key - 1;
-    while (j < n && (b[j] == ' ' || b[j] == '\t'))
-      j++;
-    if (j >= n || b[j++] != ':')
-      return -1;
-    while (j < n && (b[j] == ' ' || b[j] == '\t'))
-      j++;
-    int v = 0, digits = 0;
-    while (j < n && b[j] >= '0' && b[j] <= '9' && digits < 6) {
-      v = v * 10 + (b[j++] - '0');
-      digits++;
-    }
-    return digits ? v : -1;
-  }
-  return -1;
-}
-
 /* The slot a libfota2-style download goes to: the inactive one; slot B
  * when no boot state exists yet (slot A runs). When the other slot holds an
  * image still on trial, *cap becomes 0 so any body is refused (result 4)
@@ -126,7 +102,7 @@ int fota_request_ex(const fota_ports *ports, const fota_opts *opts, fota_callbac
     rep.err = FOTA_ERR_HTTP_STATUS;
   fota_md5_final(&s.w.md5, rep.md5);
   fota_sha256_final(&s.w.sha, rep.sha256);
-  rep.vendor_code = http.status >= 300 ? vendor_code(s.why, s.why_len) : -1;
+  rep.vendor_code = http.status >= 300 ? fota__vendor_code(s.why, s.why_len) : -1;
   rep.result = fota_result_from_http(rc, http.status, s.w.off);
   fota__guard_leave();
   if (cb)

@@ -185,23 +185,6 @@ int fota__url_parse(const char *url, size_t len, fota__url *u)
   return 0;
 }
 
-/* Does the caller's header text already carry a Host line? */
-static int headers_have_host(const char *h)
-{
-  if (!h)
-    return 0;
-  const char *line = h;
-  while (*line) {
-    if (fota__strncaseeq(line, "host:", 5))
-      return 1;
-    const char *nl = strchr(line, '\n');
-    if (!nl)
-      break;
-    line = nl + 1;
-  }
-  return 0;
-}
-
 static void base64(fota__sb *b, const uint8_t *p, size_t n)
 {
   static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -313,7 +296,7 @@ int fota__build_head(const fota_opts *o, const char *extra, char *buf, size_t ca
   b.len = path_off + path_len;
   buf[b.len] = '\0';
   fota__sb_str(&b, " HTTP/1.1\r\n");
-  if (!headers_have_host(o->headers)) {
+  if (!fota__headers_have(o->headers, "host:")) {
     fota__sb_str(&b, "Host: ");
     if (u.ipv6)
       fota__sb_str(&b, "[");

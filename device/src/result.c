@@ -58,6 +58,7 @@ const char *fota_strerror(int err)
   case FOTA_ERR_SIGNATURE: return "package signature or install policy check failed: not installed";
   case FOTA_ERR_DELTA: return "delta package could not be applied (wrong base image or corrupt delta)";
   case FOTA_ERR_NOT_FOUND: return "nothing pending to confirm";
+  case FOTA_ERR_DELTA_PENDING: return "the server is still making the delta package (503, code 43) after the allowed waits: check again later (result 4)";
   default: return "unknown error";
   }
 }

@@ -88,3 +88,40 @@ unsigned fota__left_ms(const fota_system *sys, uint64_t deadline)
   uint64_t d = deadline - now;
   return d > 0x7fffffffu ? 0x7fffffffu : (unsigned)d;
 }
+
+/* {"code":N,...} -> N, else -1. Only the first bytes are looked at. */
+int fota__vendor_code(const char *b, size_t n)
+{
+  static const char key[] = "\"code\"";
+  for (size_t i = 0; i + sizeof key - 1 <= n; i++) {
+    if (memcmp(b + i, key, sizeof key - 1) != 0)
+      continue;
+    size_t j = i + sizeof key - 1;
+    while (j < n && (b[j] == ' ' || b[j] == '\t'))
+      j++;
+    if (j >= n || b[j++] != ':')
+      return -1;
+    while (j < n && (b[j] == ' ' || b[j] == '\t'))
+      j++;
+    int v = 0, digits = 0;
+    while (j < n && b[j] >= '0' && b[j] <= '9' && digits < 6) {
+      v = v * 10 + (b[j++] - '0');
+      digits++;
+    }
+    return digits ? v : -1;
+  }
+  return -1;
+}
+
+int fota__headers_have(const char *h, const char *name)
+{
+  size_t n = strlen(name);
+  for (const char *line = h; line && *line;) {
+    if (fota__strncaseeq(line, name, n))
+      return 1;
+    line = strchr(line, '\n');
+    if (line)
+      line++;
+  }
+  return 0;
+}

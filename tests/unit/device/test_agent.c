@@ -3,7 +3,11 @@
  * resume after a reset (Range + If-Range), a package replaced on the server
  * while resuming (200 → restart), no ETag → no splicing, more bytes than
  * announced, announced length over the cap, a server dripping bytes, hash
- * mismatch, resume across a reboot, status reports.
+ * mismatch, resume across a reboot, status reports; server-made deltas:
+ * the X-Openfota-Agent header (only with an installer that can take signed
+ * deltas; never in libfota2 mode) and code-43 answers waited out on a fake
+ * clock (Retry-After honoured and bounded, a bounded number of waits, other
+ * 503s still errors).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -382,6 +386,337 @@ static void status_reports(void **st)
                                "\"reason\":\"\",\"sha256\":\"ab\"}");
 }
 
+/* ---- server-made deltas: X-Openfota-Agent and code 43 ---- */
+
+/* Fake clock over the real one: sleep_ms records the wait and moves the
+ * clock forward without sleeping. */
+static uint64_t g_virt;
+static unsigned g_sleeps[16];
+static int g_nsleeps;
+static uint64_t fk_now(void *c) { (void)c; return g_sys.system.now_ms(&g_sys) + g_virt; }
+static void fk_sleep(void *c, unsigned ms)
+{
+  (void)c;
+  if (g_nsleeps < 16)
+    g_sleeps[g_nsleeps] = ms;
+  g_nsleeps++;
+  g_virt += ms;
+}
+static const fota_system g_fake = {NULL, fk_now, fk_sleep, NULL, NULL, NULL, NULL};
+
+/* Installer that writes the body verbatim, with the capabilities it claims. */
+typedef struct rawinst {
+  fota_apply_ops ops;
+  const fota_storage *st;
+  unsigned dst;
+  uint64_t off;
+} rawinst;
+static int ri_begin(void *ctx, const fota_storage *st, unsigned src, unsigned dst, uint64_t cap)
+{
+  (void)src;
+  rawinst *r = ctx;
+  r->st = st;
+  r->dst = dst;
+  r->off = 0;
+  return st->erase(st->ctx, dst, 0, cap) ? FOTA_ERR_STORAGE : 0;
+}
+static int ri_feed(void *ctx, const uint8_t *d, size_t n)
+{
+  rawinst *r = ctx;
+  if (r->st->write(r->st->ctx, r->dst, r->off, d, n))
+    return FOTA_ERR_STORAGE;
+  r->off += n;
+  return 0;
+}
+static int ri_finish(void *ctx, uint64_t *len)
+{
+  *len = ((rawinst *)ctx)->off;
+  return 0;
+}
+static void rawinst_init(rawinst *r, unsigned caps)
+{
+  memset(r, 0, sizeof *r);
+  r->ops.ctx = r;
+  r->ops.begin = ri_begin;
+  r->ops.feed = ri_feed;
+  r->ops.finish = ri_finish;
+  r->ops.caps = caps;
+}
+
+typedef struct srv43 {
+  int n43;              /* code-43 answers before the package; -1: always */
+  int status;           /* status of those answers (503) */
+  const char *hdrs;     /* extra header lines of those answers (Retry-After) */
+  const char *body;     /* their body */
+  char reqs[8][1024];
+  int n;
+} srv43;
+
+static int handler43(int fd, const char *req, size_t len, int idx, void *user)
+{
+  (void)len;
+  srv43 *s = user;
+  if (idx < 8)
+    snprintf(s->reqs[idx], sizeof s->reqs[idx], "%s", req);
+  s->n = idx + 1;
+  if (s->n43 < 0 || idx < s->n43) {
+    char h[512];
+    snprintf(h, sizeof h, "HTTP/1.1 %d Busy\r\nContent-Type: application/json\r\n%sContent-Length: %zu\r\n\r\n",
+             s->status, s->hdrs, strlen(s->body));
+    testsrv_sendstr(fd, h);
+    testsrv_sendstr(fd, s->body);
+    return 0;
+  }
+  send_head(fd, 200, "\"d1\"", IMG_LEN, NULL);
+  testsrv_send(fd, img1, IMG_LEN);
+  return 0;
+}
+
+#define BODY43 "{\"code\":43,\"msg\":\"the delta package for this device is being generated: try again in a little while\"}"
+
+typedef struct rig43 {
+  testsrv srv;
+  srv43 sc;
+  memflash mf;
+  fota_ports ports;
+  char url[128];
+  fota_opts o;
+  fota_agent_opts ao;
+  rawinst inst;
+} rig43;
+
+static void rig43_start(rig43 *r, int n43, const char *hdrs, unsigned caps)
+{
+  memset(r, 0, sizeof *r);
+  r->sc.n43 = n43;
+  r->sc.status = 503;
+  r->sc.hdrs = hdrs;
+  r->sc.body = BODY43;
+  assert_int_equal(testsrv_start(&r->srv, handler43, &r->sc, 8), 0);
+  memflash_init(&r->mf, 64 * 1024);
+  uint8_t z[32] = {0};
+  assert_int_equal(fota_bootstate_init(&r->mf.st, FOTA_SLOT_A, 1, z), 0);
+  r->ports.transport = fota_posix_transport();
+  r->ports.storage = &r->mf.st;
+  r->ports.system = &g_fake;
+  snprintf(r->url, sizeof r->url, "###http://127.0.0.1:%u/api/site/firmware_upgrade?x=1", r->srv.port);
+  r->o.url = r->url;
+  r->o.timeout_ms = 20000;
+  r->ao.slot = FOTA_SLOT_AUTO;
+  r->ao.retry_delay_ms = 10;
+  r->ao.read_timeout_ms = 5000;
+  rawinst_init(&r->inst, caps);
+  r->ao.apply = caps == ~0u ? NULL : &r->inst.ops;
+  g_virt = 0;
+  g_nsleeps = 0;
+}
+
+static void rig43_stop(rig43 *r)
+{
+  testsrv_stop(&r->srv);
+  assert_int_equal(r->mf.writes_unerased, 0);
+  memflash_free(&r->mf);
+}
+
+static int count(const char *hay, const char *needle)
+{
+  int n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+    n++;
+  return n;
+}
+
+#define AGENT_LINE "\r\nX-Openfota-Agent: signed,delta\r\n"
+#define CAPS_ALL (FOTA_CAP_SIGNED | FOTA_CAP_DELTA)
+
+static void agent_header_only_when_it_can_take_deltas(void **st)
+{
+  (void)st;
+  static const struct { unsigned caps; int sent; } cases[] = {
+    {CAPS_ALL, 1}, {~0u /* no installer */, 0}, {0, 0}, {FOTA_CAP_SIGNED, 0}, {FOTA_CAP_DELTA, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    rig43 r;
+    rig43_start(&r, 0, "", cases[i].caps);
+    fota_report rep;
+    assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), 0);
+    assert_int_equal(r.sc.n, 1);
+    if (cases[i].sent != (strstr(r.sc.reqs[0], AGENT_LINE) != NULL))
+      fail_msg("caps 0x%x: header %s expected\n%s", cases[i].caps, cases[i].sent ? "" : "not", r.sc.reqs[0]);
+    assert_int_equal(count(r.sc.reqs[0], "X-Openfota-Agent"), cases[i].sent);
+    assert_memory_equal(rep.sha256, sha1, 32);
+    rig43_stop(&r);
+  }
+  /* the caller's own line wins (e.g. "0" to opt out): never two */
+  rig43 r;
+  rig43_start(&r, 0, "", CAPS_ALL);
+  r.o.headers = "x-openfota-agent: 0\r\n";
+  fota_report rep;
+  assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), 0);
+  assert_int_equal(count(r.sc.reqs[0], "penfota-Agent") + count(r.sc.reqs[0], "penfota-agent"), 1);
+  assert_non_null(strstr(r.sc.reqs[0], "\r\nx-openfota-agent: 0\r\n"));
+  rig43_stop(&r);
+}
+
+static void libfota2_request_has_no_agent_header(void **st)
+{
+  (void)st;
+  rig43 r;
+  rig43_start(&r, 0, "", CAPS_ALL);
+  r.o.url = NULL;
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/upgrade?", r.srv.port);
+  fota_opts o = {.url = url, .imei = "862419074072001", .project_key = "K",
+                 .firmware_name = "F_LuatOS-SoC_Air780EHV", .version = "2035.001.002", .timeout_ms = 20000};
+  assert_int_equal(fota_request_ex(&r.ports, &o, NULL, NULL), FOTA_RESULT_OK);
+  char want[1024];
+  assert_true(fota_build_request(&o, want, sizeof want, NULL) > 0);
+  assert_string_equal(r.sc.reqs[0], want); /* byte for byte the libfota2 request */
+  assert_null(strstr(r.sc.reqs[0], "Agent"));
+  rig43_stop(&r);
+  /* and a 43 is result 4 with vendor code 43 at once: no wait in libfota2 mode */
+  rig43_start(&r, -1, "Retry-After: 5\r\n", CAPS_ALL);
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/upgrade?", r.srv.port);
+  o.url = url;
+  assert_int_equal(fota_request_ex(&r.ports, &o, NULL, NULL), FOTA_RESULT_RECV);
+  assert_int_equal(r.sc.n, 1);
+  assert_int_equal(g_nsleeps, 0);
+  rig43_stop(&r);
+}
+
+static void code43_then_package(void **st)
+{
+  (void)st;
+  rig43 r;
+  rig43_start(&r, 1, "Retry-After: 7\r\n", CAPS_ALL);
+  r.ao.deadline_ms = 3000; /* shorter than the wait: waiting does not use it up */
+  fota_report rep;
+  assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), 0);
+  assert_int_equal(r.sc.n, 2);
+  assert_int_equal(g_nsleeps, 1);
+  assert_int_equal(g_sleeps[0], 7000);
+  assert_non_null(strstr(r.sc.reqs[0], AGENT_LINE));
+  assert_non_null(strstr(r.sc.reqs[1], AGENT_LINE));
+  assert_int_equal(rep.status, 200);
+  assert_int_equal(rep.vendor_code, -1);
+  assert_int_equal(rep.total_len, IMG_LEN);
+  assert_memory_equal(rep.sha256, sha1, 32);
+  assert_memory_equal(r.mf.slot[FOTA_SLOT_B], img1, IMG_LEN);
+  assert_int_equal(fota_activate(&r.mf.st, rep.slot, rep.total_len, rep.sha256), 0);
+  rig43_stop(&r);
+  /* without an installer too (the server may answer 43 to any device) */
+  rig43_start(&r, 2, "Retry-After: 2\r\n", ~0u);
+  assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), 0);
+  assert_int_equal(r.sc.n, 3);
+  assert_int_equal(g_nsleeps, 2);
+  assert_int_equal(g_sleeps[1], 2000);
+  rig43_stop(&r);
+}
+
+static void code43_forever_gives_up(void **st)
+{
+  (void)st;
+  static const struct { unsigned waits; int reqs; } cases[] = {
+    {0, (int)FOTA_DELTA_WAITS + 1}, {1, 2}, {5, 6}, {FOTA_DELTA_NO_WAIT, 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    rig43 r;
+    rig43_start(&r, -1, "Retry-After: 30\r\n", CAPS_ALL);
+    r.ao.delta_waits = cases[i].waits;
+    fota_report rep;
+    assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), FOTA_ERR_DELTA_PENDING);
+    assert_int_equal(r.sc.n, cases[i].reqs);
+    assert_int_equal(g_nsleeps, cases[i].reqs - 1);
+    assert_int_equal(g_virt, (uint64_t)(cases[i].reqs - 1) * 30000u);
+    assert_int_equal(rep.err, FOTA_ERR_DELTA_PENDING);
+    assert_int_equal(rep.status, 503);
+    assert_int_equal(rep.vendor_code, 43);
+    assert_int_equal(rep.result, FOTA_RESULT_RECV);
+    assert_int_equal(rep.slot, ~0u);
+    for (size_t j = 0; j < 64 * 1024; j++)
+      if (r.mf.slot[FOTA_SLOT_B][j] != 0xff)
+        fail_msg("byte %zu of slot B written", j);
+    assert_non_null(strstr(fota_strerror(FOTA_ERR_DELTA_PENDING), "code 43"));
+    rig43_stop(&r);
+  }
+}
+
+static void retry_after_defensive(void **st)
+{
+  (void)st;
+  static const struct { const char *hdrs; unsigned max_s; unsigned want_ms; } cases[] = {
+    {"", 0, FOTA_DELTA_WAIT_DEFAULT_S * 1000},                       /* missing */
+    {"Retry-After: abc\r\n", 0, FOTA_DELTA_WAIT_DEFAULT_S * 1000},    /* not a number */
+    {"Retry-After: Fri, 31 Dec 1999 23:59:59 GMT\r\n", 0, FOTA_DELTA_WAIT_DEFAULT_S * 1000}, /* a date */
+    {"Retry-After: -5\r\n", 0, FOTA_DELTA_WAIT_DEFAULT_S * 1000},
+    {"Retry-After: 12abc\r\n", 0, FOTA_DELTA_WAIT_DEFAULT_S * 1000},
+    {"Retry-After:\r\n", 0, FOTA_DELTA_WAIT_DEFAULT_S * 1000},          /* empty */
+    {"Retry-After: 5\r\nRetry-After: 6\r\n", 0, FOTA_DELTA_WAIT_DEFAULT_S * 1000}, /* repeated */
+    {"Retry-After: 99999999999999999999999999\r\n", 0, FOTA_DELTA_WAIT_MAX_S * 1000}, /* huge */
+    {"Retry-After: 301\r\n", 0, FOTA_DELTA_WAIT_MAX_S * 1000},
+    {"Retry-After: 300\r\n", 0, 300000},
+    {"Retry-After: 4000\r\n", 10, 10000},                               /* own cap */
+    {"Retry-After: 4000\r\n", 4000000000u, 4000000u},
+    {"Retry-After: 99999999\r\n", 4000000000u, 86400000u},              /* cap of the cap: a day */
+    {"Retry-After: 5\r\n", 10, 5000},
+    {"Retry-After:   9  \r\n", 0, 9000},
+    {"Retry-After: 0\r\n", 0, 1000},                                    /* at least a second */
+    {"Retry-After: 1\r\n", 0, 1000},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    rig43 r;
+    rig43_start(&r, 1, cases[i].hdrs, CAPS_ALL);
+    r.ao.delta_wait_max_s = cases[i].max_s;
+    fota_report rep;
+    int rc = fota_download(&r.ports, &r.o, &r.ao, &rep);
+    if (rc || g_nsleeps != 1 || g_sleeps[0] != cases[i].want_ms)
+      fail_msg("case %zu (%s): rc %d, %d waits, first %u ms, want %u ms", i, cases[i].hdrs, rc, g_nsleeps,
+               g_nsleeps ? g_sleeps[0] : 0, cases[i].want_ms);
+    assert_memory_equal(rep.sha256, sha1, 32);
+    rig43_stop(&r);
+  }
+}
+
+static void other_answers_stay_errors(void **st)
+{
+  (void)st;
+  static const struct { int status; const char *body; int code; } cases[] = {
+    {503, "{\"code\":0,\"msg\":\"server out of memory\"}", 0},
+    {503, "overloaded", -1},
+    {503, "", -1},
+    {503, "{\"code\":430}", 430},
+    {404, BODY43, 43},            /* 43 but not a 503 */
+    {500, BODY43, 43},
+    {404, "{\"code\":27,\"msg\":\"already the latest version, no upgrade needed\"}", 27},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    rig43 r;
+    rig43_start(&r, -1, "Retry-After: 1\r\n", CAPS_ALL);
+    r.sc.status = cases[i].status;
+    r.sc.body = cases[i].body;
+    fota_report rep;
+    assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), FOTA_ERR_HTTP_STATUS);
+    assert_int_equal(r.sc.n, 1);
+    assert_int_equal(g_nsleeps, 0);
+    assert_int_equal(rep.status, cases[i].status);
+    assert_int_equal(rep.vendor_code, cases[i].code);
+    assert_int_equal(rep.result, FOTA_RESULT_RECV);
+    rig43_stop(&r);
+  }
+  /* a long 43 body is cut after its start and still understood */
+  rig43 r;
+  rig43_start(&r, 1, "Retry-After: 3\r\n", CAPS_ALL);
+  static char big[4096];
+  memset(big, ' ', sizeof big - 1);
+  memcpy(big, BODY43, sizeof BODY43 - 2); /* without the closing brace */
+  r.sc.body = big;
+  fota_report rep;
+  assert_int_equal(fota_download(&r.ports, &r.o, &r.ao, &rep), 0);
+  assert_int_equal(g_nsleeps, 1);
+  assert_int_equal(g_sleeps[0], 3000);
+  rig43_stop(&r);
+}
+
 int main(void)
 {
   fota_posix_system_init(&g_sys);
@@ -398,6 +733,12 @@ int main(void)
     cmocka_unit_test(hash_mismatch),       cmocka_unit_test(resume_across_reboot),
     cmocka_unit_test(no_length_refused),   cmocka_unit_test(ranges_in_pieces),
     cmocka_unit_test(status_reports),
+    cmocka_unit_test(agent_header_only_when_it_can_take_deltas),
+    cmocka_unit_test(libfota2_request_has_no_agent_header),
+    cmocka_unit_test(code43_then_package),
+    cmocka_unit_test(code43_forever_gives_up),
+    cmocka_unit_test(retry_after_defensive),
+    cmocka_unit_test(other_answers_stay_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,9 @@ typedef struct memsrv {
   size_t cut_first;
   int conns;
   int ranged; /* 206 answers given */
+  int busy;   /* answer this many requests 503 code 43 first */
+  const uint8_t *full; size_t full_len; /* the plain answer */
+  char req[1024]; /* last request head */
 } memsrv;
 static memsrv g_srv;
 static int ms_connect(void *ctx, const fota_target *t, const fota_opts *o, unsigned to, fota_conn **out)
@@ -52,10 +55,16 @@ static int ms_send(void *ctx, fota_conn *c, const void *b, size_t n, unsigned to
 {
   (void)c; (void)to;
   memsrv *s = ctx;
-  char req[1024];
-  snprintf(req, sizeof req, "%.*s", (int)n, (const char *)b);
+  char *req = s->req;
+  snprintf(req, sizeof s->req, "%.*s", (int)n, (const char *)b);
   const char *r = strstr(req, "Range: bytes=");
-  if (r && s->ranges && s->body) {
+  static const char busy[] = "HTTP/1.1 503 Busy\r\nRetry-After: 4\r\nContent-Length: 20\r\n\r\n"
+                             "{\"code\":43,\"msg\":\"\"}";
+  if (s->busy > 0) {
+    s->busy--;
+    s->resp = (uint8_t *)busy;
+    s->len = sizeof busy - 1;
+  } else if (r && s->ranges && s->body) {
     size_t from = strtoul(r + 13, NULL, 10);
     int hl = snprintf((char *)s->part, sizeof s->part,
                       "HTTP/1.1 206 P\r\nContent-Range: bytes %zu-%zu/%zu\r\nContent-Length: %zu\r\n"
@@ -65,6 +74,9 @@ static int ms_send(void *ctx, fota_conn *c, const void *b, size_t n, unsigned to
     s->ranged++;
     s->len = (size_t)hl + s->body_len - from;
     s->resp = s->part; /* served from part until the next plain request */
+  } else if (s->full) {
+    s->resp = (uint8_t *)s->full;
+    s->len = s->full_len;
   }
   return 0;
 }
@@ -108,6 +120,9 @@ static void serve(const uint8_t *body, size_t n)
   memcpy(g_full + hl, body, n);
   g_srv.resp = g_full;
   g_srv.len = (size_t)hl + n;
+  g_srv.full = g_full;
+  g_srv.full_len = g_srv.len;
+  g_srv.busy = 0;
 }
 
 static void sha(const uint8_t *p, size_t n, uint8_t out[32])
@@ -407,6 +422,66 @@ static void signed_refusals(void **st)
   free(pkg);
 }
 
+/* The installers say what they can install; with a signed installer that
+ * has a delta installer behind it the download announces itself as an
+ * agent, and a server still making the delta (503 code 43) is waited out
+ * on the fake clock before the signed delta is installed. */
+static void agent_caps_header_and_code43(void **st)
+{
+  (void)st;
+  static fota_delta_apply da;
+  fota_delta_apply_init(&da, g_ws, sizeof g_ws);
+  assert_int_equal(da.ops.caps, FOTA_CAP_DELTA);
+  fota_signed_apply sa;
+  fota_signed_apply_init(&sa, (const uint8_t *)g_pub, g_pub_len, "FOTA2_DEMO", "1", "Air780EHV", 4, NULL);
+  assert_int_equal(sa.ops.caps, FOTA_CAP_SIGNED);
+  /* signed, no delta installer: no header (it could not take the delta) */
+  ofpkg_manifest mf;
+  manifest(&mf, 0, 5);
+  size_t n;
+  uint8_t *pkg = sign("a", &mf, new_img, NEW_LEN, &n);
+  memflash m;
+  device(&m);
+  serve(pkg, n);
+  fota_report rep;
+  assert_int_equal(download(&m, &sa.ops, &rep), 0);
+  assert_null(strstr(g_srv.req, "X-Openfota-Agent"));
+  memflash_free(&m);
+  free(pkg);
+  /* plain delta installer: not a signed package either */
+  device(&m);
+  serve(g_patch, g_patch_len);
+  assert_int_equal(download(&m, &da.ops, &rep), 0);
+  assert_null(strstr(g_srv.req, "X-Openfota-Agent"));
+  memflash_free(&m);
+  /* signed + delta: the header, and two 43s waited out */
+  fota_signed_apply_init(&sa, (const uint8_t *)g_pub, g_pub_len, "FOTA2_DEMO", "1", "Air780EHV", 4, &da.ops);
+  assert_int_equal(sa.ops.caps, FOTA_CAP_SIGNED | FOTA_CAP_DELTA);
+  manifest(&mf, 1, 5);
+  pkg = sign("a", &mf, g_patch, g_patch_len, &n);
+  device(&m);
+  serve(pkg, n);
+  g_srv.busy = 2;
+  uint64_t t0 = g_now;
+  assert_int_equal(download(&m, &sa.ops, &rep), 0);
+  assert_int_equal(g_srv.conns, 3);
+  assert_int_equal(g_now - t0, 8000); /* 2 x Retry-After: 4 */
+  assert_non_null(strstr(g_srv.req, "\r\nX-Openfota-Agent: signed,delta\r\n"));
+  assert_memory_equal(m.slot[FOTA_SLOT_B], new_img, NEW_LEN);
+  assert_int_equal(fota_activate(&m.st, rep.slot, rep.total_len, rep.sha256), 0);
+  memflash_free(&m);
+  /* still making it after the allowed waits: a clear error, nothing written */
+  device(&m);
+  serve(pkg, n);
+  g_srv.busy = 100;
+  assert_int_equal(download(&m, &sa.ops, &rep), FOTA_ERR_DELTA_PENDING);
+  assert_int_equal(g_srv.conns, (int)FOTA_DELTA_WAITS + 1);
+  assert_int_equal(rep.vendor_code, 43);
+  assert_true(slot_untouched(&m, FOTA_SLOT_B));
+  memflash_free(&m);
+  free(pkg);
+}
+
 int main(void)
 {
   for (size_t i = 0; i < OLD_LEN; i++)
@@ -443,6 +518,7 @@ int main(void)
     cmocka_unit_test(signed_full_and_delta),
     cmocka_unit_test(signed_refusals),
     cmocka_unit_test(signed_delta_cut_and_resumed),
+    cmocka_unit_test(agent_caps_header_and_code43),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   free(g_patch);

@@ -163,12 +163,44 @@ static void callback_error_stops(void **st)
   free(a);
 }
 
+/* Retry-After: delta-seconds only, saturated; anything else is "unknown"
+ * (-2) and absence is -1 — the agent then uses its own wait. */
+static void retry_after_values(void **st)
+{
+  (void)st;
+  static const struct { const char *hdrs; long want; } cases[] = {
+    {"", -1},
+    {"Retry-After: 30\r\n", 30},
+    {"retry-after:7\r\n", 7},
+    {"Retry-After:  0 \r\n", 0},
+    {"Retry-After: 86400\r\n", 86400},
+    {"Retry-After: 86401\r\n", FOTA_HTTP_RETRY_AFTER_MAX},
+    {"Retry-After: 123456789012345678901234567890\r\n", FOTA_HTTP_RETRY_AFTER_MAX},
+    {"Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n", -2},
+    {"Retry-After: -1\r\n", -2},
+    {"Retry-After: 1.5\r\n", -2},
+    {"Retry-After: 0x10\r\n", -2},
+    {"Retry-After:\r\n", -2},
+    {"Retry-After: 5\r\nRetry-After: 5\r\n", -2},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char r[256];
+    int n = snprintf(r, sizeof r, "HTTP/1.1 503 Busy\r\n%sContent-Length: 2\r\n\r\n{}", cases[i].hdrs);
+    fota_http p;
+    fota_http_init(&p);
+    assert_int_equal(fota_http_feed(&p, (const uint8_t *)r, (size_t)n, NULL, NULL), 0);
+    assert_int_equal(p.state, FOTA_HTTP_DONE);
+    if (p.retry_after != cases[i].want)
+      fail_msg("%s: %ld, want %ld", cases[i].hdrs, p.retry_after, cases[i].want);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(bad_fixtures),   cmocka_unit_test(good_every_split),
     cmocka_unit_test(byte_at_a_time), cmocka_unit_test(read_to_close_and_no_body),
-    cmocka_unit_test(callback_error_stops),
+    cmocka_unit_test(callback_error_stops), cmocka_unit_test(retry_after_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
