@@ -8,10 +8,19 @@ usage: device_e2e.py OPENFOTA_BINARY CLIENT_BINARY SCENARIO
   agent     fota_download() through a proxy that cuts the first download after
             100 KiB: the device resumes with Range/If-Range, ends with the
             package's SHA-256 and activates it
+  agent_delta
+            two signed releases (openfota package keygen/sign), a server with
+            a signing key and Retry-After 1; a device running release 1 calls
+            fota_download once with the signed-package + delta installers: the
+            library sends X-Openfota-Agent, waits out the 503 code 43 answers
+            while the server makes the delta (no retry loop in the client),
+            installs the signed delta (fewer bytes than the full package) and
+            activates release 2
 """
 import hashlib
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -83,6 +92,78 @@ class CuttingProxy:
         s.close()
 
 
+def agent_delta(binary, cli, tmp):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+    from ofharness import Server as HServer  # noqa: E402
+
+    fw, family, hwid = "MCU_DEMO_openfota", "DemoMCU", "board-rev-b"
+
+    def run(cmd):
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        if p.returncode:
+            fail("%s: exit %d\n%s%s" % (cmd[:3], p.returncode, p.stdout.decode(), p.stderr.decode()))
+
+    key, pub = os.path.join(tmp, "k.pem"), os.path.join(tmp, "k.pub.pem")
+    run([binary, "package", "keygen", key])
+    rnd = random.Random(11)
+    v1 = bytes(rnd.getrandbits(8) for _ in range(120 * 1024))
+    v2 = bytearray(v1)
+    for _ in range(40):
+        v2[rnd.randrange(len(v2))] = rnd.getrandbits(8)
+    v2[5000:5000] = bytes(rnd.getrandbits(8) for _ in range(700))
+    v2 = bytes(v2)
+    pkgs = []
+    for i, (img, ver) in enumerate(((v1, "1.0.1"), (v2, "1.0.2"))):
+        src, out = os.path.join(tmp, "v%d.bin" % (i + 1)), os.path.join(tmp, "r%d.ofpk" % (i + 1))
+        with open(src, "wb") as f:
+            f.write(img)
+        run([binary, "package", "sign", "--key", key, "--family", family, "--suffix", "1", "--hw-id", hwid,
+             "--version", ver, "--counter", str(i + 1), src, "-o", out])
+        with open(out, "rb") as f:
+            pkgs.append(f.read())
+    srv = HServer(binary, data=os.path.join(tmp, "srv"),
+                  extra=["--signing-key", key, "--delta-retry-after", "1"])
+    os.makedirs(srv.data)
+    srv.start()
+    try:
+        project = srv.add_project("device-e2e-delta")
+        st, _, raw = srv.admin("POST", "/admin/v1/projects/%s/firmware" % project, {"name": fw, "suffix": 1})
+        if st != 201:
+            fail("firmware add: %s %r" % (st, raw))
+        for data in pkgs:
+            st, _, raw = srv.admin("POST", "/admin/v1/projects/%s/packages?firmware=%s&filename=r.ofpk"
+                                   % (project, fw), raw=data)
+            if st != 201:
+                fail("upload of a signed release: %s %r" % (st, raw))
+        proxy = CuttingProxy("127.0.0.1", srv.port, 1 << 40)  # records, never cuts
+        url = "http://127.0.0.1:%d/api/site/firmware_upgrade?" % proxy.port
+        slots = os.path.join(tmp, "slots")
+        p = subprocess.run([cli, "agent-delta", url, project, fw, "1.0.1", IMEI, slots, os.path.join(tmp, "v1.bin"),
+                            pub, family, "1", hwid, "1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=100)
+        try:
+            r = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            fail("client printed no JSON: %r %r" % (p.stdout[-500:], p.stderr[-500:]))
+        why = "%s\nclient stderr: %s\nrequests: %s\nserver log:\n%s" % (
+            r, p.stderr.decode()[-500:], [q.split("\r\n\r\n")[0] for q in proxy.requests], srv.log_text())
+        if r["result"] != 0 or r["sha256"] != hashlib.sha256(v2).hexdigest() or r["len"] != len(v2):
+            fail("the agent should install release 2 from the delta: %s" % why)
+        if r["body"] >= len(pkgs[1]):
+            fail("the agent got %d bytes: the full package is %d, a delta should be smaller: %s"
+                 % (r["body"], len(pkgs[1]), why))
+        if r["waits"] < 1 or r["waited_ms"] != 1000 * r["waits"] or len(proxy.requests) != r["waits"] + 1:
+            fail("the agent should have waited Retry-After (1 s) after each code 43 and checked again: %s" % why)
+        if not all("\r\nX-Openfota-Agent: signed,delta\r\n" in q for q in proxy.requests):
+            fail("every check should carry X-Openfota-Agent: %s" % why)
+        with open(os.path.join(slots, "slot%d.bin" % r["slot"]), "rb") as f:
+            if f.read(len(v2)) != v2:
+                fail("slot %d does not hold release 2" % r["slot"])
+        return r
+    finally:
+        srv.cleanup()
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
@@ -91,6 +172,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="of-dev-e2e-")
     srv = None
     try:
+        if scenario == "agent_delta":
+            r = agent_delta(binary, cli, tmp)
+            print("ok: %s: %s" % (scenario, json.dumps(r)))
+            return
         srv = Server(binary, tmp)
         key = srv.admin("POST", "/projects", {"name": "device-e2e-" + scenario})["key"]
         url = check_url(srv)
