@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,12 +186,33 @@ static void mistake(of_server *s, http_req *r, size_t off)
 }
 
 /* The device says it is an agent (it waits for a delta and retries):
- * header X-Openfota-Agent: 1, or the query parameter agent=1. */
-static int is_agent(http_req *r)
+ * header X-Openfota-Agent (any value but "0"), or the query parameter
+ * agent=1. A header that lists capabilities as words ("signed,delta", what
+ * the device library sends) without "delta" says the device cannot install
+ * a delta: *no_delta is set and it always gets full packages. */
+static int is_agent(http_req *r, int *no_delta)
 {
+    *no_delta = 0;
     const char *h = http_header(r, "X-Openfota-Agent");
-    if (h && h[0] && strcmp(h, "0") != 0)
+    if (h && h[0] && strcmp(h, "0") != 0) {
+        int words = 0, delta = 0;
+        for (const char *p = h; *p;) {
+            while (*p == ',' || *p == ' ' || *p == '\t')
+                p++;
+            const char *e = p;
+            while (*e && *e != ',' && *e != ' ' && *e != '\t')
+                e++;
+            if (e > p) {
+                int alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+                words += alpha;
+                if (e - p == 5 && strncasecmp(p, "delta", 5) == 0)
+                    delta = 1;
+            }
+            p = e;
+        }
+        *no_delta = words > 0 && !delta;
         return 1;
+    }
     const char *q = r->query;
     size_t ql = q ? r->query_len : 0;
     for (size_t i = 0; i < ql;) {
@@ -229,7 +251,9 @@ static delta_action delta_choose(of_server *s, http_req *r, const snapshot *snap
 {
     *base_out = NULL;
     const cat_package *t = res->pkg;
-    if (t->kind != PKG_KIND_SIGNED || t->sg_kind != OFPKG_KIND_FULL || res->project == NULL)
+    int no_delta;
+    int agent = is_agent(r, &no_delta);
+    if (t->kind != PKG_KIND_SIGNED || t->sg_kind != OFPKG_KIND_FULL || res->project == NULL || no_delta)
         return DD_FULL;
     (void)snap;
     const snap_firmware *f = snap_firmware_by_name(res->project, q->firmware_name.p, q->firmware_name.len);
@@ -242,7 +266,7 @@ static delta_action delta_choose(of_server *s, http_req *r, const snapshot *snap
         .cached = have ? dce : NULL,
         .full_size = t->size,
         .margin = s->cfg.delta_margin,
-        .agent = is_agent(r),
+        .agent = agent,
         .full_while_generating = s->cfg.delta_full_while_generating,
         .now = now,
     };

@@ -193,6 +193,12 @@ def delta_is_generated_then_served(c):
     r = check_as(c, IMEI2, "1.0.1", headers=[("X-Openfota-Agent", "1")])
     check(r.status == 200 and r.body[:4] == b"OFPK" and r.body[16 + 104] == 2,
           "agent on release 1: %s" % r.describe())
+    # the library's capability list: with "delta" the delta, without it the full package
+    r = check_as(c, "860000000000077", "1.0.1", headers=[("X-Openfota-Agent", "signed,delta")])
+    check(r.status == 200 and r.body[16 + 104] == 2, "agent 'signed,delta': %s" % r.describe())
+    r = check_as(c, "860000000000088", "1.0.1", headers=[("X-Openfota-Agent", "signed")])
+    check(r.status == 200 and r.body == c.r2, "agent 'signed' (cannot install deltas) must get the full "
+          "package: %s" % r.describe())
     # a Range resume of the delta (a device whose first download was cut)
     r = check_as(c, IMEI5, "1.0.1", headers=[("Range", "bytes=100-")])
     check(r.status == 206 and r.body == body[100:], "resume of the delta: %s" % r.describe())
