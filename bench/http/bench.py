@@ -11,6 +11,8 @@ times, medians reported with the openfota/nginx ratio):
                    allowed, so the loop guard never steps in)
                    - nginx: a static 1 MiB file
   download-static  the same 1 MiB file from /download/<name>
+  download-close   download-package with `Connection: close` (a module opens
+                   a connection per check) - nginx: the static file, closed
 Then the RSS of the server with 10,000 open idle connections (connected and
 silent; then after one keep-alive check each).
 
@@ -287,6 +289,7 @@ def main():
             ("check-close", of.url + check_path, ngu + "/tiny.json", ("Connection: close",), None),
             ("download-package", of.url + "/", ngu + "/big.bin", (), lua),
             ("download-static", of.url + "/download/big.bin", ngu + "/big.bin", (), None),
+            ("download-close", of.url + "/", ngu + "/big.bin", ("Connection: close",), lua),
         ]
         results = {}
         cmds = {}
