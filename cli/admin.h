@@ -5,16 +5,16 @@
  *
  * Pieces, one file each:
  *   admin_args.c    taking options out of argv (--name V, --name=V, flags)
- *   admin_config.c  finding the server URL and token (flags, environment,
- *                   data folder)
- *   admin_client.c  HTTP over libcurl: JSON requests, streamed uploads,
- *                   bounded response buffer, error messages for people
+ *   admin_config.c  the common options (--url, --token, --data, --json)
  *   admin_output.c  tables and time formatting
  *   admin_<noun>.c  one file per command noun
+ * Finding the server and token, and HTTP itself, are the shared admin client
+ * (adminclient/admin_client.h, library of_adminclient), which `openfota push`
+ * and `openfota rollout` use too.
  *
  * Ownership: nothing here keeps pointers into argv beyond the command that
  * was given them; json_t values returned to a caller are owned by the caller
- * (json_decref them).
+ * (json_decref them). The admin_ctx pointers are described in admin_client.h.
  */
 #ifndef OPENFOTA_CLI_ADMIN_H
 #define OPENFOTA_CLI_ADMIN_H
@@ -24,6 +24,8 @@
 #include <stdio.h>
 
 #include <jansson.h>
+
+#include "admin_client.h"
 
 /* ---- argument list ------------------------------------------------------ */
 
@@ -54,25 +56,11 @@ const char *admin_args_pos(const struct admin_args *a, int index);
 
 /* ---- connection settings ------------------------------------------------ */
 
-struct admin_ctx {
-    const char *opt_url;   /* options as given (owned by argv) */
-    const char *opt_token;
-    const char *opt_data;
-    char *url;      /* base URL without trailing '/', owned */
-    char *token;    /* admin token, owned */
-    const char *url_from; /* where the URL came from, for error messages */
-    const char *token_from; /* where the token came from */
-    bool json;      /* --json: print raw JSON */
-};
-
-/* Takes the common options (--url, --token, --data, --json) out of a.
- * Returns 0. */
+/* Takes the common options (--url, --token, --data, --json) out of a; the
+ * ctx borrows their values from a's argv. Returns 0. */
 int admin_ctx_init(struct admin_ctx *ctx, struct admin_args *a);
-/* Resolves URL and token: flags, then OPENFOTA_URL/OPENFOTA_TOKEN, then the
- * data folder (--data DIR, default ./var: DIR/serve.json "url" and
- * DIR/admin.token). Prints what is missing and what to do. Returns 0 or -1. */
-int admin_ctx_connect(struct admin_ctx *ctx);
-void admin_ctx_free(struct admin_ctx *ctx);
+/* (admin_ctx_connect in admin_client.h then finds URL and token.) */
+
 /* Help text for the common options (printed by every noun's --help). */
 void admin_print_common_help(FILE *out);
 
@@ -92,30 +80,6 @@ int admin_run_noun(int argc, char **argv, const struct admin_sub *subs, size_t n
 /* Prints "openfota NOUN SUB: usage: ..." style errors: the standard message
  * for a missing or extra positional argument. Returns 2. */
 int admin_usage(const char *cmd, const char *usage);
-
-/* ---- HTTP --------------------------------------------------------------- */
-
-/* Largest response body the client accepts (bytes). */
-#define ADMIN_MAX_RESPONSE (8u * 1024u * 1024u)
-
-/* Sends METHOD base_url+path with an optional JSON body (borrowed). On a 2xx
- * answer stores the decoded body in *out (owned by the caller; NULL for an
- * empty body) and returns 0. On any failure prints a message for a person
- * (server's "error" and "hint" for 4xx/5xx; how to reach the server when it
- * cannot be reached) and returns -1. *status gets the HTTP status (0 when no
- * answer); status may be NULL. */
-int admin_request(const struct admin_ctx *ctx, const char *method, const char *path,
-                  json_t *body, json_t **out, long *status);
-
-/* Streams the file at file_path as the body of METHOD path (octet-stream),
- * never holding the whole file in memory. Same answer handling as
- * admin_request. */
-int admin_upload(const struct admin_ctx *ctx, const char *method, const char *path,
-                 const char *file_path, json_t **out, long *status);
-
-/* Percent-encodes s for use in a URL path segment or query value. Returns a
- * malloc'd string owned by the caller, or NULL on out of memory. */
-char *admin_escape(const char *s);
 
 /* ---- output ------------------------------------------------------------- */
 

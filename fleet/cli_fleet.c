@@ -1,6 +1,7 @@
 /*
  * cli_fleet.c — `openfota push …` and `openfota rollout …`: thin clients of
- * the fleet admin routes (docs/fleet-api.md).
+ * the fleet admin routes (docs/fleet-api.md), over the shared admin client
+ * (admin_client.h: server lookup, HTTP, error messages).
  */
 #include <errno.h>
 #include <math.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli_http.h"
+#include "admin_client.h"
 #include "offleet.h"
 
 static const char common_help[] =
@@ -57,6 +58,21 @@ static int take_flag(int *argc, char **argv, const char *name)
     return found;
 }
 
+/* Takes the common options (--url V, --token V, --data V, --json; also the
+ * --name=V form) out of argv into c, which is zeroed first and borrows the
+ * values from argv. Returns 0, or -1 (message printed) when one lacks its
+ * value. */
+static int take_common(int *argc, char **argv, struct admin_ctx *c)
+{
+    int bad = 0;
+    memset(c, 0, sizeof *c);
+    c->opt_url = take(argc, argv, "--url", &bad);
+    c->opt_token = take(argc, argv, "--token", &bad);
+    c->opt_data = take(argc, argv, "--data", &bad);
+    c->json = take_flag(argc, argv, "--json");
+    return bad ? -1 : 0;
+}
+
 static int leftover_options(int argc, char **argv, const char *cmd)
 {
     for (int i = 0; i < argc; i++) {
@@ -88,24 +104,6 @@ static long long parse_duration(const char *s)
     if (*end || v > 365LL * 86400 / mul)
         return -1;
     return v * mul;
-}
-
-static char *escape_seg(const char *s)
-{
-    size_t n = strlen(s);
-    char *o = malloc(n * 3 + 1), *p = o;
-    if (!o)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
-            c == '.')
-            *p++ = (char)c;
-        else
-            p += sprintf(p, "%%%02X", c);
-    }
-    *p = '\0';
-    return o;
 }
 
 static void print_json(json_t *j)
@@ -158,11 +156,10 @@ int fleet_cli_push(int argc, char **argv)
             push_help(stdout);
             return 0;
         }
-    const char *url = NULL, *token = NULL, *data = NULL;
-    int json = 0, bad = 0;
-    if (fleet_cli_take_common(&argc, argv, &url, &token, &data, &json) < 0)
+    struct admin_ctx c;
+    int bad = 0;
+    if (take_common(&argc, argv, &c) < 0)
         return 2;
-    struct fleet_cli c;
     json_t *out = NULL, *body = NULL;
     int rc = 1;
     if (argc >= 1 && !strcmp(argv[0], "status")) {
@@ -171,19 +168,19 @@ int fleet_cli_push(int argc, char **argv)
         int devices = take_flag(&argc, argv, "--devices");
         if (leftover_options(argc, argv, "push status") || argc > 1)
             return 2;
-        if (fleet_cli_connect(&c, url, token, data))
+        if (admin_ctx_connect(&c))
             return 1;
         char path[256];
         if (argc == 1) {
-            char *e = escape_seg(argv[0]);
+            char *e = admin_escape(argv[0]);
             snprintf(path, sizeof path, "/admin/v1/push/%s%s", e ? e : "", devices ? "?devices=1" : "");
             free(e);
         } else {
             snprintf(path, sizeof path, "/admin/v1/push");
         }
-        if (fleet_cli_request(&c, "GET", path, NULL, &out))
+        if (admin_request(&c, "GET", path, NULL, &out, NULL))
             goto out;
-        if (json || devices) {
+        if (c.json || devices) {
             print_json(out);
         } else if (argc == 1) {
             print_push(out);
@@ -221,10 +218,10 @@ int fleet_cli_push(int argc, char **argv)
         const char *burst = take(&argc, argv, "--burst", &bad);
         if (bad || leftover_options(argc, argv, "push rate") || argc > 1)
             return 2;
-        if (fleet_cli_connect(&c, url, token, data))
+        if (admin_ctx_connect(&c))
             return 1;
         if (argc == 0) {
-            if (fleet_cli_request(&c, "GET", "/admin/v1/push/rate", NULL, &out))
+            if (admin_request(&c, "GET", "/admin/v1/push/rate", NULL, &out, NULL))
                 goto out;
         } else {
             char *e;
@@ -245,10 +242,10 @@ int fleet_cli_push(int argc, char **argv)
                 }
                 json_object_set_new(body, "burst", json_real(b));
             }
-            if (fleet_cli_request(&c, "PUT", "/admin/v1/push/rate", body, &out))
+            if (admin_request(&c, "PUT", "/admin/v1/push/rate", body, &out, NULL))
                 goto out;
         }
-        if (json)
+        if (c.json)
             print_json(out);
         else
             printf("push rate: %.3g/s (burst %.3g)\n", json_number_value(json_object_get(out, "per_s")),
@@ -288,13 +285,13 @@ int fleet_cli_push(int argc, char **argv)
     }
     if (ttl_s)
         json_object_set_new(body, "ttl_s", json_integer(ttl_s));
-    if (fleet_cli_connect(&c, url, token, data)) {
+    if (admin_ctx_connect(&c)) {
         json_decref(body);
         return 1;
     }
-    if (fleet_cli_request(&c, "POST", "/admin/v1/push", body, &out))
+    if (admin_request(&c, "POST", "/admin/v1/push", body, &out, NULL))
         goto out;
-    if (json) {
+    if (c.json) {
         print_json(out);
     } else {
         print_push(out);
@@ -305,7 +302,7 @@ int fleet_cli_push(int argc, char **argv)
 out:
     json_decref(body);
     json_decref(out);
-    fleet_cli_free(&c);
+    admin_ctx_free(&c);
     return rc;
 }
 
@@ -410,19 +407,17 @@ int fleet_cli_rollout(int argc, char **argv)
             rollout_help(stdout);
             return 0;
         }
+    struct admin_ctx c;
+    int bad = 0;
+    if (take_common(&argc, argv, &c) < 0)
+        return 2;
     if (argc < 1) {
         rollout_help(stderr);
         return 2;
     }
-    const char *url = NULL, *token = NULL, *data = NULL;
-    int json = 0, bad = 0;
-    if (fleet_cli_take_common(&argc, argv, &url, &token, &data, &json) < 0)
-        return 2;
     const char *sub = argv[0];
     argc--;
     argv++;
-    struct fleet_cli c;
-    memset(&c, 0, sizeof c);
     json_t *out = NULL, *body = NULL;
     int rc = 1;
     char path[512];
@@ -493,11 +488,11 @@ int fleet_cli_rollout(int argc, char **argv)
             }
             json_object_set_new(body, "abort_min", json_integer(v));
         }
-        if (fleet_cli_connect(&c, url, token, data))
+        if (admin_ctx_connect(&c))
             goto out;
-        if (fleet_cli_request(&c, "POST", "/admin/v1/rollouts", body, &out))
+        if (admin_request(&c, "POST", "/admin/v1/rollouts", body, &out, NULL))
             goto out;
-        if (json)
+        if (c.json)
             print_json(out);
         else
             print_rollout(out);
@@ -509,16 +504,16 @@ int fleet_cli_rollout(int argc, char **argv)
         const char *firmware = take(&argc, argv, "--firmware", &bad);
         if (bad || leftover_options(argc, argv, "rollout list") || argc)
             return 2;
-        char *pe = project ? escape_seg(project) : NULL, *fe = firmware ? escape_seg(firmware) : NULL;
+        char *pe = project ? admin_escape(project) : NULL, *fe = firmware ? admin_escape(firmware) : NULL;
         snprintf(path, sizeof path, "/admin/v1/rollouts?%s%s%s%s", pe ? "project=" : "", pe ? pe : "",
                  fe ? "&firmware=" : "", fe ? fe : "");
         free(pe);
         free(fe);
-        if (fleet_cli_connect(&c, url, token, data))
+        if (admin_ctx_connect(&c))
             goto out;
-        if (fleet_cli_request(&c, "GET", path, NULL, &out))
+        if (admin_request(&c, "GET", path, NULL, &out, NULL))
             goto out;
-        if (json) {
+        if (c.json) {
             print_json(out);
         } else {
             size_t i;
@@ -542,14 +537,14 @@ int fleet_cli_rollout(int argc, char **argv)
             fprintf(stderr, "openfota rollout %s: give one rollout id (see 'openfota rollout list')\n", sub);
             return 2;
         }
-        char *ide = escape_seg(argv[0]);
+        char *ide = admin_escape(argv[0]);
         if (!ide)
             return 1;
         if (is_action) {
             snprintf(path, sizeof path, "/admin/v1/rollouts/%s/%s", ide, sub);
             body = reason ? json_pack("{s:s}", "reason", reason) : json_object();
         } else if (!strcmp(sub, "devices")) {
-            char *se = status ? escape_seg(status) : NULL;
+            char *se = status ? admin_escape(status) : NULL;
             snprintf(path, sizeof path, "/admin/v1/rollouts/%s/devices?limit=%s%s%s", ide, limit ? limit : "1000",
                      se ? "&status=" : "", se ? se : "");
             free(se);
@@ -557,11 +552,11 @@ int fleet_cli_rollout(int argc, char **argv)
             snprintf(path, sizeof path, "/admin/v1/rollouts/%s", ide);
         }
         free(ide);
-        if (fleet_cli_connect(&c, url, token, data))
+        if (admin_ctx_connect(&c))
             goto out;
-        if (fleet_cli_request(&c, is_action ? "POST" : "GET", path, body, &out))
+        if (admin_request(&c, is_action ? "POST" : "GET", path, body, &out, NULL))
             goto out;
-        if (json) {
+        if (c.json) {
             print_json(out);
         } else if (!strcmp(sub, "devices")) {
             size_t i;
@@ -582,6 +577,6 @@ int fleet_cli_rollout(int argc, char **argv)
 out:
     json_decref(body);
     json_decref(out);
-    fleet_cli_free(&c);
+    admin_ctx_free(&c);
     return rc;
 }

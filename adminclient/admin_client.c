@@ -1,5 +1,6 @@
 /*
- * admin_client.c — the admin API over HTTP (libcurl) with JSON (jansson).
+ * admin_client.c — the admin API over HTTP (libcurl) with JSON (jansson);
+ * see admin_client.h.
  *
  * Every answer is read into a buffer bounded by ADMIN_MAX_RESPONSE; uploads
  * are streamed from the file with a read callback, so a package of any size
@@ -7,13 +8,14 @@
  * what went wrong and what to do about it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <curl/curl.h>
 
-#include "admin.h"
+#include "admin_client.h"
 
 struct resp_buf {
     char *data;
@@ -34,6 +36,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n + 1)
             cap *= 2;
+        if (cap > ADMIN_MAX_RESPONSE + 1)
+            cap = ADMIN_MAX_RESPONSE + 1; /* still >= len + n + 1, checked above */
         char *d = realloc(b->data, cap);
         if (!d)
             return 0;
@@ -214,7 +218,7 @@ static int do_request(const struct admin_ctx *ctx, const char *method, const cha
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
     } else {
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
         if (body) {
             json_body = json_dumps(body, JSON_COMPACT);
             if (!json_body)
