@@ -1,5 +1,6 @@
-/* test_fixtures.c — every bad-input fixture of the server's parsers gets the
- * documented refusal (the same files are the fuzz corpora). */
+/* test_fixtures.c — every bad-input fixture of the server's parsers (config,
+ * range, query, HTTP request heads) gets the documented refusal (the same
+ * files are the fuzz corpora). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "http_head.h"
 #include "query.h"
 #include "range.h"
 #include "version.h"
@@ -116,6 +118,33 @@ static void one_query(const char *name, const char *data, size_t len)
         assert_int_equal(idrc, 0);
 }
 
+/* fixtures/bad/http_request: the file name starts with the status the head
+ * must get (400-..., 417-..., 431-..., 501-..., 505-...) */
+static void one_http_request(const char *name, const char *data, size_t len)
+{
+    unsigned want = (unsigned)strtoul(name, NULL, 10);
+    char *b = malloc(len + 1);
+    assert_non_null(b);
+    memcpy(b, data, len);
+    size_t hl = http_head_length(b, len);
+    if (hl == 0)
+        fail_msg("http_request fixture %s: head not complete", name);
+    http_head h;
+    const char *why = NULL;
+    unsigned st = http_head_parse(b, hl, &h, &why);
+    if (st != want)
+        fail_msg("http_request fixture %s: status %u (%s), wanted %u", name, st, why ? why : "", want);
+    if (why == NULL || why[0] == 0)
+        fail_msg("http_request fixture %s: refused without a reason", name);
+    free(b);
+}
+
+static void test_http_request_fixtures(void **state)
+{
+    (void)state;
+    assert_true(for_each("http_request", one_http_request) >= 30);
+}
+
 static void test_config_fixtures(void **state)
 {
     (void)state;
@@ -140,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_config_fixtures),
         cmocka_unit_test(test_range_fixtures),
         cmocka_unit_test(test_query_fixtures),
+        cmocka_unit_test(test_http_request_fixtures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,6 @@
 /* test_http_head.c — request heads: what real clients send is split
- * exactly; every bad head in fixtures/bad/http_request gets the status its
- * file name starts with (400-..., 431-..., 501-..., 505-...). */
-#include <dirent.h>
+ * exactly (the bad heads of fixtures/bad/http_request are checked with the
+ * other parsers' fixtures in test_fixtures.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,49 +141,12 @@ static void limits(void **state)
     free(b);
 }
 
-static void bad_fixtures(void **state)
-{
-    (void)state;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/bad/http_request", OPENFOTA_FIXTURES);
-    DIR *d = opendir(path);
-    assert_non_null(d);
-    struct dirent *de;
-    int n = 0, bad = 0;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char f[1400];
-        snprintf(f, sizeof f, "%s/%s", path, de->d_name);
-        FILE *fp = fopen(f, "rb");
-        assert_non_null(fp);
-        static char buf[1 << 16];
-        size_t len = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-        unsigned want = (unsigned)strtoul(de->d_name, NULL, 10);
-        size_t hl = http_head_length(buf, len);
-        if (hl == 0)
-            fail_msg("fixture %s: head not complete", de->d_name);
-        http_head h;
-        const char *why = NULL;
-        unsigned st = http_head_parse(buf, hl, &h, &why);
-        if (st != want) {
-            print_error("fixture %s: status %u (%s), wanted %u\n", de->d_name, st, why ? why : "", want);
-            bad++;
-        }
-        n++;
-    }
-    closedir(d);
-    assert_int_equal(bad, 0);
-    assert_true(n >= 30);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(module_request), cmocka_unit_test(keep_alive_rules),
         cmocka_unit_test(values_trimmed_and_bodies), cmocka_unit_test(head_length),
-        cmocka_unit_test(limits), cmocka_unit_test(bad_fixtures),
+        cmocka_unit_test(limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
