@@ -127,13 +127,17 @@ static void push_help(FILE *out)
             "usage: openfota push DEVICE_ID... [--ttl DURATION]\n"
             "       openfota push --project KEY [--firmware NAME] [--ttl DURATION]\n"
             "       openfota push status [PUSH_ID] [--devices]\n"
-            "       openfota push rate PER_SECOND [--burst N]\n\n"
+            "       openfota push rate PER_SECOND [--burst N]\n"
+            "       openfota push key DEVICE_ID... [--key-file FILE]\n\n"
             "Sends the update command {\"fota\":\"true\",\"url\":\"<check URL>?\"} to devices\n"
             "connected to the push port (and publishes it on MQTT when the server has a\n"
             "broker). A device that is asleep gets it when it connects or checks next,\n"
             "until the push expires (--ttl, e.g. 3600, 90m, 2h, 1d; default: the server's).\n"
             "Pushes go out at the server's capped rate ('push rate' shows or changes it),\n"
-            "so a fleet-wide push does not turn into a download stampede.\n");
+            "so a fleet-wide push does not turn into a download stampede.\n"
+            "'push key' prints each device's push key (64 hex digits, to program into the\n"
+            "device) derived from the master key the server reads with --push-key-file\n"
+            "(default file: DATA/push.key); it needs no running server.\n");
     fputs(common_help, out);
 }
 
@@ -145,6 +149,50 @@ static void print_push(json_t *p)
            "failed %lld\n",
            jint(st, "queued"), jint(st, "sent"), jint(st, "published"), jint(st, "waiting"), jint(st, "checked"),
            jint(st, "expired"), jint(st, "superseded"), jint(st, "failed"));
+}
+
+/* openfota push key: device keys from the master key file, offline. */
+static int push_key_cmd(int n, char **ids, const char *key_file, const char *data)
+{
+    char path[1024];
+    if (!key_file) {
+        snprintf(path, sizeof path, "%s/push.key", data ? data : "./var");
+        key_file = path;
+    }
+    FILE *fp = fopen(key_file, "rb");
+    if (!fp) {
+        fprintf(stderr, "openfota push key: %s: %s (the master key file the server reads with "
+                        "--push-key-file; create one with: openssl rand -hex 32 > FILE)\n",
+                key_file, strerror(errno));
+        return 1;
+    }
+    char text[512];
+    size_t len = fread(text, 1, sizeof text, fp);
+    fclose(fp);
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    const char *why = "the file is larger than a push key";
+    int rc = len < sizeof text ? fleet_config_push_key(&cfg, text, len, &why) : FLEET_ERR_INVAL;
+    memset(text, 0, sizeof text);
+    if (rc) {
+        fprintf(stderr, "openfota push key: %s: %s\n", key_file, why);
+        return 1;
+    }
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        char hex[65];
+        if (fleet_push_device_key(cfg.push_key, cfg.push_key_len, ids[i], hex)) {
+            fprintf(stderr, "openfota push key: '%s' is not a device id the push port accepts\n", ids[i]);
+            bad = 1;
+            continue;
+        }
+        if (n > 1)
+            printf("%s %s\n", ids[i], hex); /* one line per device: id, key */
+        else
+            printf("%s\n", hex);
+    }
+    memset(&cfg, 0, sizeof cfg);
+    return bad;
 }
 
 int fleet_cli_push(int argc, char **argv)
@@ -160,6 +208,16 @@ int fleet_cli_push(int argc, char **argv)
     int bad = 0;
     if (take_common(&argc, argv, &c) < 0)
         return 2;
+    if (argc >= 1 && !strcmp(argv[0], "key")) {
+        const char *kf = take(&argc, argv, "--key-file", &bad);
+        if (bad || leftover_options(argc, argv, "push key"))
+            return 2;
+        if (argc < 2) {
+            fprintf(stderr, "openfota push key: name the device(s): openfota push key DEVICE_ID...\n");
+            return 2;
+        }
+        return push_key_cmd(argc - 1, argv + 1, kf, c.opt_data);
+    }
     json_t *out = NULL, *body = NULL;
     int rc = 1;
     if (argc >= 1 && !strcmp(argv[0], "status")) {
@@ -189,12 +247,16 @@ int fleet_cli_push(int argc, char **argv)
                    *m = json_object_get(out, "mqtt");
             printf("rate: %.3g/s (burst %.3g), %lld granted\n", json_number_value(json_object_get(r, "per_s")),
                    json_number_value(json_object_get(r, "burst")), jint(r, "granted"));
-            if (json_is_object(t))
+            if (json_is_object(t)) {
                 printf("tcp push port %lld: %lld connected (%lld identified), %lld commands sent, refused: "
-                       "%lld over cap, %lld bad first line, %lld long line, %lld handshake timeout\n",
+                       "%lld over cap, %lld bad first line, %lld long line, %lld handshake timeout",
                        jint(t, "port"), jint(t, "connected"), jint(t, "identified"), jint(t, "commands_sent"),
                        jint(t, "refused_cap"), jint(t, "bad_first_line"), jint(t, "long_lines"),
                        jint(t, "handshake_timeouts"));
+                if (json_is_true(json_object_get(t, "auth")))
+                    printf(", %lld failed authentication", jint(t, "auth_refused"));
+                printf("\n");
+            }
             else
                 printf("tcp push port: off (start the server with --push HOST:PORT)\n");
             if (json_is_object(m))

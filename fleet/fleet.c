@@ -128,6 +128,37 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+int fleet_config_push_key(fleet_config *cfg, const char *text, size_t len, const char **why)
+{
+    static const char *dummy;
+    if (!why)
+        why = &dummy;
+    unsigned char k[PUSH_KEY_MAX];
+    int n = push_key_parse(text, len, k, why);
+    if (n < 0)
+        return FLEET_ERR_INVAL;
+    memcpy(cfg->push_key, k, (size_t)n);
+    cfg->push_key_len = (size_t)n;
+    memset(k, 0, sizeof k);
+    return 0;
+}
+
+int fleet_push_device_key(const unsigned char *push_key, size_t push_key_len, const char *device_id,
+                          char out[65])
+{
+    char id[PUSH_ID_MAX + 1];
+    size_t n = device_id ? strlen(device_id) : 0;
+    if (!push_key || push_key_len < PUSH_KEY_MIN || push_key_len > PUSH_KEY_MAX || !push_id_valid(device_id, n))
+        return FLEET_ERR_INVAL;
+    memcpy(id, device_id, n + 1);
+    push_id_canon(id);
+    unsigned char dk[32];
+    push_device_key(push_key, push_key_len, id, dk);
+    push_hex(dk, 32, out);
+    memset(dk, 0, sizeof dk);
+    return 0;
+}
+
 offleet *fleet_create(const fleet_config *cfg, const fleet_hooks *hooks)
 {
     offleet *f = calloc(1, sizeof *f);
@@ -146,6 +177,11 @@ offleet *fleet_create(const fleet_config *cfg, const fleet_hooks *hooks)
     }
     if (!(c->abort_ratio > 0 && c->abort_ratio <= 1)) {
         fleet_log(f, FLEET_LOG_ERROR, "fleet: the abort ratio must be above 0 and at most 1");
+        free(f);
+        return NULL;
+    }
+    if (c->push_key_len && (c->push_key_len < PUSH_KEY_MIN || c->push_key_len > PUSH_KEY_MAX)) {
+        fleet_log(f, FLEET_LOG_ERROR, "fleet: the push key must be 16 to 64 bytes");
         free(f);
         return NULL;
     }
@@ -415,6 +451,7 @@ int fleet_start(offleet *f)
             .listen = f->cfg.push_listen, .max_conn = f->cfg.max_connections, .line_max = f->cfg.line_max,
             .handshake_ms = f->cfg.handshake_ms, .idle_s = f->cfg.idle_s, .keepalive_s = f->cfg.keepalive_s,
             .ctx = f, .on_ident = on_ident, .on_undelivered = on_undelivered, .log = log_bridge,
+            .push_key = f->cfg.push_key_len ? f->cfg.push_key : NULL, .push_key_len = f->cfg.push_key_len,
         };
         f->tcp = push_tcp_new(&tc);
         if (!f->tcp)
@@ -424,8 +461,9 @@ int fleet_start(offleet *f)
             f->tcp = NULL;
             return FLEET_ERR_IO;
         }
-        fleet_log(f, FLEET_LOG_INFO, "push: listening on %s (port %d), up to %u devices", f->cfg.push_listen,
-                  push_tcp_port(f->tcp), f->cfg.max_connections);
+        fleet_log(f, FLEET_LOG_INFO, "push: listening on %s (port %d), up to %u devices%s", f->cfg.push_listen,
+                  push_tcp_port(f->tcp), f->cfg.max_connections,
+                  f->cfg.push_key_len ? "; devices must authenticate (push key set)" : "");
     }
     if (f->cfg.mqtt_broker) {
         f->mqtt = push_mqtt_new(f->cfg.mqtt_broker, f->cfg.mqtt_client_id, f, log_bridge, on_mqtt_connect);

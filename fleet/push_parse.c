@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "offleet.h"
 #include "push_parse.h"
@@ -46,7 +49,7 @@ static int version_valid(const char *s, size_t len)
     return 1;
 }
 
-static int parse_json(const char *line, size_t len, char *id, char *version, const char **why)
+static int parse_json(const char *line, size_t len, char *id, char *version, char *auth, const char **why)
 {
     json_error_t err;
     json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
@@ -90,6 +93,19 @@ static int parse_json(const char *line, size_t len, char *id, char *version, con
         }
         memcpy(version, json_string_value(ver), json_string_length(ver) + 1);
     }
+    /* a malformed "auth" is refused even by a server without a push key:
+     * no device sends one without meaning it */
+    json_t *a = json_object_get(root, "auth");
+    if (a) {
+        const char *as = json_string_value(a);
+        if (!json_is_string(a) || json_string_length(a) != PUSH_AUTH_HEX || strlen(as) != PUSH_AUTH_HEX ||
+            !all_in(as, PUSH_AUTH_HEX, 1)) {
+            *why = "\"auth\" must be a string of 64 hex digits (HMAC-SHA256)";
+            goto out;
+        }
+        if (auth)
+            memcpy(auth, as, PUSH_AUTH_HEX + 1);
+    }
     rc = 0;
 out:
     json_decref(root);
@@ -124,7 +140,7 @@ void push_id_canon(char *id)
     id[o] = '\0';
 }
 
-int push_parse_ident(const char *line, size_t len, char *id, char *version, const char **why)
+static int parse_ident(const char *line, size_t len, char *id, char *version, char *auth, const char **why)
 {
     static const char *dummy;
     if (!why)
@@ -148,7 +164,7 @@ int push_parse_ident(const char *line, size_t len, char *id, char *version, cons
         return FLEET_ERR_PROTOCOL;
     }
     if (line[0] == '{')
-        return parse_json(line, len, id, version, why);
+        return parse_json(line, len, id, version, auth, why);
     if (len >= 6 && len <= 20 && all_in(line, len, 0)) {
         memcpy(id, line, len);
         id[len] = '\0';
@@ -165,6 +181,93 @@ int push_parse_ident(const char *line, size_t len, char *id, char *version, cons
     *why = "first line is neither an IMEI (6-20 digits), a hex id (8-32 hex digits) "
            "nor JSON {\"imei\":\"…\"}";
     return FLEET_ERR_PROTOCOL;
+}
+
+int push_parse_ident(const char *line, size_t len, char *id, char *version, const char **why)
+{
+    return parse_ident(line, len, id, version, NULL, why);
+}
+
+int push_parse_ident_auth(const char *line, size_t len, char *id, char *version, char *auth,
+                          const char **why)
+{
+    auth[0] = '\0';
+    return parse_ident(line, len, id, version, auth, why);
+}
+
+void push_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void push_device_key(const unsigned char *key, size_t key_len, const char *id, unsigned char out[32])
+{
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)id, strlen(id), out, &n);
+}
+
+int push_auth_verify(const unsigned char *key, size_t key_len, const char *nonce, const char *id,
+                     const char *auth)
+{
+    unsigned char got[32], dk[32], want[32];
+    if (!auth || strlen(auth) != PUSH_AUTH_HEX)
+        return FLEET_ERR_PROTOCOL;
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hexval(auth[2 * i]), lo = hexval(auth[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return FLEET_ERR_PROTOCOL;
+        got[i] = (unsigned char)(hi << 4 | lo);
+    }
+    size_t nl = strlen(nonce), il = strlen(id);
+    unsigned char msg[PUSH_NONCE_HEX * 2 + PUSH_ID_MAX];
+    if (nl + il > sizeof msg)
+        return FLEET_ERR_PROTOCOL;
+    memcpy(msg, nonce, nl);
+    memcpy(msg + nl, id, il);
+    push_device_key(key, key_len, id, dk);
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), dk, 32, msg, nl + il, want, &n);
+    int diff = CRYPTO_memcmp(got, want, 32);
+    OPENSSL_cleanse(dk, sizeof dk);
+    return diff == 0 ? 0 : FLEET_ERR_PROTOCOL;
+}
+
+int push_key_parse(const char *text, size_t len, unsigned char out[PUSH_KEY_MAX], const char **why)
+{
+    while (len > 0 && (text[0] == ' ' || text[0] == '\t' || text[0] == '\r' || text[0] == '\n'))
+        text++, len--;
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
+                       text[len - 1] == '\n'))
+        len--;
+    if (len % 2 || len / 2 < PUSH_KEY_MIN || len / 2 > PUSH_KEY_MAX) {
+        *why = "the push key must be 32 to 128 hex digits (16 to 64 bytes), e.g. from 'openssl rand -hex 32'";
+        return -1;
+    }
+    for (size_t i = 0; i < len / 2; i++) {
+        int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            *why = "the push key must contain hex digits only";
+            return -1;
+        }
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return (int)(len / 2);
 }
 
 int push_build_command(const char *url, const char *version, char *buf, size_t size)

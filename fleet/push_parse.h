@@ -12,6 +12,12 @@
  *                                  "version" is remembered)
  * Later lines are heartbeats: their content is ignored.
  *
+ * Device authentication (optional, when the server has a push key): the
+ * server first sends {"nonce":"<32 hex>"}\n; the device then identifies with
+ * JSON that carries "auth": hex HMAC-SHA256(device_key, nonce + device_id),
+ * where device_key = HMAC-SHA256(push_key, device_id) and device_id is the
+ * canonical id (IMEI digits; hex ids upper case without separators).
+ *
  * The command is one line of JSON:
  *   {"fota":"true","url":"<check URL ending in ?>","version":"<v>"}\n
  */
@@ -36,6 +42,34 @@ void push_id_canon(char *id);
  * version (or "") into version[PUSH_VERSION_MAX+1]. On failure returns
  * FLEET_ERR_PROTOCOL and *why (static text) says what was wrong. */
 int push_parse_ident(const char *line, size_t len, char *id, char *version, const char **why);
+
+#define PUSH_AUTH_HEX 64   /* "auth": 64 hex digits (HMAC-SHA256) */
+#define PUSH_NONCE_HEX 32  /* the server's nonce: 16 random bytes in hex */
+#define PUSH_KEY_MIN 16    /* shortest push key (bytes) */
+#define PUSH_KEY_MAX 64    /* longest push key (bytes) */
+
+/* push_parse_ident that also returns the JSON "auth" member: auth[PUSH_AUTH_HEX+1]
+ * gets its 64 hex digits, or "" when the line has none (a plain id line, or
+ * JSON without "auth"). An "auth" that is not a string of 64 hex digits is a
+ * bad first line. */
+int push_parse_ident_auth(const char *line, size_t len, char *id, char *version, char *auth,
+                          const char **why);
+
+/* device_key = HMAC-SHA256(key, id). */
+void push_device_key(const unsigned char *key, size_t key_len, const char *id, unsigned char out[32]);
+
+/* Checks auth (64 hex digits, either case) against
+ * HMAC-SHA256(HMAC-SHA256(key, id), nonce + id) in constant time.
+ * Returns 0 when it matches, FLEET_ERR_PROTOCOL when not. */
+int push_auth_verify(const unsigned char *key, size_t key_len, const char *nonce, const char *id,
+                     const char *auth);
+
+/* Reads a push key: hex digits (surrounding blanks and newlines ignored),
+ * PUSH_KEY_MIN..PUSH_KEY_MAX bytes. Returns the byte count or -1 with *why. */
+int push_key_parse(const char *text, size_t len, unsigned char out[PUSH_KEY_MAX], const char **why);
+
+/* Lower-case hex of n bytes into out[2n+1]. */
+void push_hex(const unsigned char *in, size_t n, char *out);
 
 /* Writes the command line (with the final '\n', NUL-terminated) into buf.
  * version may be NULL or "". Returns its length without NUL, or

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -37,6 +38,7 @@ struct conn {
     int fd;
     int identified;
     char id[PUSH_ID_MAX + 1];
+    char nonce[PUSH_NONCE_HEX + 1]; /* sent on accept when a push key is set */
     char peer[64];
     int64_t accepted_ms, last_rx_ms;
     size_t inlen;
@@ -56,6 +58,7 @@ struct sendq {
 
 struct push_tcp {
     struct push_tcp_cfg cfg;
+    unsigned char key[PUSH_KEY_MAX];
     int lfd, efd, wakefd, spare_fd;
     int port;
     pthread_t thr;
@@ -161,6 +164,18 @@ struct push_tcp *push_tcp_new(const struct push_tcp_cfg *cfg)
         return NULL;
     t->cfg = *cfg;
     t->cfg.listen = NULL;
+    if (cfg->push_key && cfg->push_key_len) {
+        if (cfg->push_key_len < PUSH_KEY_MIN || cfg->push_key_len > PUSH_KEY_MAX) {
+            tlog(t, FLEET_LOG_ERROR, "push: the push key must be %d to %d bytes", PUSH_KEY_MIN, PUSH_KEY_MAX);
+            free(t);
+            return NULL;
+        }
+        memcpy(t->key, cfg->push_key, cfg->push_key_len);
+        t->cfg.push_key = t->key;
+    } else {
+        t->cfg.push_key = NULL;
+        t->cfg.push_key_len = 0;
+    }
     t->lfd = t->efd = t->wakefd = t->spare_fd = -1;
     smap_init(&t->ids);
     pthread_mutex_init(&t->mu, NULL);
@@ -280,6 +295,26 @@ static int conn_flush(struct push_tcp *t, struct conn *c)
     return 0;
 }
 
+/* A fresh random nonce for c, sent as the server's first line. The socket
+ * was just accepted: its send buffer is empty, the line fits at once. */
+static int send_nonce(struct conn *c)
+{
+    unsigned char r[PUSH_NONCE_HEX / 2];
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = getrandom(r + got, sizeof r - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    push_hex(r, sizeof r, c->nonce);
+    char line[PUSH_NONCE_HEX + 16];
+    int l = snprintf(line, sizeof line, "{\"nonce\":\"%s\"}\n", c->nonce);
+    return send(c->fd, line, (size_t)l, MSG_NOSIGNAL | MSG_DONTWAIT) == l ? 0 : -1;
+}
+
 static void do_accept(struct push_tcp *t)
 {
     for (;;) {
@@ -350,6 +385,8 @@ static void do_accept(struct push_tcp *t)
         t->st.accepted++;
         t->st.connected++;
         pthread_mutex_unlock(&t->mu);
+        if (t->cfg.push_key && send_nonce(c) < 0)
+            conn_close(t, c, "could not send the nonce");
     }
 }
 
@@ -362,9 +399,9 @@ static int conn_line(struct push_tcp *t, struct conn *c, const char *line, size_
         pthread_mutex_unlock(&t->mu);
         return 0;
     }
-    char id[PUSH_ID_MAX + 1], ver[PUSH_VERSION_MAX + 1];
+    char id[PUSH_ID_MAX + 1], ver[PUSH_VERSION_MAX + 1], auth[PUSH_AUTH_HEX + 1];
     const char *why = NULL;
-    if (push_parse_ident(line, len, id, ver, &why) != 0) {
+    if (push_parse_ident_auth(line, len, id, ver, auth, &why) != 0) {
         pthread_mutex_lock(&t->mu);
         t->st.bad_first_line++;
         pthread_mutex_unlock(&t->mu);
@@ -375,6 +412,29 @@ static int conn_line(struct push_tcp *t, struct conn *c, const char *line, size_
         (void)!send(c->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
         conn_close(t, c, NULL);
         return -1;
+    }
+    if (t->cfg.push_key) {
+        /* checked before the id is taken: an impostor never displaces the
+         * device's own connection */
+        const char *err = NULL;
+        if (!auth[0])
+            err = memchr(line, '{', len)
+                      ? "{\"error\":\"auth required: this server authenticates devices; answer the nonce with "
+                        "{\\\"imei\\\":\\\"...\\\",\\\"auth\\\":\\\"<hex HMAC-SHA256>\\\"}\"}\n"
+                      : "{\"error\":\"auth required: a plain id line is not accepted; answer the nonce with "
+                        "{\\\"imei\\\":\\\"...\\\",\\\"auth\\\":\\\"<hex HMAC-SHA256>\\\"}\"}\n";
+        else if (push_auth_verify(t->cfg.push_key, t->cfg.push_key_len, c->nonce, id, auth) != 0)
+            err = "{\"error\":\"auth does not match: HMAC-SHA256(device key, nonce + device id) expected\"}\n";
+        if (err) {
+            pthread_mutex_lock(&t->mu);
+            t->st.auth_refused++;
+            pthread_mutex_unlock(&t->mu);
+            tlog(t, FLEET_LOG_WARN, "push: %s claimed device %s %s; refused", c->peer, id,
+                 auth[0] ? "with a wrong auth" : "without auth");
+            (void)!send(c->fd, err, strlen(err), MSG_NOSIGNAL | MSG_DONTWAIT);
+            conn_close(t, c, NULL);
+            return -1;
+        }
     }
     memcpy(c->id, id, sizeof id);
     c->identified = 1;
@@ -593,6 +653,7 @@ void push_tcp_free(struct push_tcp *t)
         close(t->spare_fd);
     smap_free(&t->ids, NULL);
     pthread_mutex_destroy(&t->mu);
+    memset(t->key, 0, sizeof t->key);
     free(t);
 }
 

@@ -31,6 +31,11 @@ struct push_tcp_cfg {
     /* a command could not be written (the device went away first) */
     void (*on_undelivered)(void *ctx, const char *device_id);
     void (*log)(void *ctx, int level, const char *msg);
+    /* device authentication: NULL = off; else push_key_len bytes (copied) —
+     * every connection first gets {"nonce":"…"} and must identify with a
+     * matching "auth" (push_parse.h) */
+    const unsigned char *push_key;
+    size_t push_key_len;
 };
 
 struct push_tcp_stats {
@@ -39,6 +44,7 @@ struct push_tcp_stats {
     uint64_t accepted;           /* total accepted */
     uint64_t refused_cap;        /* closed at once: over the connection cap */
     uint64_t bad_first_line;     /* garbage first line */
+    uint64_t auth_refused;       /* push key set: first line without auth or with a wrong one */
     uint64_t long_lines;         /* line over line_max */
     uint64_t handshake_timeouts; /* no first line in time (slowloris) */
     uint64_t idle_timeouts;

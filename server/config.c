@@ -172,6 +172,8 @@ int config_set(of_config *c, const char *key, const char *value, char *err, size
         c->push_rate = v;
         return 0;
     }
+    if (strcmp(key, "push_key_file") == 0)
+        return set_str(c->push_key_file, value, key, err, errlen);
     if (strcmp(key, "data") == 0)
         return set_str(c->data, value, key, err, errlen);
     if (strcmp(key, "signing_key") == 0)

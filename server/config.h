@@ -27,6 +27,8 @@ typedef struct of_config {
     char push[CONFIG_STR_MAX];       /* TCP push listener HOST:PORT, "" = none */
     char mqtt[CONFIG_STR_MAX];       /* MQTT broker HOST:PORT, "" = none */
     double push_rate;                /* pushes + rollout offers per second, 0 = fleet default */
+    char push_key_file[CONFIG_STR_MAX]; /* file holding the push master key (hex); "" = devices on the
+                                          * push port are not authenticated */
     /* signed packages and deltas (docs/server.md, "Deltas") */
     char signing_key[CONFIG_STR_MAX];    /* private key PEM that signs generated deltas, "" = none */
     char signing_pubkey[CONFIG_STR_MAX]; /* public key PEM file(s), comma-separated, that uploads must be

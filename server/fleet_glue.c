@@ -9,9 +9,11 @@
 #include "log.h"
 #include "offleet.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void copy(char *dst, size_t cap, const char *src)
 {
@@ -112,6 +114,31 @@ static void h_log(void *ctx, int level, const char *msg)
     log_msg(level < LOG_ERROR ? LOG_ERROR : level > LOG_DEBUG ? LOG_DEBUG : level, "%s", msg);
 }
 
+/* Reads the push master key (hex) from path into fc. */
+static int load_push_key(fleet_config *fc, const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        log_msg(LOG_ERROR, "push_key_file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char text[512];
+    size_t n = fread(text, 1, sizeof text, fp);
+    int big = n == sizeof text;
+    fclose(fp);
+    const char *why = "the file is larger than a push key";
+    int rc = big ? -1 : fleet_config_push_key(fc, text, n, &why);
+    memset(text, 0, sizeof text);
+    if (rc < 0) {
+        log_msg(LOG_ERROR, "push_key_file %s: %s", path, why);
+        return -1;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077))
+        log_msg(LOG_WARN, "push_key_file %s can be read by other users (chmod 600 it)", path);
+    return 0;
+}
+
 int fleet_glue_start(of_server *s)
 {
     fleet_config fc;
@@ -120,6 +147,8 @@ int fleet_glue_start(of_server *s)
     fc.mqtt_broker = s->cfg.mqtt[0] ? s->cfg.mqtt : NULL;
     if (s->cfg.push_rate > 0)
         fc.rate_per_s = s->cfg.push_rate;
+    if (s->cfg.push_key_file[0] && load_push_key(&fc, s->cfg.push_key_file) < 0)
+        return -1;
     char dir[CONFIG_STR_MAX + 16];
     if (snprintf(dir, sizeof dir, "%s/fleet", s->data) >= (int)sizeof dir)
         return -1;

@@ -58,6 +58,9 @@ static void usage(FILE *out)
             "  --push HOST:PORT            TCP push listener for devices (default: none)     push\n"
             "  --mqtt HOST:PORT            MQTT broker for push commands (default: none)     mqtt\n"
             "  --push-rate N               pushes and rollout offers per second (default 50) push_rate\n"
+            "  --push-key-file FILE        push port devices must authenticate with keys\n"
+            "                              derived from this master key (hex, 16-64 bytes;\n"
+            "                              default: no authentication)                       push_key_file\n"
             "  --signing-key FILE          private key PEM that signs generated deltas;\n"
             "                              without it no deltas are made                     signing_key\n"
             "  --signing-pubkey FILE[,..]  public key(s) uploaded signed packages must be\n"
@@ -93,6 +96,7 @@ static const struct {
     {"--push", "push"},
     {"--mqtt", "mqtt"},
     {"--push-rate", "push_rate"},
+    {"--push-key-file", "push_key_file"},
     {"--signing-key", "signing_key"},
     {"--signing-pubkey", "signing_pubkey"},
     {"--delta-margin", "delta_margin"},

@@ -78,6 +78,14 @@ typedef struct fleet_config {
     unsigned handshake_ms;      /* first line must arrive within, default 10000 */
     unsigned idle_s;            /* close after this long without a byte, default 600 */
     unsigned keepalive_s;       /* TCP keepalive idle time, default 60 */
+    /* Device authentication on the TCP push port (docs/fleet.md, "Device
+     * authentication"): the master push key, 16..64 bytes; push_key_len 0 =
+     * off (any device may claim any id, as without it). With a key the
+     * listener sends {"nonce":"…"} first and accepts only identification
+     * lines whose "auth" is HMAC-SHA256(device_key, nonce + device_id),
+     * device_key = HMAC-SHA256(push_key, device_id). */
+    unsigned char push_key[64];
+    size_t push_key_len;
 
     /* Pending pushes (sleeping devices). */
     unsigned push_ttl_s;        /* default expiry of a push, default 86400 */
@@ -98,6 +106,18 @@ typedef struct fleet_config {
 
 /* Fills cfg with the defaults above (all pointers NULL). */
 void fleet_config_default(fleet_config *cfg);
+
+/* Reads a push key from text: 32..128 hex digits (16..64 bytes), blanks and
+ * newlines around them ignored. Returns 0 and fills cfg->push_key /
+ * push_key_len, or FLEET_ERR_INVAL with *why (static text) set. */
+int fleet_config_push_key(fleet_config *cfg, const char *text, size_t len, const char **why);
+
+/* A device's push key: hex HMAC-SHA256(push_key, device_id) into
+ * out[65], for programming into the device. device_id is canonicalised as
+ * the push port does (hex ids upper case, no separators). Returns 0, or
+ * FLEET_ERR_INVAL for an id the push port would refuse. */
+int fleet_push_device_key(const unsigned char *push_key, size_t push_key_len, const char *device_id,
+                          char out[65]);
 
 /* ---- hooks into the server ---------------------------------------------- */
 

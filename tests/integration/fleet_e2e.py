@@ -15,13 +15,20 @@ usage: fleet_e2e.py OPENFOTA_BINARY SCENARIO
            pauses itself in its first stage, before the next stage starts
   good     2,000 simulated devices, a good package: the rollout reaches 100%
            and every device ends on the target version
+  auth     a server started with --push-key-file: the device answering the
+           nonce with its HMAC gets its push; impostors claiming its IMEI
+           (plain line, no auth, wrong key, replayed auth) are refused with a
+           JSON error and do not displace its connection
 """
+import hashlib
+import hmac
 import json
 import os
 import select
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -121,6 +128,72 @@ def scenario_accept(binary, srv):
     command_ok(buf.decode(), srv)
     need(read_line(s, 0.5) == b"", "more than one line arrived")
     print("accept: device got %s" % buf.decode().strip())
+
+
+KEY_FILE = None
+AUTH_MASTER = "9b1f0c3e5a7d2f4086e1c3a5b7d9f1e2a4c6e8f0b2d4f6a8c0e2a4c6e8f0b2d4"
+
+
+def auth_line(master_hex, nonce, dev, dk=None):
+    if dk is None:
+        dk = hmac.new(bytes.fromhex(master_hex), dev.encode(), hashlib.sha256).digest()
+    mac = hmac.new(dk, (nonce + dev).encode(), hashlib.sha256).hexdigest().upper()  # as LuatOS prints it
+    return ('{"imei":"%s","auth":"%s"}\n' % (dev, mac)).encode()
+
+
+def push_dial(port):
+    s = socket.create_connection(("127.0.0.1", port))
+    first = read_line(s, 5)
+    try:
+        nonce = json.loads(first.decode())["nonce"]
+    except (ValueError, KeyError, TypeError):
+        fail("a server with a push key must send {\"nonce\":...} first, got %r" % first)
+    need(len(nonce) == 32, "nonce %r is not 32 hex digits" % nonce)
+    return s, nonce
+
+
+def scenario_auth(binary, srv):
+    port = push_port(srv)
+    dev = "860000000000009"
+    st = admin(srv, "GET", "/push")["tcp"]
+    need(st.get("auth") is True, "push status does not say devices authenticate: %r" % st)
+    # the device key as the operator provisions it: `openfota push key`
+    out = cli(binary, srv, "push", "key", dev, "--key-file", KEY_FILE).strip()
+    dk = hmac.new(bytes.fromhex(AUTH_MASTER), dev.encode(), hashlib.sha256).hexdigest()
+    need(out == dk, "openfota push key printed %r, expected %r" % (out, dk))
+    s, nonce = push_dial(port)
+    good = auth_line(None, nonce, dev, dk=bytes.fromhex(out))
+    s.sendall(good)
+    deadline = time.time() + 5
+    while time.time() < deadline and not admin(srv, "GET", "/push/devices/" + dev).get("connected"):
+        time.sleep(0.05)
+    need(admin(srv, "GET", "/push/devices/" + dev).get("connected"), "the authenticated device is not connected")
+    wrong_master = AUTH_MASTER[:-2] + "00"
+    impostors = [(b"860000000000009\n", "auth required"),
+                 (b'{"imei":"860000000000009"}\n', "auth required"),
+                 (None, "auth does not match"),   # wrong key for its own nonce
+                 (good, "auth does not match")]   # replay of the device's line
+    for line, want in impostors:
+        i, n2 = push_dial(port)
+        i.sendall(line if line is not None else auth_line(wrong_master, n2, dev))
+        ans = read_line(i, 5)
+        try:
+            err = json.loads(ans.decode())["error"]
+        except (ValueError, KeyError, TypeError):
+            fail("impostor %r: expected a one-line JSON error, got %r" % (line, ans))
+        need(want in err, "impostor %r: error %r does not say %r" % (line, err, want))
+        need(read_line(i, 3) == b"", "impostor %r: the connection stayed open" % (line,))
+        i.close()
+    st = admin(srv, "GET", "/push")["tcp"]
+    need(st["auth_refused"] == 4, "auth_refused %r, expected 4" % st["auth_refused"])
+    need(st["replaced"] == 0 and st["identified"] == 1, "an impostor displaced the device: %r" % st)
+    cli(binary, srv, "push", dev)
+    buf = read_line(s, 10)
+    need(buf.endswith(b"\n") and buf.count(b"\n") == 1, "expected exactly one line, got %r" % buf)
+    command_ok(buf.decode(), srv)
+    print("auth: impostors refused (%d), the device kept its connection and got %s"
+          % (st["auth_refused"], buf.decode().strip()))
+    s.close()
 
 
 def scenario_rate(binary, srv, n=2000, rate=200.0):
@@ -259,11 +332,19 @@ def main():
         extra += ["--push-rate", "200"]
     if scenario == "good":
         extra += ["--push-rate", "500"]
+    global KEY_FILE
+    keydir = tempfile.mkdtemp(prefix="openfota-pushkey-")
+    if scenario == "auth":
+        kf = KEY_FILE = os.path.join(keydir, "push.key")
+        with open(kf, "w") as f:
+            f.write(AUTH_MASTER + "\n")
+        os.chmod(kf, 0o600)
+        extra += ["--push-key-file", kf]
     srv = ofharness.Server(binary, extra=extra)
     try:
         srv.start()
         {"accept": scenario_accept, "rate": scenario_rate, "psm": scenario_psm,
-         "noboot": scenario_noboot, "good": scenario_good}[scenario](binary, srv)
+         "noboot": scenario_noboot, "good": scenario_good, "auth": scenario_auth}[scenario](binary, srv)
     except ofharness.Failure as e:
         fail(str(e))
     except KeyError:
@@ -272,6 +353,9 @@ def main():
     finally:
         srv.stop()
         srv.cleanup()
+        for name in os.listdir(keydir):
+            os.unlink(os.path.join(keydir, name))
+        os.rmdir(keydir)
     print("ok")
 
 

@@ -5,9 +5,11 @@ if(TARGET fleet_push_itest)
   # 2,000 connected devices, one fleet-wide push at a 200/s cap (~10 s)
   add_test(NAME fleet_push_rate COMMAND $<TARGET_FILE:fleet_push_itest> rate 2000 200)
   add_test(NAME fleet_push_abuse COMMAND $<TARGET_FILE:fleet_push_itest> abuse)
+  # a push key on the listener: nonce, authenticated device, impostors refused
+  add_test(NAME fleet_push_auth COMMAND $<TARGET_FILE:fleet_push_itest> auth)
   add_test(NAME fleet_push_mqtt
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/fleet_mqtt.sh $<TARGET_FILE:fleet_push_itest>)
-  set_tests_properties(fleet_push_accept fleet_push_rate fleet_push_abuse fleet_push_mqtt
+  set_tests_properties(fleet_push_accept fleet_push_rate fleet_push_abuse fleet_push_auth fleet_push_mqtt
     PROPERTIES LABELS integration TIMEOUT 120)
   # the rate and abuse tests open thousands of sockets: not both at once
   set_tests_properties(fleet_push_rate fleet_push_abuse PROPERTIES RESOURCE_LOCK fleet_many_sockets)

@@ -35,8 +35,11 @@
 
 #include <jansson.h>
 #include <mosquitto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "offleet.h"
+#include "push_parse.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                           \
@@ -885,6 +888,134 @@ static void test_mqtt_reconnect(const char *broker, const char *script, const ch
     mosquitto_lib_cleanup();
 }
 
+/* ---- auth: a push key on the listener ------------------------------------------------ */
+
+static const char AUTH_MASTER[] = "5f2a9c0e41d7b3866e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f";
+
+/* Reads the server's {"nonce":"…"} line into nonce[33]; 0 when it came. */
+static int read_nonce(int fd, char *nonce)
+{
+    char line[256];
+    int n = read_line(fd, line, sizeof line, 3000);
+    if (n <= 0)
+        return -1;
+    json_t *j = json_loads(line, 0, NULL);
+    const char *v = json_string_value(json_object_get(j, "nonce"));
+    int ok = v && strlen(v) == 32 && strspn(v, "0123456789abcdef") == 32;
+    if (ok)
+        memcpy(nonce, v, 33);
+    json_decref(j);
+    return ok ? 0 : -1;
+}
+
+/* The identification line a device with the right key sends. */
+static void auth_line(const unsigned char *master, size_t mlen, const char *nonce, const char *id,
+                      const char *sent_id, char *out, size_t size)
+{
+    unsigned char dk[32], mac[32];
+    unsigned int l = 32;
+    HMAC(EVP_sha256(), master, (int)mlen, (const unsigned char *)id, strlen(id), dk, &l);
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s%s", nonce, id);
+    HMAC(EVP_sha256(), dk, 32, (const unsigned char *)msg, strlen(msg), mac, &l);
+    char hex[65];
+    push_hex(mac, 32, hex);
+    snprintf(out, size, "{\"imei\":\"%s\",\"auth\":\"%s\"}\n", sent_id, hex);
+}
+
+/* An impostor connects, claims the device and must get a one-line JSON error
+ * containing want, then be closed. */
+static void impostor(int port, const char *line, const char *want)
+{
+    int fd = dial(port);
+    char nonce[33], buf[512];
+    CHECK(fd >= 0 && read_nonce(fd, nonce) == 0, "impostor: no nonce line");
+    send_all(fd, line, strlen(line));
+    int n = read_line(fd, buf, sizeof buf, 3000);
+    json_t *j = n > 0 ? json_loads(buf, 0, NULL) : NULL;
+    const char *e = json_string_value(json_object_get(j, "error"));
+    CHECK(e && strstr(e, want), "impostor sending %.60s: expected an error with '%s', got %s", line, want,
+          n > 0 ? buf : "(nothing)");
+    json_decref(j);
+    CHECK(closed_by_peer(fd, 3000), "impostor connection stayed open");
+    close(fd);
+}
+
+static void test_auth(void)
+{
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.push_listen = "127.0.0.1:0";
+    cfg.rate_per_s = 1000;
+    const char *why = NULL;
+    CHECK(fleet_config_push_key(&cfg, AUTH_MASTER, strlen(AUTH_MASTER), &why) == 0, "push key refused: %s", why);
+    offleet *f = start_fleet(&cfg);
+    int port = fleet_push_port(f);
+    json_t *st = admin(f, "GET", "/push", NULL);
+    CHECK(json_is_true(json_object_get(json_object_get(st, "tcp"), "auth")), "status does not say auth is on");
+    json_decref(st);
+
+    /* the real device answers the nonce */
+    int fd = dial(port);
+    char nonce[33], line[512];
+    CHECK(fd >= 0 && read_nonce(fd, nonce) == 0, "no nonce line from a server with a push key");
+    char good[256];
+    auth_line(cfg.push_key, cfg.push_key_len, nonce, "860000000000009", "860000000000009", good, sizeof good);
+    send_all(fd, good, strlen(good));
+    CHECK(wait_stat(f, "identified", 1, 3000), "authenticated device not identified");
+
+    /* impostors claiming the same IMEI */
+    impostor(port, "860000000000009\n", "auth required");
+    impostor(port, "{\"imei\":\"860000000000009\"}\n", "auth required");
+    impostor(port, good, "auth does not match"); /* replay of the real device's line */
+    unsigned char other[32];
+    memcpy(other, cfg.push_key, 32);
+    other[5] ^= 0x40;
+    {
+        int fd2 = dial(port);
+        char n2[33], wrong[256], buf[512];
+        CHECK(fd2 >= 0 && read_nonce(fd2, n2) == 0, "no nonce for the wrong-key impostor");
+        auth_line(other, 32, n2, "860000000000009", "860000000000009", wrong, sizeof wrong);
+        send_all(fd2, wrong, strlen(wrong));
+        int n = read_line(fd2, buf, sizeof buf, 3000);
+        CHECK(n > 0 && strstr(buf, "auth does not match"), "wrong key: %s", n > 0 ? buf : "(nothing)");
+        CHECK(closed_by_peer(fd2, 3000), "wrong-key impostor stayed open");
+        close(fd2);
+    }
+    impostor(port, "{\"imei\":\"860000000000009\",\"auth\":\"12\"}\n", "bad first line");
+    CHECK(wait_stat(f, "auth_refused", 4, 3000), "auth refusals not counted (%lld)", tcp_stat(f, "auth_refused"));
+    CHECK(tcp_stat(f, "replaced") == 0, "an impostor displaced the device's connection");
+    CHECK(tcp_stat(f, "identified") == 1, "identified devices: %lld", tcp_stat(f, "identified"));
+
+    /* the real connection still gets its push */
+    json_decref(admin(f, "POST", "/push", "{\"device\":\"860000000000009\"}"));
+    int n = read_line(fd, line, sizeof line, 5000);
+    CHECK(n > 0, "the authenticated device got no command after the impostors");
+    if (n > 0) {
+        check_command(line);
+        printf("auth: device 860000000000009 kept its connection and received %s", line);
+    }
+
+    /* a hex id sent with separators is keyed in its canonical form */
+    int fd3 = dial(port);
+    CHECK(fd3 >= 0 && read_nonce(fd3, nonce) == 0, "no nonce for the hex-id device");
+    auth_line(cfg.push_key, cfg.push_key_len, nonce, "0123456789AB", "01:23:45:67:89:ab", good, sizeof good);
+    send_all(fd3, good, strlen(good));
+    CHECK(wait_stat(f, "identified", 2, 3000), "hex-id device not identified");
+
+    /* the same device reconnecting with a fresh auth replaces its connection */
+    int fd4 = dial(port);
+    CHECK(fd4 >= 0 && read_nonce(fd4, nonce) == 0, "no nonce on reconnect");
+    auth_line(cfg.push_key, cfg.push_key_len, nonce, "860000000000009", "860000000000009", good, sizeof good);
+    send_all(fd4, good, strlen(good));
+    CHECK(closed_by_peer(fd, 3000), "the older connection of a re-authenticated device stayed open");
+    CHECK(wait_stat(f, "replaced", 1, 3000), "replacement not counted");
+    close(fd);
+    close(fd3);
+    close(fd4);
+    fleet_destroy(f);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -894,12 +1025,14 @@ int main(int argc, char **argv)
         test_rate(atoi(argv[2]), atof(argv[3]));
     else if (argc >= 2 && !strcmp(argv[1], "abuse"))
         test_abuse();
+    else if (argc >= 2 && !strcmp(argv[1], "auth"))
+        test_auth();
     else if (argc >= 3 && !strcmp(argv[1], "mqtt"))
         test_mqtt(argv[2]);
     else if (argc >= 5 && !strcmp(argv[1], "mqtt-reconnect"))
         test_mqtt_reconnect(argv[2], argv[3], argv[4]);
     else {
-        fprintf(stderr, "usage: fleet_push_itest accept | rate N PER_S | abuse | mqtt HOST:PORT |\n"
+        fprintf(stderr, "usage: fleet_push_itest accept | rate N PER_S | abuse | auth | mqtt HOST:PORT |\n"
                         "       mqtt-reconnect HOST:PORT MOSQUITTO_SH DIR\n");
         return 2;
     }

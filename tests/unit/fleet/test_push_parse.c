@@ -1,5 +1,6 @@
-/* First-line parser of the TCP push port, command builder, topic template;
- * every file in fixtures/bad/push must be refused with a reason. */
+/* First-line parser of the TCP push port, command builder, topic template,
+ * device authentication (push key, nonce, auth); every file in
+ * fixtures/bad/push must be refused with a reason. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -137,11 +138,122 @@ static void topic_template(void **state)
     assert_int_equal(push_mqtt_topic("{device}{device}", "p", "f", "0123456789", t, 8), FLEET_ERR_LIMIT);
 }
 
+/* vectors from Python: hmac.new(master, id, sha256), then
+ * hmac.new(device_key, (nonce + id).encode(), sha256) */
+static const char MASTER_HEX[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+static const char NONCE[] = "00112233445566778899aabbccddeeff";
+static const char DK_IMEI[] = "b24cbe86de895000d602b810d3e75416d2bdf71ee52c08feab29b12d25410c55";
+static const char AUTH_IMEI[] = "550689688d7bdba625f71783a35b91d3d7c49314f200c9f532f6f54bbe2061dd";
+
+static void auth_scheme(void **state)
+{
+    (void)state;
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    assert_int_equal(cfg.push_key_len, 0); /* off by default */
+    const char *why = NULL;
+    assert_int_equal(fleet_config_push_key(&cfg, MASTER_HEX, strlen(MASTER_HEX), &why), 0);
+    assert_int_equal(cfg.push_key_len, 32);
+    const unsigned char *k = cfg.push_key;
+    size_t kl = cfg.push_key_len;
+
+    /* device keys: what the operator programs into each device */
+    char dk[65];
+    assert_int_equal(fleet_push_device_key(k, kl, "860000000000009", dk), 0);
+    assert_string_equal(dk, DK_IMEI);
+    /* a hex id is keyed in its canonical form (upper case, no separators) */
+    char dk2[65];
+    assert_int_equal(fleet_push_device_key(k, kl, "01:23:45:67:89:ab", dk), 0);
+    assert_int_equal(fleet_push_device_key(k, kl, "0123456789AB", dk2), 0);
+    assert_string_equal(dk, dk2);
+    assert_string_equal(dk, "b73fa050ca4608e010821272d8bf2e4a4d0f9c187514377cf2bedb8d5ebd449d");
+    assert_int_equal(fleet_push_device_key(k, kl, "bad id", dk), FLEET_ERR_INVAL);
+    assert_int_equal(fleet_push_device_key(k, 8, "860000000000009", dk), FLEET_ERR_INVAL);
+
+    /* good */
+    assert_int_equal(push_auth_verify(k, kl, NONCE, "860000000000009", AUTH_IMEI), 0);
+    /* upper-case hex is the same MAC (LuatOS crypto.hmac_sha256 answers in upper case) */
+    char up[65];
+    for (size_t i = 0; i < 65; i++)
+        up[i] = (char)(AUTH_IMEI[i] >= 'a' && AUTH_IMEI[i] <= 'f' ? AUTH_IMEI[i] - 32 : AUTH_IMEI[i]);
+    assert_int_equal(push_auth_verify(k, kl, NONCE, "860000000000009", up), 0);
+    /* wrong: one digit changed */
+    char bad[65];
+    memcpy(bad, AUTH_IMEI, sizeof bad);
+    bad[10] = bad[10] == '0' ? '1' : '0';
+    assert_int_equal(push_auth_verify(k, kl, NONCE, "860000000000009", bad), FLEET_ERR_PROTOCOL);
+    /* replayed: the same auth under another nonce */
+    assert_int_equal(push_auth_verify(k, kl, "ffeeddccbbaa99887766554433221100", "860000000000009", AUTH_IMEI),
+                     FLEET_ERR_PROTOCOL);
+    /* another device's id with this device's auth */
+    assert_int_equal(push_auth_verify(k, kl, NONCE, "860000000000010", AUTH_IMEI), FLEET_ERR_PROTOCOL);
+    /* another master key */
+    unsigned char k2[32];
+    memcpy(k2, k, 32);
+    k2[0] ^= 1;
+    assert_int_equal(push_auth_verify(k2, 32, NONCE, "860000000000009", AUTH_IMEI), FLEET_ERR_PROTOCOL);
+    /* malformed */
+    assert_int_equal(push_auth_verify(k, kl, NONCE, "860000000000009", ""), FLEET_ERR_PROTOCOL);
+    assert_int_equal(push_auth_verify(k, kl, NONCE, "860000000000009", "zz"), FLEET_ERR_PROTOCOL);
+
+    /* bad keys */
+    fleet_config c2;
+    fleet_config_default(&c2);
+    why = NULL;
+    assert_int_equal(fleet_config_push_key(&c2, "0011", 4, &why), FLEET_ERR_INVAL);
+    assert_non_null(why);
+    assert_int_equal(fleet_config_push_key(&c2, "zz0102030405060708090a0b0c0d0e0f", 32, &why), FLEET_ERR_INVAL);
+    assert_int_equal(fleet_config_push_key(&c2, "00010203040506070809", 20, &why), FLEET_ERR_INVAL);
+    assert_int_equal(c2.push_key_len, 0);
+    /* blanks and a newline around the digits are fine (a key file) */
+    char file[80];
+    snprintf(file, sizeof file, "  %s\r\n", "00112233445566778899aabbccddeeff");
+    assert_int_equal(fleet_config_push_key(&c2, file, strlen(file), &why), 0);
+    assert_int_equal(c2.push_key_len, 16);
+}
+
+static void auth_lines(void **state)
+{
+    (void)state;
+    char id[PUSH_ID_MAX + 1], ver[PUSH_VERSION_MAX + 1], auth[PUSH_AUTH_HEX + 1];
+    const char *why = NULL;
+    char line[256];
+    int n = snprintf(line, sizeof line, "{\"imei\":\"860000000000009\",\"auth\":\"%s\"}", AUTH_IMEI);
+    assert_int_equal(push_parse_ident_auth(line, (size_t)n, id, ver, auth, &why), 0);
+    assert_string_equal(id, "860000000000009");
+    assert_string_equal(auth, AUTH_IMEI);
+    /* without a key the auth member is accepted and not needed */
+    assert_int_equal(push_parse_ident(line, (size_t)n, id, ver, &why), 0);
+    /* plain lines carry no auth: a server with a key refuses them */
+    assert_int_equal(push_parse_ident_auth("860000000000009", 15, id, ver, auth, &why), 0);
+    assert_string_equal(auth, "");
+    assert_int_equal(push_parse_ident_auth("{\"imei\":\"860000000000009\"}", 26, id, ver, auth, &why), 0);
+    assert_string_equal(auth, "");
+    /* malformed auth members are bad first lines, with or without a key */
+    static const char *badauth[] = {
+        "{\"imei\":\"860000000000009\",\"auth\":\"\"}",
+        "{\"imei\":\"860000000000009\",\"auth\":\"abc\"}",
+        "{\"imei\":\"860000000000009\",\"auth\":123}",
+        "{\"imei\":\"860000000000009\",\"auth\":null}",
+        "{\"imei\":\"860000000000009\",\"auth\":\"550689688d7bdba625f71783a35b91d3d7c49314f200c9f532f6f54bbe2061dg\"}",
+        "{\"imei\":\"860000000000009\",\"auth\":\"550689688d7bdba625f71783a35b91d3d7c49314f200c9f532f6f54bbe2061dd0\"}",
+    };
+    for (size_t i = 0; i < sizeof badauth / sizeof badauth[0]; i++) {
+        why = NULL;
+        if (push_parse_ident_auth(badauth[i], strlen(badauth[i]), id, ver, auth, &why) == 0)
+            fail_msg("accepted bad auth line '%s'", badauth[i]);
+        assert_non_null(why);
+        if (push_parse_ident(badauth[i], strlen(badauth[i]), id, ver, &why) == 0)
+            fail_msg("accepted bad auth line '%s' without a key", badauth[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_lines),      cmocka_unit_test(bad_lines),      cmocka_unit_test(fixtures_refused),
         cmocka_unit_test(command_line),    cmocka_unit_test(topic_template),
+        cmocka_unit_test(auth_scheme),     cmocka_unit_test(auth_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
