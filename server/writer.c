@@ -95,6 +95,7 @@ static void *writer_main(void *arg)
     dev_state *devs = malloc(WRITER_BATCH * sizeof *devs);
     store_event *evs = malloc(WRITER_BATCH * sizeof *evs);
     time_t last_prune = 0, last_dev_prune = 0;
+    unsigned failing = 0; /* consecutive failed batches */
     if (devs == NULL || evs == NULL) {
         log_error("writer: out of memory; device state will not be saved");
         free(devs);
@@ -103,10 +104,14 @@ static void *writer_main(void *arg)
     }
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        if (!w->stop && w->count < WRITER_BATCH && w->flush_req == w->flush_done) {
+        /* after a failed batch, back off (up to 1 s) instead of spinning on
+         * a store that keeps failing; when stopping, go on at once */
+        if (!w->stop && (failing || (w->count < WRITER_BATCH && w->flush_req == w->flush_done))) {
+            long wait_ms = failing ? (failing < 20 ? (long)failing * WRITER_PERIOD_MS : 1000L) : WRITER_PERIOD_MS;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += WRITER_PERIOD_MS * 1000000L;
+            ts.tv_sec += wait_ms / 1000;
+            ts.tv_nsec += (wait_ms % 1000) * 1000000L;
             if (ts.tv_nsec >= 1000000000L) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
@@ -133,8 +138,9 @@ static void *writer_main(void *arg)
                 e = w->st->ops->write_batch(w->st, devs, ndev, evs, nev, durable);
             } while (e == STORE_BUSY && ++tries < 5);
             if (e != STORE_OK) {
-                log_error("writer: could not save %zu device states and %zu events: %s", ndev, nev,
-                          store_strerror(e));
+                if (failing++ == 0)
+                    log_error("writer: could not save %zu device states and %zu events: %s; retrying", ndev, nev,
+                              store_strerror(e));
                 /* device states stay correct in memory; mark them for retry */
                 for (size_t i = 0; i < ndev; i++) {
                     dev_entry *de = devtab_lock(w->dt, devs[i].id, 0);
@@ -143,8 +149,25 @@ static void *writer_main(void *arg)
                         devtab_unlock(w->dt, de);
                     }
                 }
+                /* the events go back to the front of the queue, in order,
+                 * for the next round; only when stopping, or when new events
+                 * took their room, are they dropped (and counted) */
+                pthread_mutex_lock(&w->mu);
+                size_t room = stopping ? 0 : WRITER_QUEUE - w->count;
+                size_t keep = nev < room ? nev : room;
+                w->head = (w->head + WRITER_QUEUE - keep) % WRITER_QUEUE;
+                for (size_t i = 0; i < keep; i++)
+                    w->ring[(w->head + i) % WRITER_QUEUE] = evs[i];
+                w->count += keep;
+                w->dropped += nev - keep;
+                pthread_mutex_unlock(&w->mu);
+                more = more || keep > 0;
+            } else {
+                if (failing)
+                    log_info("writer: saving again after %u failed attempts", failing);
+                failing = 0;
+                count_for_prune(w, evs, nev);
             }
-            count_for_prune(w, evs, nev);
         }
         time_t now = time(NULL);
         if (now != last_dev_prune || stopping) {

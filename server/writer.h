@@ -5,7 +5,11 @@
  * at most retention_events per device, nothing older than retention_days.
  *
  * The event queue is a bounded ring: when full (the disk cannot keep up)
- * further events are dropped and counted, never blocking a device check.
+ * further events are dropped and counted, never blocking a device check. A
+ * batch the store refuses (locked database, I/O error) goes back to the
+ * front of the queue and is tried again, backing off up to 1 s per try; a
+ * flush meanwhile reports the failure. Only at stop are unsaved events
+ * dropped (and counted).
  * Device state is not queued by value: devtab marks changed devices dirty and
  * the writer saves their latest state, so it is never dropped.
  */
