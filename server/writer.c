@@ -136,7 +136,7 @@ static void *writer_main(void *arg)
             int tries = 0;
             do {
                 e = w->st->ops->write_batch(w->st, devs, ndev, evs, nev, durable);
-            } while (e == STORE_BUSY && ++tries < 5);
+            } while (e == STORE_BUSY && ++tries < (stopping ? 1 : 5));
             if (e != STORE_OK) {
                 if (failing++ == 0)
                     log_error("writer: could not save %zu device states and %zu events: %s; retrying", ndev, nev,
@@ -160,6 +160,15 @@ static void *writer_main(void *arg)
                     w->ring[(w->head + i) % WRITER_QUEUE] = evs[i];
                 w->count += keep;
                 w->dropped += nev - keep;
+                if (stopping) {
+                    /* one failed try at stop: what is still queued is not
+                     * tried again (a locked database must not hold the stop
+                     * for minutes) */
+                    w->dropped += w->count;
+                    w->head = (w->head + w->count) % WRITER_QUEUE;
+                    w->count = 0;
+                    more = 0;
+                }
                 pthread_mutex_unlock(&w->mu);
                 more = more || keep > 0;
             } else {

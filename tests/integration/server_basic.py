@@ -10,6 +10,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from ofharness import (FW, Failure, Suite, check, expect_code, expect_package,  # noqa: E402
@@ -460,6 +461,52 @@ def package_rm_and_project_rm(c):
     check(r.status >= 300, "removed package still delivered: %s" % r.describe())
     r = run_cli(c, "project", "rm", c.key)
     check(r.returncode != 0, "project with packages was removed")
+
+
+@suite.case
+def database_locked_by_another_process(c):
+    """Another program holds the database's write lock (a backup, an sqlite3
+    shell) for longer than the server's busy timeout: an admin write is
+    answered 503 with Retry-After and says why; device checks go on; the
+    checks made meanwhile are in the device's history once the lock is gone
+    (nothing the server answered is lost)."""
+    import sqlite3
+    import threading
+    dev = imei(202)
+    db = sqlite3.connect(os.path.join(c.srv.data, "openfota.db"), timeout=30, isolation_level=None,
+                         check_same_thread=False)
+    db.execute("BEGIN IMMEDIATE")
+    released = threading.Event()
+
+    def release_later():
+        time.sleep(7)
+        db.execute("ROLLBACK")
+        db.close()
+        released.set()
+    threading.Thread(target=release_later, daemon=True).start()
+    try:
+        t0 = time.time()
+        st, obj, raw = c.srv.admin("POST", "/admin/v1/projects", {"name": "locked"})
+        check(st == 503 and obj and obj.get("error") and obj.get("hint"),
+              "admin write with the database locked: expected 503 {error,hint}, got %s %r" % (st, raw))
+        check(time.time() - t0 < 7, "the 503 came only after the lock was gone")
+        for i in range(5):
+            r = c.srv.module_check(dev, c.key, FW, "2012.001.00%d" % (2 + i % 2))
+            check(r.code() in (27, 0) or r.status == 200, "a check while the database is locked: %s"
+                  % r.describe())
+    finally:
+        released.wait(20)
+    st, obj, raw = c.srv.admin("POST", "/admin/v1/projects", {"name": "unlocked"})
+    check(st == 201, "admin write after the lock: %s %r" % (st, raw))
+    deadline = time.time() + 20
+    n = 0
+    while time.time() < deadline:
+        st, obj, raw = c.srv.admin("GET", "/admin/v1/devices/" + dev)
+        n = len(obj.get("history", [])) if st == 200 and obj else 0
+        if n >= 5:
+            break
+        time.sleep(0.5)
+    check(n >= 5, "checks made while the database was locked: %d of 5 in the history" % n)
 
 
 if __name__ == "__main__":
