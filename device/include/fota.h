@@ -450,6 +450,8 @@ void fota_md5_final(fota_md5 *c, uint8_t out[16]);
 void fota_sha256_init(fota_sha256 *c);
 void fota_sha256_update(fota_sha256 *c, const void *data, size_t len);
 void fota_sha256_final(fota_sha256 *c, uint8_t out[32]);
+/* HMAC-SHA256 (RFC 2104) of msg under key, on the SHA-256 above. */
+void fota_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len, uint8_t out[32]);
 
 /* ------------------------------------------------------------------ */
 /* Status reports                                                      */
@@ -540,6 +542,17 @@ typedef struct fota_push_opts {
   unsigned max_connects;  /* 0 = unlimited */
   unsigned heartbeat_ms;  /* send "\n" after this long without sending (keeps NAT
                              mappings open); 0 = never */
+  /* Device authentication (server started with --push-key-file, see
+   * docs/fleet.md): the device's push key, the 32 bytes printed in hex by
+   * `openfota push key IMEI`; NULL = none (identifies with imei + "\n").
+   * With a key, imei must be the id as the server names it (IMEI digits, or
+   * a hex id in upper case without separators) and the listener answers the
+   * server's {"nonce":"…"} line with {"imei":"…","auth":"<HMAC>"}; when no
+   * nonce arrives within nonce_wait_ms the server does not authenticate and
+   * the plain imei line is sent. */
+  const uint8_t *key;
+  size_t key_len;
+  unsigned nonce_wait_ms; /* 0 = 5000 */
 } fota_push_opts;
 
 /* TCP push listener. Connects, identifies itself, reads lines (at most

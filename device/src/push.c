@@ -11,6 +11,13 @@
  * dropped whole. A trigger that arrives while an update runs is ignored (the
  * seed's fota_running guard): bytes received during a request are drained
  * and dropped afterwards.
+ *
+ * With a push key (fota_push_opts.key) the server speaks first:
+ *   {"nonce":"<hex>"}
+ * and the device identifies with
+ *   {"imei":"<id>","auth":"<hex HMAC-SHA256(key, nonce + id)>"}
+ * A server that sends nothing within nonce_wait_ms does not authenticate:
+ * the plain id line is sent as without a key.
  */
 #include "fota_internal.h"
 
@@ -241,6 +248,110 @@ __attribute__((noinline)) static void on_line(const fota_ports *ports, const fot
   *ran = 1;
 }
 
+/* Parses {"nonce":"<16..64 hex>"} (other string members are skipped) into
+ * out[65]. Returns 0 or FOTA_ERR_PROTOCOL. */
+static int nonce_parse(const char *line, size_t len, char *out)
+{
+  jp p = {line, line + len};
+  out[0] = '\0';
+  ws(&p);
+  if (p.s >= p.e || *p.s++ != '{')
+    return FOTA_ERR_PROTOCOL;
+  for (;;) {
+    char key[8];
+    ws(&p);
+    int rc = jstring(&p, key, sizeof key);
+    if (rc == FOTA_ERR_TOOBIG)
+      key[0] = '\0';
+    else if (rc)
+      return rc;
+    ws(&p);
+    if (p.s >= p.e || *p.s++ != ':')
+      return FOTA_ERR_PROTOCOL;
+    ws(&p);
+    int ours = strcmp(key, "nonce") == 0;
+    if (jstring(&p, ours ? out : NULL, 65))
+      return FOTA_ERR_PROTOCOL;
+    ws(&p);
+    if (p.s < p.e && *p.s == ',') {
+      p.s++;
+      continue;
+    }
+    if (p.s >= p.e || *p.s++ != '}')
+      return FOTA_ERR_PROTOCOL;
+    break;
+  }
+  size_t n = strlen(out);
+  if (n < 16)
+    return FOTA_ERR_PROTOCOL;
+  for (size_t i = 0; i < n; i++)
+    if (!((out[i] >= '0' && out[i] <= '9') || (out[i] >= 'a' && out[i] <= 'f') || (out[i] >= 'A' && out[i] <= 'F')))
+      return FOTA_ERR_PROTOCOL;
+  return 0;
+}
+
+/* Identifies on a fresh connection: the plain id line, or with a key the
+ * answer to the server's nonce (line is the listener's line buffer, free
+ * here). Returns 0, or -1 when the connection is to be dropped. Kept out of
+ * fota_push_listen's frame: its buffers are not on the path of an update. */
+__attribute__((noinline)) static int push_identify(const fota_transport *t, const fota_system *sys, fota_conn *c,
+                                                   const fota_push_opts *po, char *line)
+{
+  size_t il = strlen(po->imei);
+  if (po->key) {
+    uint64_t start = sys->now_ms(sys->ctx);
+    unsigned wait = po->nonce_wait_ms ? po->nonce_wait_ms : 5000;
+    size_t len = 0;
+    for (;;) {
+      uint64_t spent = sys->now_ms(sys->ctx) - start;
+      if (po->stop && *po->stop)
+        return -1;
+      if (spent >= wait) {
+        if (len)
+          return -1; /* half a line and then silence */
+        goto plain;  /* no nonce: the server does not authenticate */
+      }
+      uint8_t ch;
+      long n = t->recv(t->ctx, c, &ch, 1, (unsigned)(wait - spent));
+      if (n == FOTA_ERR_TIMEOUT)
+        continue;
+      if (n <= 0)
+        return -1;
+      if (ch == '\n')
+        break;
+      if (len >= FOTA_PUSH_LINE_MAX - 1)
+        return -1;
+      line[len++] = (char)ch;
+    }
+    char nonce[65];
+    if (nonce_parse(line, len, nonce))
+      return -1; /* not a nonce: not a server we know how to answer */
+    size_t nl = strlen(nonce);
+    memcpy(line, nonce, nl);
+    memcpy(line + nl, po->imei, il);
+    uint8_t mac[32];
+    fota_hmac_sha256(po->key, po->key_len, line, nl + il, mac);
+    static const char hx[] = "0123456789abcdef";
+    memcpy(line, "{\"imei\":\"", 9);
+    size_t o = 9;
+    memcpy(line + o, po->imei, il);
+    o += il;
+    memcpy(line + o, "\",\"auth\":\"", 10);
+    o += 10;
+    for (int i = 0; i < 32; i++) {
+      line[o++] = hx[mac[i] >> 4];
+      line[o++] = hx[mac[i] & 15];
+    }
+    memcpy(line + o, "\"}\n", 3);
+    o += 3;
+    return t->send(t->ctx, c, line, o, 10000) ? -1 : 0;
+  }
+plain:
+  if (t->send(t->ctx, c, po->imei, il, 10000) || t->send(t->ctx, c, "\n", 1, 10000))
+    return -1;
+  return 0;
+}
+
 /* Connects to the push server; the target lives only in this frame. */
 __attribute__((noinline)) static int push_connect(const fota_transport *t, const fota_push_opts *po,
                                                   const fota_opts *base, fota_conn **c)
@@ -265,6 +376,14 @@ int fota_push_listen(const fota_ports *ports, const fota_push_opts *po, const fo
   size_t hl = strlen(po->host);
   if (hl == 0 || hl >= FOTA_HOST_MAX)
     return FOTA_ERR_URL;
+  if (po->key) { /* the id goes into a JSON string and the MAC input as it is */
+    size_t il = strlen(po->imei);
+    if (il == 0 || il > 64)
+      return FOTA_ERR_INVAL;
+    for (size_t i = 0; i < il; i++)
+      if (po->imei[i] == '"' || po->imei[i] == '\\' || (unsigned char)po->imei[i] < 0x20)
+        return FOTA_ERR_INVAL;
+  }
   char line[FOTA_PUSH_LINE_MAX];
   unsigned connects = 0;
   int ever = 0;
@@ -279,8 +398,7 @@ int fota_push_listen(const fota_ports *ports, const fota_push_opts *po, const fo
       continue;
     }
     ever = 1;
-    size_t il = strlen(po->imei);
-    if (t->send(t->ctx, c, po->imei, il, 10000) || t->send(t->ctx, c, "\n", 1, 10000)) {
+    if (push_identify(t, sys, c, po, line)) {
       t->close(t->ctx, c);
       pause_ms(sys, reconnect, po->stop);
       continue;

@@ -89,3 +89,29 @@ void fota_sha256_final(fota_sha256 *c, uint8_t out[32])
     for (int j = 0; j < 4; j++)
       out[4 * i + j] = (uint8_t)(c->s[i] >> (24 - 8 * j));
 }
+
+void fota_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len, uint8_t out[32])
+{
+  uint8_t k[64];
+  fota_sha256 c;
+  memset(k, 0, sizeof k);
+  if (key_len > sizeof k) { /* RFC 2104: long keys are hashed first */
+    fota_sha256_init(&c);
+    fota_sha256_update(&c, key, key_len);
+    fota_sha256_final(&c, k);
+  } else if (key_len) {
+    memcpy(k, key, key_len);
+  }
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < sizeof k; i++)
+      k[i] ^= pass ? (0x36 ^ 0x5c) : 0x36; /* ipad, then opad */
+    fota_sha256_init(&c);
+    fota_sha256_update(&c, k, sizeof k);
+    if (pass)
+      fota_sha256_update(&c, out, 32);
+    else
+      fota_sha256_update(&c, msg, len);
+    fota_sha256_final(&c, out);
+  }
+  memset(k, 0, sizeof k);
+}

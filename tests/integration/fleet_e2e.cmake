@@ -8,8 +8,14 @@
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 if(TARGET openfota)
   foreach(scenario accept rate psm noboot good auth)
+    set(_fleet_e2e_dev "")
+    if(scenario STREQUAL "auth" AND TARGET device_e2e_client)
+      # the device library's push listener with its push key, too
+      set(_fleet_e2e_dev $<TARGET_FILE:device_e2e_client>)
+    endif()
     add_test(NAME fleet_e2e_${scenario}
-      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/fleet_e2e.py $<TARGET_FILE:openfota> ${scenario})
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/fleet_e2e.py $<TARGET_FILE:openfota> ${scenario}
+              ${_fleet_e2e_dev})
     set_tests_properties(fleet_e2e_${scenario} PROPERTIES LABELS integration TIMEOUT 150)
   endforeach()
   set_tests_properties(fleet_e2e_rate PROPERTIES RESOURCE_LOCK fleet_many_sockets)

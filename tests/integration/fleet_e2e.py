@@ -4,7 +4,7 @@ the simulator (stdlib only). Needs a server with the fleet wired in
 (`openfota serve --push HOST:PORT`, admin routes /admin/v1/push and
 /admin/v1/rollouts); fails clearly when the server lacks them.
 
-usage: fleet_e2e.py OPENFOTA_BINARY SCENARIO
+usage: fleet_e2e.py OPENFOTA_BINARY SCENARIO [DEVICE_E2E_CLIENT]
   accept   a device that sent 860000000000009\\n on the push port gets one
            JSON line {"fota":"true","url":"...?"} after `openfota push 860000000000009`
   rate     2,000 devices connected to the push port; one push to all of them
@@ -18,7 +18,9 @@ usage: fleet_e2e.py OPENFOTA_BINARY SCENARIO
   auth     a server started with --push-key-file: the device answering the
            nonce with its HMAC gets its push; impostors claiming its IMEI
            (plain line, no auth, wrong key, replayed auth) are refused with a
-           JSON error and do not displace its connection
+           JSON error and do not displace its connection; with
+           DEVICE_E2E_CLIENT, a device-library device with its push key
+           (fota_push_listen) gets a push and runs the check too
 """
 import hashlib
 import hmac
@@ -131,6 +133,7 @@ def scenario_accept(binary, srv):
 
 
 KEY_FILE = None
+DEVICE_CLIENT = None
 AUTH_MASTER = "9b1f0c3e5a7d2f4086e1c3a5b7d9f1e2a4c6e8f0b2d4f6a8c0e2a4c6e8f0b2d4"
 
 
@@ -194,6 +197,40 @@ def scenario_auth(binary, srv):
     print("auth: impostors refused (%d), the device kept its connection and got %s"
           % (st["auth_refused"], buf.decode().strip()))
     s.close()
+    if DEVICE_CLIENT:
+        lib_device(binary, srv, port)
+
+
+def lib_device(binary, srv, port):
+    """The device library's listener (tests/unit/device/e2e_client.c) with the
+    key `openfota push key` printed: it answers the nonce, gets the push and
+    runs its check."""
+    dev = "860000000000077"
+    key = cli(binary, srv, "push", "key", dev, "--key-file", KEY_FILE).strip()
+    slots = tempfile.mkdtemp(prefix="openfota-pushdev-")
+    p = subprocess.Popen([DEVICE_CLIENT, "push", "127.0.0.1", str(port), dev, key, slots],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not admin(srv, "GET", "/push/devices/" + dev).get("connected"):
+            time.sleep(0.05)
+        need(admin(srv, "GET", "/push/devices/" + dev).get("connected"),
+             "the device-library device did not authenticate")
+        cli(binary, srv, "push", dev)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for name in os.listdir(slots):
+            os.unlink(os.path.join(slots, name))
+        os.rmdir(slots)
+    try:
+        r = json.loads(out.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        fail("device client printed %r / %r" % (out, err))
+    need(r.get("pushed") == 1, "the device-library device did not run the pushed check: %r" % r)
+    print("auth: device-library device authenticated and ran the pushed check (result %d)" % r["result"])
 
 
 def scenario_rate(binary, srv, n=2000, rate=200.0):
@@ -323,10 +360,12 @@ def scenario_good(binary, srv, n=2000):
 
 
 def main():
-    if len(sys.argv) != 3:
+    global DEVICE_CLIENT
+    if len(sys.argv) not in (3, 4):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     binary, scenario = sys.argv[1], sys.argv[2]
+    DEVICE_CLIENT = sys.argv[3] if len(sys.argv) == 4 else None
     extra = ["--push", "127.0.0.1:0"]
     if scenario == "rate":
         extra += ["--push-rate", "200"]

@@ -5,6 +5,7 @@
  *   device_e2e_client libfota2|agent URL KEY FIRMWARE VERSION IMEI SLOTDIR
  *   device_e2e_client agent-delta URL KEY FIRMWARE VERSION IMEI SLOTDIR
  *                     IMAGE PUBKEY FAMILY SUFFIX HWID COUNTER
+ *   device_e2e_client push HOST PORT IMEI PUSHKEY_HEX SLOTDIR
  *
  * libfota2: fota_request with these options (the body goes to the inactive
  * slot in SLOTDIR). agent: fota_download with resume, then fota_activate.
@@ -12,6 +13,9 @@
  * the signed-package installer and the delta installer behind it — the
  * library itself announces the agent and waits out code 43, no retry loop
  * here — then fota_activate.
+ * push: fota_push_listen on HOST:PORT with the device push key (64 hex
+ * digits, or "-" for none) until the first pushed command has run its check
+ * (tests/integration/fleet_e2e.py, scenario auth); prints {"pushed":1,...}.
  * Prints one JSON line: result, err, status, code (vendor JSON code), len,
  * sha256, slot, body (package bytes received), waits and waited_ms (sleeps
  * through the system port).
@@ -78,8 +82,51 @@ static void cb(int result, const fota_report *rep, void *user)
   g_rep = *rep;
 }
 
+static volatile int g_stop;
+static int g_pushed, g_push_result;
+static void push_cb(int result, const fota_report *rep, void *user)
+{
+  (void)rep;
+  (void)user;
+  g_pushed++;
+  g_push_result = result;
+  g_stop = 1;
+}
+
+static int push_main(char **argv)
+{
+  static fota_posix_fs fs;
+  mkdir(argv[6], 0700);
+  if (fota_posix_storage_init(&fs, argv[6], 1u << 20))
+    return 1;
+  fota_posix_system_init(&g_psys);
+  uint8_t key[32];
+  size_t kl = 0;
+  if (strcmp(argv[5], "-") != 0) {
+    if (strlen(argv[5]) != 64)
+      return 2;
+    for (; kl < 32; kl++) {
+      unsigned v;
+      if (sscanf(argv[5] + 2 * kl, "%2x", &v) != 1)
+        return 2;
+      key[kl] = (uint8_t)v;
+    }
+  }
+  fota_ports ports = {fota_posix_transport(), &fs.storage, &g_psys.system};
+  fota_push_opts po = {.host = argv[2], .port = (uint16_t)atoi(argv[3]), .imei = argv[4], .idle_ms = 50,
+                       .reconnect_ms = 200, .stop = &g_stop, .max_connects = 5, .key = kl ? key : NULL,
+                       .key_len = kl};
+  fota_opts o = {.project_key = "e2e", .firmware_name = "push", .version = "1.0.0", .imei = argv[4],
+                 .timeout_ms = 10000};
+  int rc = fota_push_listen(&ports, &po, &o, push_cb, NULL);
+  printf("{\"pushed\":%d,\"result\":%d,\"rc\":\"%s\"}\n", g_pushed, g_push_result, fota_strerror(rc));
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
+  if (argc == 7 && strcmp(argv[1], "push") == 0)
+    return push_main(argv);
   int delta = argc == 14 && strcmp(argv[1], "agent-delta") == 0;
   if (argc != 8 && !delta) {
     fprintf(stderr, "usage: %s libfota2|agent URL KEY FIRMWARE VERSION IMEI SLOTDIR\n"
