@@ -3,8 +3,11 @@
  *
  * N worker threads, each with its own epoll set (edge-triggered) and its own
  * connections; the listening socket is in every set with EPOLLEXCLUSIVE, so
- * one worker is woken per new connection. A connection is a small state
- * machine:
+ * one worker is woken per new connection. With isolate_prefix, one more
+ * worker does not listen: a request whose path starts with the prefix (the
+ * admin API) is handed to it once its head is parsed (hand_over/adopt_inbox),
+ * so slow admin work never holds up the device checks of the others. A
+ * connection is a small state machine:
  *
  *   HEAD   read until the head is complete (at most conn_memory bytes, and
  *          within the connection timeout), check and split it
@@ -56,7 +59,7 @@
 #define LINGER_MS 3000u              /* how long a closing connection drains input */
 #define ACCEPT_BATCH 64
 
-enum cstate { CS_HEAD, CS_BODY, CS_SEND, CS_LINGER };
+enum cstate { CS_HEAD, CS_DISPATCH, CS_BODY, CS_SEND, CS_LINGER };
 
 typedef struct worker worker;
 
@@ -97,7 +100,10 @@ struct worker {
     http_server *s;
     pthread_t th;
     int ep, evfd;
-    int lfd;                   /* the listening socket (shared, EPOLLEXCLUSIVE) */
+    int lfd;                   /* the listening socket (shared, EPOLLEXCLUSIVE); -1 for the admin worker */
+    atomic_int stop;
+    pthread_mutex_t inbox_mu;  /* connections handed over by other workers */
+    conn *inbox;
     conn *all;
     conn *ready, *ready_tail;
     time_t date_at;
@@ -114,8 +120,10 @@ struct http_server {
     unsigned timeout_s;
     unsigned max_conns;
     size_t head_max;
-    unsigned nworkers;
+    unsigned nworkers;         /* listening workers; w[nworkers] is the isolated one, if any */
     worker *w;
+    worker *iso;               /* runs requests under isolate_prefix, NULL when none */
+    char isolate_prefix[32];
     atomic_uint nconns;
     atomic_int stopping;
 };
@@ -623,7 +631,61 @@ static int conn_read(conn *c)
     return errno == EINTR ? 1 : -1;
 }
 
-enum { STEP_WAIT = 0, STEP_GO = 1, STEP_CLOSE = -1 };
+enum { STEP_WAIT = 0, STEP_GO = 1, STEP_CLOSE = -1, STEP_MOVED = 2 };
+
+/* Give a connection whose request head is parsed to another worker (the
+ * isolated one, for admin requests): out of this worker's epoll set and
+ * list, into the other's inbox; it adopts it and goes on from CS_DISPATCH.
+ * From here on only the other worker touches c. */
+static void hand_over(conn *c, worker *to)
+{
+    worker *w = c->w;
+    epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->all = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = NULL;
+    pthread_mutex_lock(&to->inbox_mu);
+    c->next = to->inbox;
+    to->inbox = c;
+    pthread_mutex_unlock(&to->inbox_mu);
+    uint64_t one = 1;
+    (void)!write(to->evfd, &one, sizeof one);
+}
+
+static void conn_run(conn *c);
+
+/* Take the connections handed to this worker. */
+static void adopt_inbox(worker *w)
+{
+    uint64_t v;
+    (void)!read(w->evfd, &v, sizeof v);
+    pthread_mutex_lock(&w->inbox_mu);
+    conn *list = w->inbox;
+    w->inbox = NULL;
+    pthread_mutex_unlock(&w->inbox_mu);
+    while (list) {
+        conn *c = list;
+        list = c->next;
+        c->w = w;
+        c->prev = NULL;
+        c->next = w->all;
+        if (w->all)
+            w->all->prev = c;
+        w->all = c;
+        c->can_read = 1; /* bytes may have come during the hand-over */
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (c->want_out ? EPOLLOUT : 0),
+                                 .data.ptr = c};
+        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+            conn_close(c);
+            continue;
+        }
+        conn_run(c);
+    }
+}
 
 static int finish_request(conn *c)
 {
@@ -788,7 +850,21 @@ static int step_head(conn *c)
     c->body_left = h->content_length;
     c->body_done = !(h->chunked || h->content_length > 0);
     c->body_sent = c->body_total = 0;
+    c->st = CS_DISPATCH;
+    if (s->iso && c->w != s->iso && !c->in_ready && s->isolate_prefix[0] &&
+        strncmp(r->path, s->isolate_prefix, strlen(s->isolate_prefix)) == 0) {
+        hand_over(c, s->iso);
+        return STEP_MOVED;
+    }
+    return STEP_GO;
+}
 
+/* The head is parsed: the HEADERS phase, then the body or the END phase. */
+static int step_dispatch(conn *c)
+{
+    http_server *s = c->w->s;
+    http_req *r = c->r;
+    const http_head *h = r->head;
     s->handler(s->ctx, r, HTTP_PHASE_HEADERS, NULL, 0);
     if (r->close_conn)
         return STEP_CLOSE;
@@ -948,6 +1024,14 @@ static void conn_run(conn *c)
                 return;
             }
             return;
+        case CS_DISPATCH: {
+            int rc = step_dispatch(c);
+            if (rc == STEP_CLOSE) {
+                conn_close(c);
+                return;
+            }
+            continue;
+        }
         case CS_HEAD:
         case CS_BODY: {
             int rc = c->st == CS_HEAD ? step_head(c) : step_body(c);
@@ -955,6 +1039,8 @@ static void conn_run(conn *c)
                 conn_close(c);
                 return;
             }
+            if (rc == STEP_MOVED)
+                return; /* another worker has it now */
             if (rc == STEP_GO)
                 continue;
             /* wait: need input */
@@ -1045,7 +1131,7 @@ static void *worker_main(void *arg)
     worker *w = arg;
     http_server *s = w->s;
     struct epoll_event ev[128];
-    while (!atomic_load(&s->stopping)) {
+    while (!atomic_load(&w->stop)) {
         int n = epoll_wait(w->ep, ev, 128, w->ready ? 0 : 1000);
         for (int i = 0; i < n; i++) {
             void *p = ev[i].data.ptr;
@@ -1053,8 +1139,11 @@ static void *worker_main(void *arg)
                 accept_some(w);
                 continue;
             }
-            if (p == &WAKE_TAG)
+            if (p == &WAKE_TAG) {
+                if (w == s->iso)
+                    adopt_inbox(w);
                 continue;
+            }
             conn *c = p;
             if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                 c->can_read = 1;
@@ -1080,6 +1169,23 @@ static void *worker_main(void *arg)
         if (now - w->last_sweep >= 1000) {
             w->last_sweep = now;
             sweep(w, now);
+        }
+    }
+    if (w == s->iso) {
+        /* the listening workers have stopped: nothing more comes in */
+        pthread_mutex_lock(&w->inbox_mu);
+        conn *list = w->inbox;
+        w->inbox = NULL;
+        pthread_mutex_unlock(&w->inbox_mu);
+        while (list) {
+            conn *c = list;
+            list = c->next;
+            c->w = w;
+            c->prev = NULL;
+            c->next = w->all;
+            if (w->all)
+                w->all->prev = c;
+            w->all = c;
         }
     }
     while (w->all)
@@ -1160,24 +1266,31 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
     getsockname(s->fd, (struct sockaddr *)&ss, &sl);
     s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    s->w = calloc(s->nworkers, sizeof *s->w);
+    if (o->isolate_prefix && o->isolate_prefix[0])
+        snprintf(s->isolate_prefix, sizeof s->isolate_prefix, "%s", o->isolate_prefix);
+    unsigned total = s->nworkers + (s->isolate_prefix[0] ? 1 : 0);
+    s->w = calloc(total, sizeof *s->w);
     if (s->w == NULL) {
         snprintf(err, errlen, "cannot start the HTTP server: out of memory");
         goto fail;
     }
+    if (total > s->nworkers)
+        s->iso = &s->w[s->nworkers];
     unsigned started = 0;
-    for (unsigned i = 0; i < s->nworkers; i++) {
+    for (unsigned i = 0; i < total; i++) {
         worker *w = &s->w[i];
         w->s = s;
+        atomic_init(&w->stop, 0);
+        pthread_mutex_init(&w->inbox_mu, NULL);
         w->ep = epoll_create1(EPOLL_CLOEXEC);
         w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        w->lfd = s->fd;
+        w->lfd = w == s->iso ? -1 : s->fd; /* the isolated worker only takes hand-overs */
         struct epoll_event le = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &LISTEN_TAG};
         struct epoll_event we = {.events = EPOLLIN, .data.ptr = &WAKE_TAG};
-        if (w->ep < 0 || w->evfd < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lfd, &le) < 0 ||
+        if (w->ep < 0 || w->evfd < 0 || (w->lfd >= 0 && epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lfd, &le) < 0) ||
             epoll_ctl(w->ep, EPOLL_CTL_ADD, w->evfd, &we) < 0 ||
             pthread_create(&w->th, NULL, worker_main, w) != 0) {
-            snprintf(err, errlen, "cannot start HTTP worker %u of %u: %s", i + 1, s->nworkers, strerror(errno));
+            snprintf(err, errlen, "cannot start HTTP worker %u of %u: %s", i + 1, total, strerror(errno));
             if (w->ep >= 0)
                 close(w->ep);
             if (w->evfd >= 0)
@@ -1186,10 +1299,11 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
         }
         started++;
     }
-    if (started < s->nworkers) {
+    if (started < total) {
         atomic_store(&s->stopping, 1);
         for (unsigned i = 0; i < started; i++) {
             uint64_t one = 1;
+            atomic_store(&s->w[i].stop, 1);
             (void)!write(s->w[i].evfd, &one, sizeof one);
             pthread_join(s->w[i].th, NULL);
             close(s->w[i].ep);
@@ -1213,14 +1327,24 @@ void http_stop(http_server *s)
     if (s == NULL)
         return;
     atomic_store(&s->stopping, 1);
-    for (unsigned i = 0; i < s->nworkers; i++) {
+    /* the listening workers first, then the isolated one: it must outlive
+     * every worker that may still hand it a connection */
+    unsigned total = s->nworkers + (s->iso ? 1 : 0);
+    for (unsigned i = 0; i < total; i++) {
+        if (i == s->nworkers) {
+            for (unsigned j = 0; j < s->nworkers; j++)
+                pthread_join(s->w[j].th, NULL);
+        }
         uint64_t one = 1;
+        atomic_store(&s->w[i].stop, 1);
         (void)!write(s->w[i].evfd, &one, sizeof one);
     }
-    for (unsigned i = 0; i < s->nworkers; i++) {
-        pthread_join(s->w[i].th, NULL);
+    for (unsigned i = 0; i < total; i++) {
+        if (i >= s->nworkers || !s->iso)
+            pthread_join(s->w[i].th, NULL);
         close(s->w[i].ep);
         close(s->w[i].evfd);
+        pthread_mutex_destroy(&s->w[i].inbox_mu);
     }
     close(s->fd);
     free(s->w);

@@ -77,6 +77,8 @@ typedef struct http_options {
     unsigned timeout_s;    /* per-connection inactivity deadline; also the grace before the
                               minimum body rate (HTTP_MIN_BODY_RATE bytes/s) applies */
     unsigned conn_memory;  /* per-connection read buffer: bounds the request head (431 past it) */
+    const char *isolate_prefix; /* requests whose raw path starts with this run on one worker of their
+                                   own (admin work never holds up device checks); NULL = none */
 } http_options;
 
 /* Bind, listen and start the worker threads. NULL with err on failure. */

@@ -457,6 +457,7 @@ int server_cli_serve(int argc, char **argv)
         .max_connections = s->cfg.max_connections,
         .timeout_s = s->cfg.conn_timeout,
         .conn_memory = s->cfg.conn_memory,
+        .isolate_prefix = "/admin/",
     };
     s->http = http_start(&ho, route, s, err, sizeof err);
     if (s->http == NULL) {
