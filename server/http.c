@@ -1098,8 +1098,15 @@ static void accept_some(worker *w)
             w->all->prev = c;
         w->all = c;
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c};
-        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
             conn_close(c);
+            continue;
+        }
+        /* a client usually writes its request right after connecting: try
+         * it now (no buffer is taken if nothing is there yet; an edge comes
+         * later) instead of going round epoll_wait first */
+        c->can_read = 1;
+        conn_run(c);
     }
 }
 
