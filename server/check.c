@@ -300,6 +300,20 @@ static delta_action delta_choose(of_server *s, http_req *r, const snapshot *snap
     return out.action;
 }
 
+/* An upgrade the rules granted is not sent now (a rollout holds it, its
+ * delta is being made): answer code/status instead, keep what the rules
+ * learnt (binding, version), and do not count a delivery. */
+static void withhold(rules_result *res, int resume, int code, unsigned status, const char *msg)
+{
+    res->decision = DECISION_NO_UPGRADE;
+    res->code = code;
+    res->status = status;
+    res->msg = msg;
+    if (!resume && res->next.deliveries_today > 0)
+        res->next.deliveries_today--;
+    res->next.last_code = code;
+}
+
 void check_handle(of_server *s, http_req *r, http_phase phase, const char *data, size_t len)
 {
     (void)data;
@@ -399,14 +413,7 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         fleet_offer o;
         if (fleet_rollout_decide(s->fleet, fproj, ffw, id, ev.version, now, &o) == FLEET_OFFER_HOLD &&
             strtoll(o.package_id, NULL, 10) == res.pkg->id) {
-            res.decision = DECISION_NO_UPGRADE;
-            res.code = 27;
-            res.status = 404;
-            res.msg = "staged rollout: not this device's turn yet, or the rollout is paused";
-            /* keep what the rules learnt (binding, version); this is no delivery */
-            if (!resume && res.next.deliveries_today > 0)
-                res.next.deliveries_today--;
-            res.next.last_code = 27;
+            withhold(&res, resume, 27, 404, "staged rollout: not this device's turn yet, or the rollout is paused");
         }
     }
     dc_entry dce;
@@ -416,14 +423,8 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
     if (res.decision == DECISION_UPGRADE) {
         dact = delta_choose(s, r, snap, &res, &q, &ver, now, &dce, &dbase);
         if (dact == DD_WAIT) {
-            res.decision = DECISION_NO_UPGRADE;
-            res.code = 43;
-            res.status = 503;
-            res.msg = "the delta package for this device is being generated: try again in a little while";
-            /* not a delivery */
-            if (!resume && res.next.deliveries_today > 0)
-                res.next.deliveries_today--;
-            res.next.last_code = 43;
+            withhold(&res, resume, 43, 503,
+                     "the delta package for this device is being generated: try again in a little while");
             if (res.note[0] == 0)
                 snprintf(res.note, sizeof res.note, "delta from package %lld to package %lld being generated",
                          (long long)dbase->id, (long long)res.pkg->id);

@@ -124,6 +124,7 @@ struct http_server {
     worker *w;
     worker *iso;               /* runs requests under isolate_prefix, NULL when none */
     char isolate_prefix[32];
+    size_t isolate_len;
     atomic_uint nconns;
     atomic_int stopping;
 };
@@ -520,6 +521,28 @@ static void conn_free(conn *c)
     free(c);
 }
 
+/* The worker's list of all its connections. */
+static void conn_link(worker *w, conn *c)
+{
+    c->w = w;
+    c->prev = NULL;
+    c->next = w->all;
+    if (w->all)
+        w->all->prev = c;
+    w->all = c;
+}
+
+static void conn_unlink(conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->w->all = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
 static void conn_close(conn *c)
 {
     worker *w = c->w;
@@ -527,12 +550,7 @@ static void conn_close(conn *c)
     if (c->ffd >= 0)
         close(c->ffd);
     c->ffd = -1;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->all = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    conn_unlink(c);
     close(c->fd);
     c->fd = -1;
     atomic_fetch_sub(&w->s->nconns, 1);
@@ -639,15 +657,8 @@ enum { STEP_WAIT = 0, STEP_GO = 1, STEP_CLOSE = -1, STEP_MOVED = 2 };
  * From here on only the other worker touches c. */
 static void hand_over(conn *c, worker *to)
 {
-    worker *w = c->w;
-    epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->all = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = NULL;
+    epoll_ctl(c->w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    conn_unlink(c);
     pthread_mutex_lock(&to->inbox_mu);
     c->next = to->inbox;
     to->inbox = c;
@@ -658,24 +669,25 @@ static void hand_over(conn *c, worker *to)
 
 static void conn_run(conn *c);
 
-/* Take the connections handed to this worker. */
-static void adopt_inbox(worker *w)
+/* The connections handed to this worker, taken out of its inbox (a list
+ * linked by next; the caller links each into the worker). */
+static conn *inbox_take(worker *w)
 {
-    uint64_t v;
-    (void)!read(w->evfd, &v, sizeof v);
     pthread_mutex_lock(&w->inbox_mu);
     conn *list = w->inbox;
     w->inbox = NULL;
     pthread_mutex_unlock(&w->inbox_mu);
-    while (list) {
-        conn *c = list;
-        list = c->next;
-        c->w = w;
-        c->prev = NULL;
-        c->next = w->all;
-        if (w->all)
-            w->all->prev = c;
-        w->all = c;
+    return list;
+}
+
+/* Take the connections handed to this worker and run them. */
+static void adopt_inbox(worker *w)
+{
+    uint64_t v;
+    (void)!read(w->evfd, &v, sizeof v);
+    for (conn *c = inbox_take(w), *next; c; c = next) {
+        next = c->next;
+        conn_link(w, c);
         c->can_read = 1; /* bytes may have come during the hand-over */
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (c->want_out ? EPOLLOUT : 0),
                                  .data.ptr = c};
@@ -851,8 +863,7 @@ static int step_head(conn *c)
     c->body_done = !(h->chunked || h->content_length > 0);
     c->body_sent = c->body_total = 0;
     c->st = CS_DISPATCH;
-    if (s->iso && c->w != s->iso && !c->in_ready && s->isolate_prefix[0] &&
-        strncmp(r->path, s->isolate_prefix, strlen(s->isolate_prefix)) == 0) {
+    if (s->iso && c->w != s->iso && !c->in_ready && strncmp(r->path, s->isolate_prefix, s->isolate_len) == 0) {
         hand_over(c, s->iso);
         return STEP_MOVED;
     }
@@ -1088,15 +1099,11 @@ static void accept_some(worker *w)
             continue;
         }
         c->fd = fd;
-        c->w = w;
         c->ffd = -1;
         c->st = CS_HEAD;
         c->can_write = 1; /* can_read comes with the first EPOLLIN */
         c->last_ms = now_ms();
-        c->next = w->all;
-        if (w->all)
-            w->all->prev = c;
-        w->all = c;
+        conn_link(w, c);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c};
         if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
             conn_close(c);
@@ -1180,19 +1187,9 @@ static void *worker_main(void *arg)
     }
     if (w == s->iso) {
         /* the listening workers have stopped: nothing more comes in */
-        pthread_mutex_lock(&w->inbox_mu);
-        conn *list = w->inbox;
-        w->inbox = NULL;
-        pthread_mutex_unlock(&w->inbox_mu);
-        while (list) {
-            conn *c = list;
-            list = c->next;
-            c->w = w;
-            c->prev = NULL;
-            c->next = w->all;
-            if (w->all)
-                w->all->prev = c;
-            w->all = c;
+        for (conn *c = inbox_take(w), *next; c; c = next) {
+            next = c->next;
+            conn_link(w, c);
         }
     }
     while (w->all)
@@ -1275,6 +1272,7 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (o->isolate_prefix && o->isolate_prefix[0])
         snprintf(s->isolate_prefix, sizeof s->isolate_prefix, "%s", o->isolate_prefix);
+    s->isolate_len = strlen(s->isolate_prefix);
     unsigned total = s->nworkers + (s->isolate_prefix[0] ? 1 : 0);
     s->w = calloc(total, sizeof *s->w);
     if (s->w == NULL) {
