@@ -1,4 +1,4 @@
-/* Fuzz the request-head check and split (server/http_head.c): what the
+/* Fuzz the request-head check and split (server/http/http_head.c): what the
  * HTTP layer does with the bytes a client sends before its body. The
  * properties: no crash, a refusal always carries a status and a reason, and
  * an accepted head's strings all lie inside the buffer it was given. */
