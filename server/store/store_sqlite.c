@@ -76,6 +76,72 @@ static const char *const schema[] = {
     " PRIMARY KEY (base_package_id, target_package_id))",
 };
 
+/*
+ * Schema migrations. `schema` above is version 1 (what every database made
+ * before migrations existed holds; CREATE ... IF NOT EXISTS keeps it
+ * idempotent). Each step names the version it leads to, in rising order;
+ * meta.schema_version records where a database stands. They run at open,
+ * inside the same BEGIN IMMEDIATE as the schema, so two servers starting on
+ * one folder cannot race. Append only: never edit a step that has shipped.
+ * A step may hold several statements separated by ';'.
+ */
+static store_err exec(sqlite3 *db, const char *sql);
+
+typedef struct schema_step {
+    int to;          /* the version this step leads to (2, 3, ...) */
+    const char *sql; /* NULL ends the list */
+} schema_step;
+static const schema_step migrations[] = {
+    /* {2, "ALTER TABLE packages ADD COLUMN ...; CREATE INDEX ..."}, */
+    {0, NULL},
+};
+
+/* The version a database has after every step: 1 + the number of steps. */
+static int schema_latest(void)
+{
+    int v = 1;
+    for (const schema_step *m = migrations; m->sql; m++)
+        v = m->to;
+    return v;
+}
+
+/* Apply every step above the database's version (inside the caller's
+ * transaction). 0 ok, -1 with err set. */
+static int schema_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    int have = 1, latest = schema_latest();
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        have = atoi((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (have > latest) {
+        snprintf(err, errlen,
+                 "the database is at schema version %d, newer than this openfota knows (%d): run the newer openfota, "
+                 "or restore a backup made before the upgrade",
+                 have, latest);
+        return -1;
+    }
+    for (const schema_step *m = migrations; m->sql; m++) {
+        if (m->to <= have)
+            continue;
+        if (exec(db, m->sql) != STORE_OK) {
+            snprintf(err, errlen, "cannot migrate the database to schema version %d: %s", m->to, sqlite3_errmsg(db));
+            return -1;
+        }
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO meta (key, value) VALUES ('schema_version', '%d')"
+             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+             latest);
+    if (exec(db, sql) != STORE_OK) {
+        snprintf(err, errlen, "cannot record the schema version: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
 const char *store_strerror(store_err e)
 {
     switch (e) {
@@ -910,7 +976,12 @@ store *store_sqlite_open(const char *dir, char *err, size_t errlen)
             goto fail;
         }
     }
-    exec(ss->adm, "INSERT INTO meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING");
+    if (exec(ss->adm, "INSERT INTO meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING") !=
+            STORE_OK ||
+        schema_migrate(ss->adm, err, errlen) < 0) {
+        exec(ss->adm, "ROLLBACK");
+        goto fail;
+    }
     if (exec(ss->adm, "COMMIT") != STORE_OK) {
         snprintf(err, errlen, "cannot commit the schema in %s", path);
         goto fail;
