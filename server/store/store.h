@@ -1,5 +1,14 @@
 /*
- * store.h — durable storage behind a vtable. The SQLite backend
+ * store.h — durable storage behind a vtable; the folder's front door.
+ *
+ *   store.h / store_sqlite.c  the vtable and its SQLite backend (schema,
+ *                             versioned migrations)
+ *   writer.h / writer.c       the history writer thread: device state and
+ *                             events from the hot path, batched to the store
+ *   blobs.h / blobs.c         content-addressed package and file bodies in
+ *                             <data>/blobs, served with sendfile
+ *
+ * The vtable: the SQLite backend
  * (store_sqlite.c) is the default; the queries are portable SQL with bound
  * parameters so a PostgreSQL backend can implement the same table.
  *
