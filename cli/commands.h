@@ -20,6 +20,8 @@ int admin_cli_package(int argc, char **argv);
 int admin_cli_device(int argc, char **argv);
 int admin_cli_file(int argc, char **argv);
 int admin_cli_status(int argc, char **argv);
+int admin_cli_token(int argc, char **argv);   /* openfota token add|list|revoke */
+int admin_cli_audit(int argc, char **argv);   /* openfota audit */
 
 /* pkg/ — package formats */
 int pkg_cli_luat(int argc, char **argv);    /* openfota luat inspect FILE */

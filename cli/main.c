@@ -25,6 +25,8 @@ static const struct command commands[] = {
     {"package", admin_cli_package, "upload, list, show, remove, sign and verify packages"},
     {"device", admin_cli_device, "list devices, show history, forbid, allow, unban"},
     {"file", admin_cli_file, "static files for '###' URLs: put, list, remove"},
+    {"token", admin_cli_token, "named admin tokens with roles: add, list, revoke"},
+    {"audit", admin_cli_audit, "the audit log: who changed what, and refused logins"},
     {"push", fleet_cli_push, "send the update command to connected or sleeping devices"},
     {"rollout", fleet_cli_rollout, "staged rollouts: start, promote, pause, resume, cancel, status"},
     {"luat", pkg_cli_luat, "inspect and check a LuatOS upgrade .bin"},

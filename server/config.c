@@ -26,6 +26,7 @@ void config_defaults(of_config *c)
     c->max_daily_deliveries = 6;
     c->retention_events = 100;
     c->retention_days = 90;
+    c->audit_retention_days = 365;
     c->delta_margin = 0.8;
     c->delta_workers = 1;
     c->delta_retry_after = 30;
@@ -126,6 +127,7 @@ static const struct uint_key uint_keys[] = {
     {"max_daily_deliveries", UOFF(max_daily_deliveries), 1, 1000, 0},
     {"retention_events", UOFF(retention_events), 1, 1000000, 0},
     {"retention_days", UOFF(retention_days), 1, 36500, 0},
+    {"audit_retention_days", UOFF(audit_retention_days), 1, 36500, 0},
     {"delta_workers", UOFF(delta_workers), 1, 16, 0},
     {"delta_retry_after", UOFF(delta_retry_after), 1, 3600, 0},
 };

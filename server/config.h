@@ -24,6 +24,7 @@ typedef struct of_config {
     unsigned max_daily_deliveries;   /* default for new projects, default 6 */
     unsigned retention_events;       /* events kept per device, default 100 */
     unsigned retention_days;         /* events older than this are dropped, default 90 */
+    unsigned audit_retention_days;   /* audit entries older than this are dropped, default 365 */
     char push[CONFIG_STR_MAX];       /* TCP push listener HOST:PORT, "" = none */
     char mqtt[CONFIG_STR_MAX];       /* MQTT broker HOST:PORT, "" = none */
     double push_rate;                /* pushes + rollout offers per second, 0 = fleet default */

@@ -55,6 +55,8 @@ static void usage(FILE *out)
             "  --max-daily-deliveries N    loop guard default for new projects (default 6)   max_daily_deliveries\n"
             "  --retention-events N        history events kept per device (default 100)     retention_events\n"
             "  --retention-days N          history older than N days is dropped (default 90) retention_days\n"
+            "  --audit-retention-days N    audit entries older than N days are dropped (default 365)\n"
+            "                              audit_retention_days\n"
             "  --push HOST:PORT            TCP push listener for devices (default: none)     push\n"
             "  --mqtt HOST:PORT            MQTT broker for push commands (default: none)     mqtt\n"
             "  --push-rate N               pushes and rollout offers per second (default 50) push_rate\n"
@@ -93,6 +95,7 @@ static const struct {
     {"--max-daily-deliveries", "max_daily_deliveries"},
     {"--retention-events", "retention_events"},
     {"--retention-days", "retention_days"},
+    {"--audit-retention-days", "audit_retention_days"},
     {"--push", "push"},
     {"--mqtt", "mqtt"},
     {"--push-rate", "push_rate"},
@@ -187,7 +190,11 @@ static int write_file_atomic(const char *dir, const char *name, const char *text
     return 0;
 }
 
-/* Read or create <data>/admin.token. 1 created, 0 read, -1 error. */
+/* Read or create <data>/admin.token, and make its token the admin token
+ * "initial" (admin/auth.h). The file is made only when it is missing and no
+ * admin token exists (first start, or every admin token lost): deleting it
+ * and restarting is how an operator who lost them all gets one back.
+ * 1 created, 0 read or not needed (s->token "" then), -1 error. */
 static int load_token(of_server *s)
 {
     char path[CONFIG_STR_MAX + 64];
@@ -209,7 +216,12 @@ static int load_token(of_server *s)
         }
         memcpy(s->token, buf, l);
         s->token[l] = 0;
-        return 0;
+        return auth_tokens_sync_initial(s->auth, s->token) < 0 ? -1 : 0;
+    }
+    int need = auth_tokens_sync_initial(s->auth, NULL);
+    if (need <= 0) {
+        s->token[0] = 0; /* admin tokens exist: none is written to a file */
+        return need;
     }
     unsigned char rnd[32];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
@@ -225,7 +237,7 @@ static int load_token(of_server *s)
         return -1;
     }
     chmod(path, 0600);
-    return 1;
+    return auth_tokens_sync_initial(s->auth, s->token) < 0 ? -1 : 1;
 }
 
 static int load_device_cb(void *arg, const dev_state *st) { return devtab_load(arg, st); }
@@ -334,7 +346,11 @@ static void first_screen(of_server *s, int created)
     printf("  Device check URL   %s/api/site/firmware_upgrade?\n", s->base_url);
     printf("  Static downloads   %s/download/<name>\n", s->base_url);
     printf("  Admin API          %s/admin/v1\n", s->base_url);
-    printf("  Admin token        %s   (in %s/admin.token)\n\n", s->token, s->data);
+    if (s->token[0])
+        printf("  Admin token        %s   (admin token 'initial', in %s/admin.token)\n\n", s->token, s->data);
+    else
+        printf("  Admin tokens       %zu named token(s); list them with: openfota token list --token TOKEN\n\n",
+               auth_tokens_count(s->auth, ROLE_VIEWER));
     /* Name the program the way the operator started it (build/openfota from
      * a clone, openfota when installed), so the commands can be pasted. */
     const char *prog = program_invocation_name && program_invocation_name[0] ? program_invocation_name : "openfota";
@@ -399,14 +415,24 @@ int server_cli_serve(int argc, char **argv)
         fprintf(stderr, "openfota serve: %s\n", err);
         return 1;
     }
-    int created = load_token(s);
-    if (created < 0)
-        return 1;
     s->st = store_sqlite_open(s->data, err, sizeof err);
     if (s->st == NULL) {
         fprintf(stderr, "openfota serve: %s\n", err);
         return 1;
     }
+    s->auth = auth_tokens_open(s->st, err, sizeof err);
+    if (s->auth == NULL) {
+        fprintf(stderr, "openfota serve: %s\n", err);
+        s->st->ops->close(s->st);
+        return 1;
+    }
+    int created = load_token(s);
+    if (created < 0) {
+        auth_tokens_free(s->auth);
+        s->st->ops->close(s->st);
+        return 1;
+    }
+    audit_prune(s);
     pthread_mutex_init(&s->admin_mu, NULL);
     s->started = (int64_t)time(NULL);
     catalog c;
@@ -519,6 +545,7 @@ out_dev:
 out_snap:
     snap_holder_destroy(&s->snaps);
 out_store:
+    auth_tokens_free(s->auth);
     s->st->ops->close(s->st);
     pthread_mutex_destroy(&s->admin_mu);
     signed_keys_free(s);

@@ -41,6 +41,7 @@ typedef struct of_server {
     signed_keys keys;      /* delta signing key and trusted upload keys (signed.c) */
     dcache *deltas;        /* which deltas exist / are being made (delta_cache.c), owned */
     delta_gen *dgen;       /* delta generator threads (delta_gen.c), owned; NULL without a signing key */
+    struct auth_tokens *auth; /* named admin tokens and roles (admin/auth.c), owned */
 } of_server;
 
 /* Reload the catalog from the store and swap the snapshot (admin_mu held).
@@ -48,7 +49,7 @@ typedef struct of_server {
 int server_reload(of_server *s);
 
 /* What each folder offers the router (serve.c): */
-#include "admin.h" /* the admin side: /admin/v1 and the fleet hooks */
+#include "admin.h" /* the admin side: /admin/v1, tokens and roles, audit, the fleet hooks */
 #include "proto.h" /* the device-facing protocols */
 
 #endif

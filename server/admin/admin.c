@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +50,7 @@ typedef struct admin_req {
     int suffix;          /* 0: not given */
     int suffix_explicit; /* 1 when the suffix came from ?suffix= or the file name */
     char fname[NAME_MAX_LEN + 1]; /* static file name */
+    auth_principal who;           /* the token that passed the gate */
 } admin_req;
 
 /* Bounded copy (truncates; always NUL-terminated). */
@@ -189,19 +189,6 @@ static json_t *device_json(const snapshot *snap, const dev_state *d)
 }
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static int auth_ok(of_server *s, http_req *r)
-{
-    const char *h = http_header(r, "Authorization");
-    if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
-        return 0;
-    const char *t = h + 7;
-    size_t tl = strlen(t), kl = strlen(s->token);
-    /* constant time over the token length; a length mismatch still compares */
-    char given[ADMIN_TOKEN_HEX + 1] = {0};
-    memcpy(given, t, tl < kl ? tl : kl);
-    return (CRYPTO_memcmp(given, s->token, kl) == 0) & (tl == kl);
-}
 
 /* Decode %XX in a path segment into out (cap bytes). -1 on bad escapes, NUL or '/'. */
 static int seg_decode(const char *in, size_t len, char *out, size_t cap)
@@ -1300,6 +1287,33 @@ static int split(const char *path, size_t len, route_t *rt)
     return 0;
 }
 
+/* The object a write acts on, for the audit log: the path after its first
+ * segment, else a naming field of the JSON body. */
+static void audit_target(const admin_req *a, http_req *r, char *out, size_t cap)
+{
+    out[0] = 0;
+    const char *p = r->path + 9, *end = r->path + r->path_len;
+    if (p < end && *p == '/')
+        p++;
+    const char *q = memchr(p, '/', (size_t)(end - p));
+    if (q && q + 1 < end) {
+        snprintf(out, cap, "%.*s", (int)(end - q - 1), q + 1);
+        return;
+    }
+    if (a->buf == NULL || a->len == 0)
+        return;
+    json_t *j = json_loadb(a->buf, a->len, 0, NULL);
+    static const char *const keys[] = {"name", "key", "package", "package_id", "id"};
+    for (size_t i = 0; j && i < sizeof keys / sizeof keys[0] && out[0] == 0; i++) {
+        json_t *v = json_object_get(j, keys[i]);
+        if (json_is_string(v))
+            snprintf(out, cap, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+            snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+    }
+    json_decref(j);
+}
+
 static void done_cb(http_req *r, int ok, uint64_t sent)
 {
     (void)ok;
@@ -1307,6 +1321,14 @@ static void done_cb(http_req *r, int ok, uint64_t sent)
     admin_req *a = r->user;
     if (a == NULL)
         return;
+    if (strcmp(r->method, "GET") && !r->is_head) {
+        char addr[64], target[160], detail[160] = "";
+        audit_target(a, r, target, sizeof target);
+        if (!r->responded)
+            snprintf(detail, sizeof detail, "the client left before the answer");
+        audit_record(a->s, a->who.name, http_peer(r, addr, sizeof addr), r->method, r->path, r->path_len, target,
+                     r->responded ? r->status : 499, detail);
+    }
     blob_abort(a->up); /* removes the temp file of an upload that did not finish */
     free(a->buf);
     free(a);
@@ -1326,6 +1348,12 @@ static void method_not_allowed(http_req *r) { reply_err(r, 405, "method not allo
 static void dispatch(of_server *s, admin_req *a, http_req *r, route_t *rt)
 {
     const char *s0 = rt->n > 0 ? rt->seg[0] : "";
+    if (a->over && (!strcmp(s0, "tokens") || !strcmp(s0, "audit"))) {
+        reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
+        return;
+    }
+    if (admin_auth_route(s, r, s0, rt->n, rt->n > 1 ? rt->seg[1] : "", a->buf, a->len, &a->who))
+        return;
     if ((!strcmp(s0, "push") || !strcmp(s0, "rollouts")) && s->fleet) {
         /* push channels and staged rollouts: the fleet component's routes */
         char path[1200];
@@ -1438,13 +1466,9 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
 {
     admin_req *a = r->user;
     if (phase == HTTP_PHASE_HEADERS) {
-        if (!auth_ok(s, r)) {
-            http_hdr h[] = {{"WWW-Authenticate", "Bearer"}};
-            static const char body[] = "{\"error\":\"missing or wrong admin token\","
-                                       "\"hint\":\"send Authorization: Bearer <token from DATA/admin.token>\"}";
-            http_reply(r, 401, "application/json", body, sizeof body - 1, h, 1);
+        auth_principal who;
+        if (!admin_gate(s, r, &who))
             return;
-        }
         route_t rt;
         if (split(r->path, r->path_len, &rt) < 0) {
             not_found(r);
@@ -1456,6 +1480,7 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
             return;
         }
         a->s = s;
+        a->who = who;
         r->user = a;
         r->on_done = done_cb;
         if (rt.n == 3 && !strcmp(rt.seg[0], "projects") && !strcmp(rt.seg[2], "packages") && IS("POST")) {

@@ -40,6 +40,7 @@
 #include <http_parser.h>
 #include <linux/tcp.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -309,6 +310,7 @@ static int queue_answer(http_req *r, unsigned status, const char *ctype, const h
         return -1;
     }
     r->responded = 1;
+    r->status = status;
     if (!c->body_done) {
         c->keep_alive = 0; /* answered before the whole body: close after */
         c->must_linger = 1;
@@ -495,6 +497,21 @@ static http_args *args_parse(const char *q, size_t ql)
         p = e + 1;
     }
     return a;
+}
+
+char *http_peer(http_req *r, char *buf, size_t cap)
+{
+    conn *c = r->conn;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    snprintf(buf, cap, "?");
+    if (c == NULL || getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0)
+        return buf;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)cap);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)cap);
+    return buf;
 }
 
 const char *http_arg(http_req *r, const char *name)

@@ -59,6 +59,7 @@ struct http_req {
     void *head;          /* the parsed head (http_head), inside this allocation */
     void *args;          /* decoded query arguments (http_arg), owned here */
     int responded;
+    unsigned status;     /* status of the answer, once answered */
     int raw_sent;        /* answered in the middle of the body: close after draining */
     uint64_t t0_ms;      /* monotonic time the head was complete */
     uint64_t body_len;   /* bytes of the answer's body (0 for HEAD), once answered */
@@ -92,6 +93,9 @@ void http_stop(http_server *s);
 
 /* Request header value (case-insensitive name) or NULL. Valid during the request. */
 const char *http_header(http_req *r, const char *name);
+/* The client's address as text ("127.0.0.1", "::1") into buf; "?" when it
+ * cannot be had. Returns buf. */
+char *http_peer(http_req *r, char *buf, size_t cap);
 /* URL-decoded query argument (for the admin API only) or NULL. */
 const char *http_arg(http_req *r, const char *name);
 

@@ -47,6 +47,29 @@ typedef struct store_delta {
 } store_delta;
 typedef int (*store_delta_cb)(void *arg, const store_delta *d);
 
+/* A named admin token: only the SHA-256 (hex) of its text is kept. */
+typedef struct store_token {
+    char name[65];
+    int role;          /* auth_role (admin/auth.h) */
+    char sha256[65];
+    int64_t created;
+} store_token;
+typedef int (*store_token_cb)(void *arg, const store_token *t);
+
+/* One audit entry: an admin write or a login, and how it ended. */
+typedef struct store_audit {
+    int64_t id;        /* set by the store, rising */
+    int64_t time;
+    char token[65];    /* token name, or "-" when none was accepted */
+    char addr[64];     /* client address */
+    char method[12];
+    char route[256];   /* path as requested, without the query */
+    char target[160];  /* the object acted on, "" when none */
+    unsigned status;   /* HTTP status of the answer */
+    char detail[160];  /* e.g. the error of a refused request */
+} store_audit;
+typedef int (*store_audit_cb)(void *arg, const store_audit *a);
+
 typedef int (*store_device_cb)(void *arg, const dev_state *st);
 typedef int (*store_event_cb)(void *arg, const store_event *ev);
 
@@ -77,6 +100,18 @@ typedef struct store_ops {
     /* deltas: insert or replace the row of (base_id, target_id); every row */
     store_err (*delta_put)(store *s, const store_delta *d);
     store_err (*deltas_load)(store *s, store_delta_cb cb, void *arg);
+    /* admin tokens (admin/auth.c): every row; insert (STORE_CONFLICT when the
+     * name or hash is taken); insert or replace the hash of a name; delete */
+    store_err (*tokens_load)(store *s, store_token_cb cb, void *arg);
+    store_err (*token_insert)(store *s, const store_token *t);
+    store_err (*token_upsert)(store *s, const store_token *t);
+    store_err (*token_delete)(store *s, const char *name);
+    /* audit log (admin/audit.c): append (sets a->id); newest first, at most
+     * limit, only entries with id < before when before > 0; drop entries
+     * older than a time */
+    store_err (*audit_insert)(store *s, store_audit *a);
+    store_err (*audit_list)(store *s, unsigned limit, int64_t before, store_audit_cb cb, void *arg);
+    store_err (*audit_prune)(store *s, int64_t older_than);
 } store_ops;
 
 struct store {

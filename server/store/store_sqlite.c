@@ -92,7 +92,15 @@ typedef struct schema_step {
     const char *sql; /* NULL ends the list */
 } schema_step;
 static const schema_step migrations[] = {
-    /* {2, "ALTER TABLE packages ADD COLUMN ...; CREATE INDEX ..."}, */
+    /* named admin tokens with roles (hashes only) and the audit log */
+    {2, "CREATE TABLE IF NOT EXISTS admin_tokens ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, role INTEGER NOT NULL,"
+        " sha256 TEXT NOT NULL UNIQUE, created BIGINT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS audit ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, time BIGINT NOT NULL, token TEXT NOT NULL, addr TEXT NOT NULL,"
+        " method TEXT NOT NULL, route TEXT NOT NULL, target TEXT NOT NULL, status INTEGER NOT NULL,"
+        " detail TEXT NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS audit_by_time ON audit (time)"},
     {0, NULL},
 };
 
@@ -910,6 +918,148 @@ static store_err events_for_device(store *s, const char *device_id, unsigned lim
     return e;
 }
 
+/* --- admin tokens and the audit log ------------------------------------- */
+
+static store_err tokens_load(store *s, store_token_cb cb, void *arg)
+{
+    sqlite3 *db = SS(s)->adm;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    int rc = sqlite3_prepare_v2(db, "SELECT name, role, sha256, created FROM admin_tokens ORDER BY name", -1, &st,
+                                NULL);
+    store_err e = map_rc(db, rc, "load admin tokens");
+    if (e == STORE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            store_token t;
+            memset(&t, 0, sizeof t);
+            scopy(t.name, sizeof t.name, sqlite3_column_text(st, 0));
+            t.role = sqlite3_column_int(st, 1);
+            scopy(t.sha256, sizeof t.sha256, sqlite3_column_text(st, 2));
+            t.created = sqlite3_column_int64(st, 3);
+            if (cb(arg, &t) != 0)
+                break;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            e = map_rc(db, rc, "load admin tokens");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static int bind_token(sqlite3_stmt *st, const void *a)
+{
+    const store_token *t = a;
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, t->role);
+    sqlite3_bind_text(st, 3, t->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, t->created);
+    return 0;
+}
+
+static store_err token_insert(store *s, const store_token *t)
+{
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm, "INSERT INTO admin_tokens (name, role, sha256, created) VALUES (?, ?, ?, ?)",
+                       "add admin token", bind_token, t, NULL);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err token_upsert(store *s, const store_token *t)
+{
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm,
+                       "INSERT INTO admin_tokens (name, role, sha256, created) VALUES (?, ?, ?, ?)"
+                       " ON CONFLICT (name) DO UPDATE SET role = excluded.role, sha256 = excluded.sha256,"
+                       " created = excluded.created",
+                       "set admin token", bind_token, t, NULL);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err token_delete(store *s, const char *name)
+{
+    int ch = 0;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm, "DELETE FROM admin_tokens WHERE name = ?", "revoke admin token", bind_text1, name,
+                       &ch);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e == STORE_OK && ch == 0 ? STORE_NOTFOUND : e;
+}
+
+static int bind_audit(sqlite3_stmt *st, const void *arg)
+{
+    const store_audit *a = arg;
+    sqlite3_bind_int64(st, 1, a->time);
+    sqlite3_bind_text(st, 2, a->token, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->addr, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->method, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, a->route, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, a->target, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, (int)a->status);
+    sqlite3_bind_text(st, 8, a->detail, -1, SQLITE_STATIC);
+    return 0;
+}
+
+static store_err audit_insert(store *s, store_audit *a)
+{
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm,
+                       "INSERT INTO audit (time, token, addr, method, route, target, status, detail)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       "write audit entry", bind_audit, a, NULL);
+    if (e == STORE_OK)
+        a->id = sqlite3_last_insert_rowid(SS(s)->adm);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err audit_list(store *s, unsigned limit, int64_t before, store_audit_cb cb, void *arg)
+{
+    sqlite3 *db = SS(s)->adm;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT id, time, token, addr, method, route, target, status, detail FROM audit"
+                                " WHERE (? <= 0 OR id < ?) ORDER BY id DESC LIMIT ?",
+                                -1, &st, NULL);
+    store_err e = map_rc(db, rc, "read audit log");
+    if (e == STORE_OK) {
+        sqlite3_bind_int64(st, 1, before);
+        sqlite3_bind_int64(st, 2, before);
+        sqlite3_bind_int64(st, 3, limit);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            store_audit a;
+            memset(&a, 0, sizeof a);
+            a.id = sqlite3_column_int64(st, 0);
+            a.time = sqlite3_column_int64(st, 1);
+            scopy(a.token, sizeof a.token, sqlite3_column_text(st, 2));
+            scopy(a.addr, sizeof a.addr, sqlite3_column_text(st, 3));
+            scopy(a.method, sizeof a.method, sqlite3_column_text(st, 4));
+            scopy(a.route, sizeof a.route, sqlite3_column_text(st, 5));
+            scopy(a.target, sizeof a.target, sqlite3_column_text(st, 6));
+            a.status = (unsigned)sqlite3_column_int(st, 7);
+            scopy(a.detail, sizeof a.detail, sqlite3_column_text(st, 8));
+            if (cb(arg, &a) != 0)
+                break;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            e = map_rc(db, rc, "read audit log");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
+static store_err audit_prune(store *s, int64_t older_than)
+{
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(SS(s)->adm, "DELETE FROM audit WHERE time < ?", "prune audit log", bind_i64, &older_than, NULL);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e;
+}
+
 static void sqlite_close(store *s)
 {
     sqlite_store *ss = SS(s);
@@ -949,6 +1099,13 @@ static const store_ops sqlite_ops = {
     .events_for_device = events_for_device,
     .delta_put = delta_put,
     .deltas_load = deltas_load,
+    .tokens_load = tokens_load,
+    .token_insert = token_insert,
+    .token_upsert = token_upsert,
+    .token_delete = token_delete,
+    .audit_insert = audit_insert,
+    .audit_list = audit_list,
+    .audit_prune = audit_prune,
 };
 
 store *store_sqlite_open(const char *dir, char *err, size_t errlen)
