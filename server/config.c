@@ -145,6 +145,10 @@ static int set_str(char *dst, const char *value, const char *key, char *err, siz
 
 int config_set(of_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
+    if (strcmp(key, "listen") == 0 && strcmp(value, "none") == 0) {
+        c->listen[0] = 0; /* HTTPS alone */
+        return 0;
+    }
     if (strcmp(key, "listen") == 0) {
         char host[256];
         unsigned port;
@@ -173,6 +177,35 @@ int config_set(of_config *c, const char *key, const char *value, char *err, size
         }
         c->push_rate = v;
         return 0;
+    }
+    if (strcmp(key, "tls_listen") == 0) {
+        char host[256];
+        unsigned port;
+        if (config_split_listen(value, host, sizeof host, &port) < 0) {
+            snprintf(err, errlen, "tls_listen: '%.100s' is not HOST:PORT, [IPV6]:PORT or PORT", value);
+            return -1;
+        }
+        return set_str(c->tls_listen, value, key, err, errlen);
+    }
+    if (strcmp(key, "tls_cert") == 0)
+        return set_str(c->tls_cert, value, key, err, errlen);
+    if (strcmp(key, "tls_key") == 0)
+        return set_str(c->tls_key, value, key, err, errlen);
+    if (strcmp(key, "tls_client_ca") == 0)
+        return set_str(c->tls_client_ca, value, key, err, errlen);
+    if (strcmp(key, "tls_ciphers") == 0)
+        return set_str(c->tls_ciphers, value, key, err, errlen);
+    if (strcmp(key, "admin_tls_only") == 0) {
+        if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1")) {
+            c->admin_tls_only = 1;
+            return 0;
+        }
+        if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0")) {
+            c->admin_tls_only = 0;
+            return 0;
+        }
+        snprintf(err, errlen, "admin_tls_only: yes or no");
+        return -1;
     }
     if (strcmp(key, "push_key_file") == 0)
         return set_str(c->push_key_file, value, key, err, errlen);

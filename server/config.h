@@ -38,6 +38,13 @@ typedef struct of_config {
     unsigned delta_workers;          /* delta generator threads, default 1 */
     unsigned delta_retry_after;      /* Retry-After seconds of the code 43 answer, default 30 */
     int delta_full_while_generating; /* 1: libfota2-style devices get the full package meanwhile */
+    /* HTTPS (docs/server.md, "HTTPS") */
+    char tls_listen[CONFIG_STR_MAX];    /* HTTPS listener HOST:PORT, "" = none */
+    char tls_cert[CONFIG_STR_MAX];      /* certificate chain PEM */
+    char tls_key[CONFIG_STR_MAX];       /* private key PEM */
+    char tls_client_ca[CONFIG_STR_MAX]; /* CA PEM for client certificates, "" = none asked */
+    char tls_ciphers[CONFIG_STR_MAX];   /* TLS 1.2 cipher list, "" = the default */
+    int admin_tls_only;                 /* 1: /admin/ answers only over HTTPS */
 } of_config;
 
 void config_defaults(of_config *c);

@@ -3,6 +3,7 @@
  * router, the first screen, and clean shutdown on SIGINT/SIGTERM.
  */
 #include "server.h"
+#include "tls.h"
 
 #include "blobs.h"
 #include "log.h"
@@ -40,7 +41,17 @@ static void usage(FILE *out)
             "options (each also works as 'key = value' in a --config file; flags win):\n"
             "  --config FILE               read settings from FILE first\n"
             "  --listen HOST:PORT          address to listen on (default 0.0.0.0:8080;\n"
-            "                              [::1]:PORT for IPv6; port 0 picks a free port)   listen\n"
+            "                              [::1]:PORT for IPv6; port 0 picks a free port;\n"
+            "                              none: HTTPS alone)                                listen\n"
+            "  --tls-listen HOST:PORT      HTTPS listener beside (or instead of) --listen    tls_listen\n"
+            "  --tls-cert FILE             certificate chain PEM for HTTPS (re-read on\n"
+            "                              SIGHUP, as is the key)                            tls_cert\n"
+            "  --tls-key FILE              private key PEM for HTTPS                         tls_key\n"
+            "  --tls-client-ca FILE        CA PEM: client certificates it signed are\n"
+            "                              verified (mutual TLS)                             tls_client_ca\n"
+            "  --tls-ciphers LIST          TLS 1.2 cipher list (default: ECDHE with AES-GCM\n"
+            "                              or ChaCha20; TLS 1.0/1.1 are always refused)      tls_ciphers\n"
+            "  --admin-tls-only            the admin API answers only over HTTPS            admin_tls_only\n"
             "  --data DIR                  data folder (default ./var): database, packages,\n"
             "                              admin.token, serve.json                              data\n"
             "  --public-url URL            base URL printed for devices and in file URLs     public_url\n"
@@ -106,6 +117,11 @@ static const struct {
     {"--delta-workers", "delta_workers"},
     {"--delta-retry-after", "delta_retry_after"},
     {"--delta-while-generating", "delta_while_generating"},
+    {"--tls-listen", "tls_listen"},
+    {"--tls-cert", "tls_cert"},
+    {"--tls-key", "tls_key"},
+    {"--tls-client-ca", "tls_client_ca"},
+    {"--tls-ciphers", "tls_ciphers"},
 };
 
 /* 0 ok, 1 help shown, 2 usage error */
@@ -142,6 +158,10 @@ static int parse_args(of_config *c, int argc, char **argv)
         if (fl == 8 && !strncmp(a, "--config", 8)) {
             if (!eq)
                 i++;
+            continue;
+        }
+        if (!strcmp(a, "--admin-tls-only")) { /* a switch: no value */
+            c->admin_tls_only = 1;
             continue;
         }
         const char *key = NULL;
@@ -316,11 +336,33 @@ static void route(void *ctx, http_req *r, http_phase phase, const char *data, si
         return;
     }
     if ((pl == 9 && !strncmp(p, "/admin/v1", 9)) || !strncmp(p, "/admin/v1/", 10)) {
+        if (s->cfg.admin_tls_only && !http_is_tls(r)) {
+            if (phase == HTTP_PHASE_HEADERS) {
+                static const char body[] = "{\"error\":\"the admin API answers only over HTTPS on this server\","
+                                           "\"hint\":\"use the https:// admin URL (admin_tls_only is set)\"}";
+                http_reply(r, 403, "application/json", body, sizeof body - 1, NULL, 0);
+            }
+            return;
+        }
         admin_handle(s, r, phase, data, len);
         return;
     }
     if (phase == HTTP_PHASE_END)
         not_found(r);
+}
+
+/* scheme://host:port as a client on this machine reaches a listener on
+ * host ("0.0.0.0" and "::" are reached on loopback). */
+static void url_for(const char *scheme, const char *host, unsigned port, char *out, size_t cap)
+{
+    if (!strcmp(host, "0.0.0.0"))
+        snprintf(out, cap, "%s://127.0.0.1:%u", scheme, port);
+    else if (!strcmp(host, "::"))
+        snprintf(out, cap, "%s://[::1]:%u", scheme, port);
+    else if (strchr(host, ':'))
+        snprintf(out, cap, "%s://[%s]:%u", scheme, host, port);
+    else
+        snprintf(out, cap, "%s://%s:%u", scheme, host, port);
 }
 
 /* A non-loopback IPv4 address of this host for the printed device URL. */
@@ -344,6 +386,8 @@ static void first_screen(of_server *s, int created)
     printf("openfota %s: update server running (data folder %s)%s\n\n", OPENFOTA_VERSION, s->data,
            created ? ", first start: database and admin token created" : "");
     printf("  Device check URL   %s/api/site/firmware_upgrade?\n", s->base_url);
+    if (s->tls_base_url[0] && strcmp(s->tls_base_url, s->base_url))
+        printf("  ... over HTTPS     %s/api/site/firmware_upgrade?\n", s->tls_base_url);
     printf("  Static downloads   %s/download/<name>\n", s->base_url);
     printf("  Admin API          %s/admin/v1\n", s->base_url);
     if (s->token[0])
@@ -361,6 +405,10 @@ static void first_screen(of_server *s, int created)
     printf("  3. in the device script (the URL must end with '?'):\n");
     printf("       libfota2.request(fota_cb, {url = \"%s/api/site/firmware_upgrade?\", project_key = \"KEY\"})\n",
            s->base_url);
+    if (s->tls_base_url[0] && strcmp(s->tls_base_url, s->base_url))
+        printf("     over HTTPS (modules speak TLS 1.2; add server_cert = \"<CA PEM>\" to verify this server):\n"
+               "       libfota2.request(fota_cb, {url = \"%s/api/site/firmware_upgrade?\", project_key = \"KEY\"})\n",
+               s->tls_base_url);
     printf("  Static '###' links: %s file put FILE   (prints the URL to paste after ###)\n", prog);
     printf("  Rehearse with simulated devices: %s sim --url %s/api/site/firmware_upgrade? \\\n"
            "       --project-key KEY --firmware FOTA2_DEMO_LuatOS-SoC_Air780EHV --version 2012.001.001 --devices 100\n\n",
@@ -398,6 +446,7 @@ int server_cli_serve(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -473,60 +522,129 @@ int server_cli_serve(int argc, char **argv)
     s->pre[PRE_LATEST] = http_prebuilt_new(404, "application/json", latest, (size_t)ln, NULL, 0);
 
     raise_nofile(s->cfg.max_connections + 1024);
-    char host[256];
-    unsigned port;
-    config_split_listen(s->cfg.listen, host, sizeof host, &port);
+    char host[256] = "", thost[256] = "";
+    unsigned port = 0, tport = 0;
     http_options ho = {
-        .host = host,
-        .port = port,
         .threads = s->cfg.threads,
         .max_connections = s->cfg.max_connections,
         .timeout_s = s->cfg.conn_timeout,
         .conn_memory = s->cfg.conn_memory,
         .isolate_prefix = "/admin/",
     };
-    s->http = http_start(&ho, route, s, err, sizeof err);
-    if (s->http == NULL) {
-        fprintf(stderr, "openfota serve: %s\n", err);
+    if (!s->cfg.listen[0] && !s->cfg.tls_listen[0]) {
+        fprintf(stderr, "openfota serve: --listen none needs --tls-listen: the server must listen somewhere\n");
         goto out_writer;
     }
-    port = http_port(s->http);
-    char local[300];
-    if (!strcmp(host, "0.0.0.0"))
-        snprintf(local, sizeof local, "http://127.0.0.1:%u", port);
-    else if (!strcmp(host, "::"))
-        snprintf(local, sizeof local, "http://[::1]:%u", port);
-    else if (strchr(host, ':'))
-        snprintf(local, sizeof local, "http://[%s]:%u", host, port);
-    else
-        snprintf(local, sizeof local, "http://%s:%u", host, port);
+    if (s->cfg.listen[0]) {
+        config_split_listen(s->cfg.listen, host, sizeof host, &port);
+        ho.host = host;
+        ho.port = port;
+        s->http = http_start(&ho, route, s, err, sizeof err);
+        if (s->http == NULL) {
+            fprintf(stderr, "openfota serve: %s\n", err);
+            goto out_writer;
+        }
+        port = http_port(s->http);
+    }
+    if (s->cfg.tls_listen[0]) {
+        tls_options to = {s->cfg.tls_cert, s->cfg.tls_key, s->cfg.tls_client_ca[0] ? s->cfg.tls_client_ca : NULL,
+                          s->cfg.tls_ciphers[0] ? s->cfg.tls_ciphers : NULL};
+        s->tls = tls_open(&to, err, sizeof err);
+        if (s->tls == NULL) {
+            fprintf(stderr, "openfota serve: %s\n", err);
+            http_stop(s->http);
+            goto out_writer;
+        }
+        config_split_listen(s->cfg.tls_listen, thost, sizeof thost, &tport);
+        ho.host = thost;
+        ho.port = tport;
+        ho.tls = s->tls;
+        s->https = http_start(&ho, route, s, err, sizeof err);
+        if (s->https == NULL) {
+            fprintf(stderr, "openfota serve: HTTPS: %s\n", err);
+            http_stop(s->http);
+            tls_free(s->tls);
+            goto out_writer;
+        }
+        tport = http_port(s->https);
+        char what[400];
+        tls_describe(s->tls, what, sizeof what);
+        log_info("https: certificate %s", what);
+    }
+    char local[300] = "", tlocal[300] = "";
+    if (s->http)
+        url_for("http", host, port, local, sizeof local);
+    if (s->https)
+        url_for("https", thost, tport, tlocal, sizeof tlocal);
     if (s->cfg.public_url[0]) {
         memcpy(s->base_url, s->cfg.public_url, sizeof s->cfg.public_url);
-    } else if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) {
-        char h[64];
-        guess_host(h, sizeof h);
-        snprintf(s->base_url, sizeof s->base_url, "http://%s:%u", h, port);
     } else {
-        snprintf(s->base_url, sizeof s->base_url, "%s", local);
+        const char *h = s->http ? host : thost;
+        unsigned pt = s->http ? port : tport;
+        if (!strcmp(h, "0.0.0.0") || !strcmp(h, "::")) {
+            char g[64];
+            guess_host(g, sizeof g);
+            snprintf(s->base_url, sizeof s->base_url, "%s://%s:%u", s->http ? "http" : "https", g, pt);
+        } else {
+            snprintf(s->base_url, sizeof s->base_url, "%s", s->http ? local : tlocal);
+        }
+    }
+    if (s->https) {
+        /* the device URL over HTTPS: the public URL's host when it is https,
+         * else this listener's */
+        if (!strncmp(s->base_url, "https://", 8)) {
+            snprintf(s->tls_base_url, sizeof s->tls_base_url, "%s", s->base_url);
+        } else if (!strcmp(thost, "0.0.0.0") || !strcmp(thost, "::")) {
+            char g[64];
+            guess_host(g, sizeof g);
+            snprintf(s->tls_base_url, sizeof s->tls_base_url, "https://%s:%u", g, tport);
+        } else {
+            snprintf(s->tls_base_url, sizeof s->tls_base_url, "%s", tlocal);
+        }
     }
     if (fleet_glue_start(s) < 0) {
         fprintf(stderr, "openfota serve: the push/rollout component did not start (see the log)\n");
         http_stop(s->http);
+        http_stop(s->https);
+        tls_free(s->tls);
         fleet_destroy(s->fleet);
         goto out_writer;
     }
-    char json[1400];
-    snprintf(json, sizeof json, "{\"url\":\"%s\",\"pid\":%ld,\"public_url\":\"%s\",\"push_port\":%d}\n", local,
-             (long)getpid(), s->base_url, fleet_push_port(s->fleet));
+    char json[1800];
+    snprintf(json, sizeof json,
+             "{\"url\":\"%s\",\"tls_url\":\"%s\",\"pid\":%ld,\"public_url\":\"%s\",\"push_port\":%d}\n",
+             local[0] ? local : tlocal, tlocal, (long)getpid(), s->base_url, fleet_push_port(s->fleet));
     if (write_file_atomic(s->data, "serve.json", json, 0644) < 0)
         log_warn("cannot write %s/serve.json: %s", s->data, strerror(errno));
     first_screen(s, created == 1);
-    log_info("listening on %s (%u threads, %u connections max)", local, s->cfg.threads, s->cfg.max_connections);
+    if (s->http)
+        log_info("listening on %s (%u threads, %u connections max)", local, s->cfg.threads, s->cfg.max_connections);
+    if (s->https)
+        log_info("listening on %s (HTTPS, %u threads, %u connections max)%s", tlocal, s->cfg.threads,
+                 s->cfg.max_connections, s->cfg.admin_tls_only ? "; the admin API only here" : "");
 
     int sig = 0;
-    sigwait(&sigs, &sig);
+    for (;;) {
+        sigwait(&sigs, &sig);
+        if (sig != SIGHUP)
+            break;
+        if (s->tls == NULL) {
+            log_info("SIGHUP received: no HTTPS listener, nothing to re-read");
+            continue;
+        }
+        char what[400];
+        if (tls_reload(s->tls, err, sizeof err) < 0) {
+            log_error("SIGHUP: %s; HTTPS keeps the certificate it had", err);
+            continue;
+        }
+        tls_describe(s->tls, what, sizeof what);
+        log_info("SIGHUP: certificate and key re-read; new HTTPS connections get %s", what);
+    }
     log_info("%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(s->http);
+    http_stop(s->https);
+    tls_free(s->tls);
+    s->tls = NULL;
     fleet_destroy(s->fleet); /* after HTTP: no check or admin call can reach it now */
     delta_gen_stop(s->dgen); /* a delta being made is finished and kept */
     s->dgen = NULL;

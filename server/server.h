@@ -29,12 +29,15 @@ typedef struct of_server {
     char data[CONFIG_STR_MAX];
     char token[ADMIN_TOKEN_HEX + 1];
     char base_url[CONFIG_STR_MAX + 64];  /* what devices and operators use, no trailing '/' */
+    char tls_base_url[CONFIG_STR_MAX + 64]; /* the same over HTTPS, "" without an HTTPS listener */
     int64_t started;
     store *st;
     snap_holder snaps;
     devtab *devices;
     writer *wr;
-    http_server *http;
+    http_server *http;     /* plain HTTP listener, NULL with --listen none */
+    http_server *https;    /* HTTPS listener, NULL without --tls-listen */
+    struct tls_ctx *tls;   /* its certificate (http/tls.h), re-read on SIGHUP; owned */
     pthread_mutex_t admin_mu;
     http_prebuilt *pre[PRE_COUNT];
     struct offleet *fleet; /* push channels and staged rollouts (fleet/), owned */

@@ -35,13 +35,15 @@
 
 #include "http_head.h"
 #include "log.h"
+#include "tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <http_parser.h>
 #include <linux/tcp.h>
 #include <netdb.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -59,6 +61,7 @@
 #define BODY_BUF (64u << 10)         /* read buffer while a large body arrives */
 #define LINGER_MS 3000u              /* how long a closing connection drains input */
 #define ACCEPT_BATCH 64
+#define TLS_FBUF (16u << 10)         /* file bytes per TLS write (one record) without kernel TLS */
 
 enum cstate { CS_HEAD, CS_DISPATCH, CS_BODY, CS_SEND, CS_LINGER };
 
@@ -95,6 +98,12 @@ typedef struct conn {
     uint64_t foff, fend;
     uint64_t body_total, body_sent;
     uint64_t drained;
+    /* HTTPS (tls.h); ssl NULL on a plain connection */
+    SSL *ssl;
+    int ssl_dead;              /* a fatal TLS error: no close_notify */
+    int ssl_read_wants_write;  /* the handshake must send before it can read on */
+    char *fbuf;                /* file bytes (and the head before them) being written, TLS_FBUF */
+    size_t fb_off, fb_len, fb_head; /* fb_head: bytes of fbuf that are the answer's head */
 } conn;
 
 struct worker {
@@ -126,6 +135,7 @@ struct http_server {
     worker *iso;               /* runs requests under isolate_prefix, NULL when none */
     char isolate_prefix[32];
     size_t isolate_len;
+    tls_ctx *tls;              /* HTTPS listener when set (borrowed) */
     atomic_uint nconns;
     atomic_int stopping;
 };
@@ -499,6 +509,19 @@ static http_args *args_parse(const char *q, size_t ql)
     return a;
 }
 
+int http_is_tls(const http_req *r)
+{
+    const conn *c = r->conn;
+    return c != NULL && c->ssl != NULL;
+}
+
+int http_tls_peer_names(http_req *r, char *buf, size_t cap)
+{
+    conn *c = r->conn;
+    buf[0] = 0;
+    return c && c->ssl ? tls_peer_names(c->ssl, buf, cap) : 0;
+}
+
 char *http_peer(http_req *r, char *buf, size_t cap)
 {
     conn *c = r->conn;
@@ -535,6 +558,7 @@ static void conn_free(conn *c)
 {
     free(c->in);
     free(c->out);
+    free(c->fbuf);
     free(c);
 }
 
@@ -568,6 +592,13 @@ static void conn_close(conn *c)
         close(c->ffd);
     c->ffd = -1;
     conn_unlink(c);
+    if (c->ssl) {
+        if (!c->ssl_dead && SSL_is_init_finished(c->ssl))
+            SSL_shutdown(c->ssl); /* close_notify, best effort */
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        ERR_clear_error();
+    }
     close(c->fd);
     c->fd = -1;
     atomic_fetch_sub(&w->s->nconns, 1);
@@ -598,7 +629,9 @@ static void start_linger(conn *c)
     c->st = CS_LINGER;
     c->linger_t0 = now_ms();
     c->drained = 0;
-    shutdown(c->fd, SHUT_WR);
+    if (c->ssl && !c->ssl_dead && SSL_is_init_finished(c->ssl))
+        SSL_shutdown(c->ssl);
+    shutdown(c->fd, SHUT_WR); /* what still comes is dropped undecrypted (step_linger) */
 }
 
 /* Make room for reading: compact, and grow to cap. -1 out of memory. */
@@ -617,6 +650,47 @@ static int in_reserve(conn *c, size_t cap)
     c->in = n;
     c->in_cap = cap;
     return 0;
+}
+
+static int wait_writable(conn *c);
+
+/* recv(), or SSL_read on an HTTPS connection (which also runs the
+ * handshake): bytes, 0 at the end of input, -1 with errno (EAGAIN: nothing
+ * now). A TLS error is logged once and ends the connection. */
+static ssize_t io_recv(conn *c, char *buf, size_t n)
+{
+    if (c->ssl == NULL)
+        return recv(c->fd, buf, n, 0);
+    size_t got = 0;
+    c->ssl_read_wants_write = 0;
+    ERR_clear_error();
+    int rc = SSL_read_ex(c->ssl, buf, n, &got);
+    if (rc == 1)
+        return (ssize_t)got;
+    int e = SSL_get_error(c->ssl, rc);
+    if (e == SSL_ERROR_WANT_READ) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        c->ssl_read_wants_write = 1;
+        wait_writable(c);
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    c->ssl_dead = 1;
+    if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+        return 0; /* the peer closed without close_notify */
+    char why[200] = "";
+    ERR_error_string_n(ERR_get_error(), why, sizeof why);
+    ERR_clear_error();
+    log_debug("https: %s: connection closed", SSL_is_init_finished(c->ssl) ? why : "handshake failed");
+    if (!SSL_is_init_finished(c->ssl))
+        log_debug("https: handshake: %s", why);
+    errno = EPROTO;
+    return -1;
 }
 
 /* One recv: 1 bytes came, 0 nothing now, -1 end of input or error.
@@ -642,9 +716,11 @@ static int conn_read(conn *c)
         dst = c->in + c->in_len;
         room = c->in_cap - c->in_len;
     }
-    ssize_t n = recv(c->fd, dst, room, 0);
+    ssize_t n = io_recv(c, dst, room);
     if (n > 0) {
-        if ((size_t)n < room && !c->rdhup)
+        /* a short plain read empties the socket; a TLS read returns one
+         * record, so an HTTPS connection reads on until SSL says WANT_READ */
+        if ((size_t)n < room && !c->rdhup && c->ssl == NULL)
             c->can_read = 0;
         if (dst == stackbuf) {
             if (in_reserve(c, cap) < 0)
@@ -660,7 +736,8 @@ static int conn_read(conn *c)
         return -1;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        c->can_read = 0;
+        if (!c->ssl_read_wants_write) /* else: go on when the socket is writable */
+            c->can_read = 0;
         return 0;
     }
     return errno == EINTR ? 1 : -1;
@@ -906,7 +983,18 @@ static int step_dispatch(conn *c)
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         /* a fresh connection's send buffer takes it; if not, the client
          * sends the body after its own wait anyway */
-        (void)!send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (c->ssl == NULL) {
+            (void)!send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } else {
+            /* a TLS write must be retried with the same bytes: one that
+             * cannot go out whole now ends the connection */
+            size_t w = 0;
+            ERR_clear_error();
+            if (SSL_write_ex(c->ssl, cont, sizeof cont - 1, &w) != 1 || w != sizeof cont - 1) {
+                c->ssl_dead = 1;
+                return STEP_CLOSE;
+            }
+        }
     }
     if (c->chunked) {
         pthread_once(&chunk_once, chunk_settings_init);
@@ -934,9 +1022,118 @@ static int wait_writable(conn *c)
     return 0;
 }
 
+/* One TLS write of buf: bytes written (> 0), 0 wait (EPOLLOUT or input
+ * asked for), -1 error. */
+static ssize_t tls_write(conn *c, const char *buf, size_t n)
+{
+    size_t w = 0;
+    ERR_clear_error();
+    if (SSL_write_ex(c->ssl, buf, n, &w) == 1)
+        return (ssize_t)w;
+    int e = SSL_get_error(c->ssl, 0);
+    if (e == SSL_ERROR_WANT_WRITE)
+        return wait_writable(c) < 0 ? -1 : 0;
+    if (e == SSL_ERROR_WANT_READ)
+        return 0; /* the next input edge runs the connection again */
+    c->ssl_dead = 1;
+    ERR_clear_error();
+    return -1;
+}
+
+/* The answer over TLS: 1 done, 0 wait, 2 budget used, -1 error. A memory
+ * answer is written from c->out. A file answer goes through fbuf: the head
+ * first, then file bytes read with pread, TLS_FBUF at a time, so head and
+ * first bytes share a record; with kernel TLS the file goes by
+ * SSL_sendfile instead. */
+static int tls_send(conn *c)
+{
+    int ktls = c->ffd >= 0 && BIO_get_ktls_send(SSL_get_wbio(c->ssl));
+    if (c->ffd < 0 || ktls) {
+        while (c->out_off < c->out_len) {
+            ssize_t n = tls_write(c, c->out + c->out_off, c->out_len - c->out_off);
+            if (n <= 0)
+                return (int)n;
+            c->out_off += (size_t)n;
+            c->last_ms = now_ms();
+        }
+    }
+    size_t budget = SEND_BUDGET;
+    while (c->ffd >= 0 && ktls && c->foff < c->fend) {
+        uint64_t left = c->fend - c->foff;
+        size_t chunk = left > budget ? budget : (size_t)left;
+        ERR_clear_error();
+        ossl_ssize_t n = SSL_sendfile(c->ssl, c->ffd, (off_t)c->foff, chunk, 0);
+        if (n <= 0) {
+            int e = SSL_get_error(c->ssl, (int)n);
+            if (e == SSL_ERROR_WANT_WRITE)
+                return wait_writable(c) < 0 ? -1 : 0;
+            c->ssl_dead = 1;
+            ERR_clear_error();
+            return -1;
+        }
+        c->foff += (uint64_t)n;
+        c->body_sent += (uint64_t)n;
+        budget -= (size_t)n < budget ? (size_t)n : budget;
+        c->last_ms = now_ms();
+        if (budget == 0 && c->foff < c->fend)
+            return 2;
+    }
+    while (c->ffd >= 0 && !ktls) {
+        if (c->fb_off == c->fb_len) {
+            if (c->fbuf == NULL && (c->fbuf = malloc(TLS_FBUF)) == NULL)
+                return -1;
+            size_t k = 0;
+            if (c->out_off < c->out_len) {
+                k = c->out_len - c->out_off < TLS_FBUF ? c->out_len - c->out_off : TLS_FBUF;
+                memcpy(c->fbuf, c->out + c->out_off, k);
+                c->out_off += k;
+            }
+            c->fb_head = k;
+            if (k < TLS_FBUF && c->foff < c->fend) {
+                uint64_t left = c->fend - c->foff;
+                size_t want = TLS_FBUF - k < left ? TLS_FBUF - k : (size_t)left;
+                ssize_t r = pread(c->ffd, c->fbuf + k, want, (off_t)c->foff);
+                if (r <= 0) {
+                    log_warn("http: a file being sent ended early or cannot be read (changed on disk?): "
+                             "connection closed");
+                    return -1;
+                }
+                c->foff += (uint64_t)r;
+                k += (size_t)r;
+            }
+            c->fb_off = 0;
+            c->fb_len = k;
+            if (k == 0)
+                break; /* all sent */
+        }
+        size_t before = c->fb_off;
+        ssize_t n = tls_write(c, c->fbuf + c->fb_off, c->fb_len - c->fb_off);
+        if (n <= 0)
+            return (int)n;
+        c->fb_off += (size_t)n;
+        size_t from = before > c->fb_head ? before : c->fb_head;
+        if (c->fb_off > from)
+            c->body_sent += c->fb_off - from;
+        c->last_ms = now_ms();
+        budget -= (size_t)n < budget ? (size_t)n : budget;
+        if (budget == 0 && (c->fb_off < c->fb_len || c->foff < c->fend))
+            return 2;
+    }
+    if (c->ffd >= 0) {
+        close(c->ffd);
+        c->ffd = -1;
+    }
+    free(c->fbuf);
+    c->fbuf = NULL;
+    c->fb_off = c->fb_len = c->fb_head = 0;
+    return 1;
+}
+
 /* Send what is queued: 1 done, 0 wait for the socket, 2 budget used, -1 error. */
 static int step_send(conn *c)
 {
+    if (c->ssl)
+        return tls_send(c);
     while (c->out_off < c->out_len) {
         int more = (c->ffd >= 0 && c->foff < c->fend) ? MSG_MORE : 0;
         ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | more);
@@ -1117,6 +1314,12 @@ static void accept_some(worker *w)
         }
         c->fd = fd;
         c->ffd = -1;
+        if (s->tls && (c->ssl = tls_session(s->tls, fd)) == NULL) {
+            atomic_fetch_sub(&s->nconns, 1);
+            close(fd);
+            free(c);
+            continue;
+        }
         c->st = CS_HEAD;
         c->can_write = 1; /* can_read comes with the first EPOLLIN */
         c->last_ms = now_ms();
@@ -1275,6 +1478,7 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
     s->max_conns = o->max_connections ? o->max_connections : 1000;
     s->head_max = o->conn_memory >= 1024 ? o->conn_memory : 1024;
     s->nworkers = o->threads ? o->threads : 1;
+    s->tls = o->tls;
     atomic_init(&s->nconns, 0);
     atomic_init(&s->stopping, 0);
     s->fd = bind_listen(o->host, o->port, &s->ipv6, err, errlen);

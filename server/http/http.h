@@ -80,6 +80,8 @@ typedef struct http_options {
     unsigned conn_memory;  /* per-connection read buffer: bounds the request head (431 past it) */
     const char *isolate_prefix; /* requests whose raw path starts with this run on one worker of their
                                    own (admin work never holds up device checks); NULL = none */
+    struct tls_ctx *tls;        /* HTTPS: every connection speaks TLS with this context (tls.h,
+                                   borrowed, outlives the server); NULL = plain HTTP */
 } http_options;
 
 /* Bind, listen and start the worker threads. NULL with err on failure. */
@@ -93,6 +95,11 @@ void http_stop(http_server *s);
 
 /* Request header value (case-insensitive name) or NULL. Valid during the request. */
 const char *http_header(http_req *r, const char *name);
+/* 1 when the request came over HTTPS. */
+int http_is_tls(const http_req *r);
+/* Names of the client certificate verified on this HTTPS connection (CN,
+ * then DNS/URI SANs, '\n'-separated) into buf; the count, 0 when none. */
+int http_tls_peer_names(http_req *r, char *buf, size_t cap);
 /* The client's address as text ("127.0.0.1", "::1") into buf; "?" when it
  * cannot be had. Returns buf. */
 char *http_peer(http_req *r, char *buf, size_t cap);
