@@ -9,7 +9,7 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libhttp-parser-dev libsqlite3-dev sqlite3 libjansson-dev libssl-dev
   libmbedtls-dev libcmocka-dev libdivsufsort-dev liblzma-dev
-  libcurl4-openssl-dev curl python3 procps iproute2 openssl
+  libcurl4-openssl-dev curl python3 procps iproute2 openssl nginx-light
   clang libfuzzer-14-dev libclang-rt-14-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi
   mosquitto mosquitto-clients libmosquitto-dev

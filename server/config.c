@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "proxy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -186,6 +187,12 @@ int config_set(of_config *c, const char *key, const char *value, char *err, size
             return -1;
         }
         return set_str(c->tls_listen, value, key, err, errlen);
+    }
+    if (strcmp(key, "trusted_proxies") == 0) {
+        proxy_list pl;
+        if (proxy_list_parse(value, &pl, err, errlen) < 0)
+            return -1;
+        return set_str(c->trusted_proxies, value, key, err, errlen);
     }
     if (strcmp(key, "tls_cert") == 0)
         return set_str(c->tls_cert, value, key, err, errlen);

@@ -45,6 +45,7 @@ typedef struct of_config {
     char tls_client_ca[CONFIG_STR_MAX]; /* CA PEM for client certificates, "" = none asked */
     char tls_ciphers[CONFIG_STR_MAX];   /* TLS 1.2 cipher list, "" = the default */
     int admin_tls_only;                 /* 1: /admin/ answers only over HTTPS */
+    char trusted_proxies[CONFIG_STR_MAX]; /* reverse proxies whose X-Forwarded-For is believed, "" = none */
 } of_config;
 
 void config_defaults(of_config *c);

@@ -3,6 +3,7 @@
  * router, the first screen, and clean shutdown on SIGINT/SIGTERM.
  */
 #include "server.h"
+#include "proxy.h"
 #include "tls.h"
 
 #include "blobs.h"
@@ -52,6 +53,8 @@ static void usage(FILE *out)
             "  --tls-ciphers LIST          TLS 1.2 cipher list (default: ECDHE with AES-GCM\n"
             "                              or ChaCha20; TLS 1.0/1.1 are always refused)      tls_ciphers\n"
             "  --admin-tls-only            the admin API answers only over HTTPS            admin_tls_only\n"
+            "  --trusted-proxies LIST      reverse proxies (ADDR[/BITS], comma-separated)\n"
+            "                              whose X-Forwarded-For names the client            trusted_proxies\n"
             "  --data DIR                  data folder (default ./var): database, packages,\n"
             "                              admin.token, serve.json                              data\n"
             "  --public-url URL            base URL printed for devices and in file URLs     public_url\n"
@@ -122,6 +125,7 @@ static const struct {
     {"--tls-key", "tls_key"},
     {"--tls-client-ca", "tls_client_ca"},
     {"--tls-ciphers", "tls_ciphers"},
+    {"--trusted-proxies", "trusted_proxies"},
 };
 
 /* 0 ok, 1 help shown, 2 usage error */
@@ -524,7 +528,10 @@ int server_cli_serve(int argc, char **argv)
     raise_nofile(s->cfg.max_connections + 1024);
     char host[256] = "", thost[256] = "";
     unsigned port = 0, tport = 0;
+    proxy_list proxies;
+    proxy_list_parse(s->cfg.trusted_proxies, &proxies, err, sizeof err); /* checked when the setting was read */
     http_options ho = {
+        .proxies = &proxies,
         .threads = s->cfg.threads,
         .max_connections = s->cfg.max_connections,
         .timeout_s = s->cfg.conn_timeout,

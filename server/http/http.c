@@ -35,6 +35,7 @@
 
 #include "http_head.h"
 #include "log.h"
+#include "proxy.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -136,6 +137,7 @@ struct http_server {
     char isolate_prefix[32];
     size_t isolate_len;
     tls_ctx *tls;              /* HTTPS listener when set (borrowed) */
+    proxy_list proxies;        /* peers whose X-Forwarded-For is believed */
     atomic_uint nconns;
     atomic_int stopping;
 };
@@ -530,10 +532,17 @@ char *http_peer(http_req *r, char *buf, size_t cap)
     snprintf(buf, cap, "?");
     if (c == NULL || getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0)
         return buf;
-    if (ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)cap);
-    else if (ss.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)cap);
+    int family = ss.ss_family;
+    const unsigned char *a = family == AF_INET ? (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr
+                             : family == AF_INET6 ? (const unsigned char *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                                  : NULL;
+    if (a == NULL)
+        return buf;
+    http_server *s = c->w->s;
+    if (s->proxies.n && proxy_list_match(&s->proxies, family, a) &&
+        proxy_client(&s->proxies, http_header(r, "X-Forwarded-For"), http_header(r, "X-Real-IP"), buf, cap))
+        return buf;
+    inet_ntop(family, a, buf, (socklen_t)cap);
     return buf;
 }
 
@@ -1479,6 +1488,8 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
     s->head_max = o->conn_memory >= 1024 ? o->conn_memory : 1024;
     s->nworkers = o->threads ? o->threads : 1;
     s->tls = o->tls;
+    if (o->proxies)
+        s->proxies = *o->proxies;
     atomic_init(&s->nconns, 0);
     atomic_init(&s->stopping, 0);
     s->fd = bind_listen(o->host, o->port, &s->ipv6, err, errlen);

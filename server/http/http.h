@@ -82,6 +82,7 @@ typedef struct http_options {
                                    own (admin work never holds up device checks); NULL = none */
     struct tls_ctx *tls;        /* HTTPS: every connection speaks TLS with this context (tls.h,
                                    borrowed, outlives the server); NULL = plain HTTP */
+    const struct proxy_list *proxies; /* trusted reverse proxies (proxy.h, copied); NULL = none */
 } http_options;
 
 /* Bind, listen and start the worker threads. NULL with err on failure. */
@@ -101,7 +102,8 @@ int http_is_tls(const http_req *r);
  * then DNS/URI SANs, '\n'-separated) into buf; the count, 0 when none. */
 int http_tls_peer_names(http_req *r, char *buf, size_t cap);
 /* The client's address as text ("127.0.0.1", "::1") into buf; "?" when it
- * cannot be had. Returns buf. */
+ * cannot be had. Behind a trusted proxy (http_options.proxies) it is the
+ * address the proxy forwarded (proxy.h). Returns buf. */
 char *http_peer(http_req *r, char *buf, size_t cap);
 /* URL-decoded query argument (for the admin API only) or NULL. */
 const char *http_arg(http_req *r, const char *name);

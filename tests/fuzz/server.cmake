@@ -7,3 +7,4 @@ openfota_add_fuzz(fuzz_server_version SOURCE ${SRV_FUZZ}/server_version.c LIBS o
 openfota_add_fuzz(fuzz_server_range SOURCE ${SRV_FUZZ}/server_range.c LIBS of_server_parsers CORPUS ${SRV_BAD}/range)
 openfota_add_fuzz(fuzz_server_config SOURCE ${SRV_FUZZ}/server_config.c LIBS of_server_parsers CORPUS ${SRV_BAD}/config)
 openfota_add_fuzz(fuzz_server_http_head SOURCE ${SRV_FUZZ}/server_http_head.c LIBS of_server_parsers CORPUS ${SRV_BAD}/http_request)
+openfota_add_fuzz(fuzz_server_xff SOURCE ${SRV_FUZZ}/server_xff.c LIBS of_server_parsers CORPUS ${SRV_BAD}/xff)

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "http_head.h"
+#include "proxy.h"
 #include "query.h"
 #include "range.h"
 #include "version.h"
@@ -139,6 +140,26 @@ static void one_http_request(const char *name, const char *data, size_t len)
     free(b);
 }
 
+/* fixtures/bad/xff: no address is taken from any of them (the direct
+ * peer stays the client). */
+static void one_xff(const char *name, const char *data, size_t len)
+{
+    (void)len;
+    proxy_list l;
+    char err[128], out[PROXY_ADDR_TEXT];
+    assert_int_equal(proxy_list_parse("127.0.0.1, ::1", &l, err, sizeof err), 0);
+    if (proxy_client(&l, data, NULL, out, sizeof out))
+        fail_msg("xff fixture %s: took the address %s", name, out);
+    if (proxy_client(&l, NULL, data, out, sizeof out) && strcmp(name, "only-trusted-proxy") != 0)
+        fail_msg("xff fixture %s as X-Real-IP: took the address %s", name, out);
+}
+
+static void test_xff_fixtures(void **state)
+{
+    (void)state;
+    assert_true(for_each("xff", one_xff) >= 10);
+}
+
 static void test_http_request_fixtures(void **state)
 {
     (void)state;
@@ -170,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_range_fixtures),
         cmocka_unit_test(test_query_fixtures),
         cmocka_unit_test(test_http_request_fixtures),
+        cmocka_unit_test(test_xff_fixtures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
