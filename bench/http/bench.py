@@ -16,7 +16,13 @@ times, medians reported with the openfota/nginx ratio):
 Then the RSS of the server with 10,000 open idle connections (connected and
 silent; then after one keep-alive check each).
 
-usage: bench.py /path/to/openfota [--rounds N] [--duration S] [--connections C]
+With --tls the same scenarios run over HTTPS: openfota's own TLS listener
+(--tls-listen) against nginx terminating TLS itself, both with one
+self-signed EC P-256 certificate made for the run, TLS 1.2/1.3, the same
+ECDHE + AES-GCM suites; "-close" scenarios then pay a full handshake per
+request on both sides.
+
+usage: bench.py /path/to/openfota [--rounds N] [--duration S] [--connections C] [--tls]
 Prints a Markdown report on stdout. Needs wrk and nginx in PATH (or
 /usr/sbin/nginx); `scripts/bootstrap.sh --bench` installs them.
 """
@@ -69,13 +75,27 @@ def rss_kb(pid):
     return 0
 
 
+TLS12_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
+
+
+def make_cert(tmp):
+    key, crt = os.path.join(tmp, "tls.key"), os.path.join(tmp, "tls.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=127.0.0.1"], check=True,
+                   capture_output=True)
+    return crt, key
+
+
 class Openfota:
-    def __init__(self, binary, tmp):
+    def __init__(self, binary, tmp, tls=None):
         self.data = os.path.join(tmp, "openfota-data")
         os.makedirs(self.data)
         conf = os.path.join(tmp, "openfota.conf")
         with open(conf, "w") as f:
             f.write("log_level = warn\nmax_connections = 30000\nconnection_timeout = 120\n")
+            if tls:
+                f.write("tls_listen = 127.0.0.1:0\ntls_cert = %s\ntls_key = %s\n" % tls)
         self.log = open(os.path.join(tmp, "openfota.log"), "wb")
         self.proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--data", self.data,
                                       "--config", conf], stdout=self.log, stderr=subprocess.STDOUT)
@@ -84,7 +104,9 @@ class Openfota:
         while time.time() < deadline:
             try:
                 with open(sj) as f:
-                    self.url = json.load(f)["url"].rstrip("/")
+                    info = json.load(f)
+                self.url = info["url"].rstrip("/")
+                self.tls_url = (info.get("tls_url") or "").rstrip("/")
                 break
             except (OSError, ValueError, KeyError):
                 time.sleep(0.05)
@@ -114,7 +136,7 @@ class Openfota:
 
 
 class Nginx:
-    def __init__(self, tmp, big, tiny):
+    def __init__(self, tmp, big, tiny, tls=None):
         self.prefix = os.path.join(tmp, "nginx")
         www = os.path.join(self.prefix, "www")
         os.makedirs(www)
@@ -126,6 +148,18 @@ class Nginx:
         for d in (tmp, self.prefix, www):
             os.chmod(d, 0o755)
         self.port = free_port()
+        self.tport = free_port()
+        tls_server = ""
+        if tls:
+            tls_server = """    server {
+        listen 127.0.0.1:%d ssl;
+        root %s/www;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers %s;
+    }
+""" % (self.tport, self.prefix, tls[0], tls[1], TLS12_CIPHERS)
         conf = os.path.join(self.prefix, "nginx.conf")
         with open(conf, "w") as f:
             f.write("""
@@ -152,13 +186,15 @@ http {
         listen 127.0.0.1:%(port)d;
         root %(p)s/www;
     }
-}
+%(tls)s}
 """ % {"p": self.prefix, "port": self.port, "workers": os.cpu_count() or 2,
-                "user": "user root root;" if os.getuid() == 0 else ""})
+                "user": "user root root;" if os.getuid() == 0 else "", "tls": tls_server})
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = subprocess.Popen([nginx, "-p", self.prefix, "-c", conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port)
+        if tls:
+            wait_port(self.tport)
 
     def stop(self):
         self.proc.send_signal(signal.SIGQUIT)
@@ -259,6 +295,7 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--idle", type=int, default=10000)
+    ap.add_argument("--tls", action="store_true", help="run the scenarios over HTTPS")
     a = ap.parse_args()
     for tool in ("wrk",):
         if not shutil.which(tool):
@@ -268,7 +305,8 @@ def main():
     of = ng = None
     try:
         big = os.urandom(MIB)
-        of = Openfota(os.path.abspath(a.openfota), tmp)
+        tls = make_cert(tmp) if a.tls else None
+        of = Openfota(os.path.abspath(a.openfota), tmp, tls)
         p = of.admin("POST", "/admin/v1/projects", {"name": "bench"})
         of.key = p["key"]
         of.admin("PATCH", "/admin/v1/projects/" + of.key, {"max_daily_deliveries": 1000})
@@ -278,18 +316,22 @@ def main():
         check_path = ("/api/site/firmware_upgrade?imei=860000000000001&project_key=%s"
                       "&firmware_name=%s&version=1.0.1" % (of.key, FW))
         tiny = probe_no_upgrade(of.url + check_path)
-        ng = Nginx(tmp, big, tiny)
+        ng = Nginx(tmp, big, tiny, tls)
         lua = os.path.join(tmp, "pkg.lua")
         with open(lua, "w") as f:
             f.write(open(os.path.join(HERE, "package.lua")).read()
                     .replace("@KEY@", of.key).replace("@FW@", FW))
         ngu = "http://127.0.0.1:%d" % ng.port
+        ofu = of.url
+        if a.tls:
+            ngu = "https://127.0.0.1:%d" % ng.tport
+            ofu = of.tls_url
         scenarios = [
-            ("check-keepalive", of.url + check_path, ngu + "/tiny.json", (), None),
-            ("check-close", of.url + check_path, ngu + "/tiny.json", ("Connection: close",), None),
-            ("download-package", of.url + "/", ngu + "/big.bin", (), lua),
-            ("download-static", of.url + "/download/big.bin", ngu + "/big.bin", (), None),
-            ("download-close", of.url + "/", ngu + "/big.bin", ("Connection: close",), lua),
+            ("check-keepalive", ofu + check_path, ngu + "/tiny.json", (), None),
+            ("check-close", ofu + check_path, ngu + "/tiny.json", ("Connection: close",), None),
+            ("download-package", ofu + "/", ngu + "/big.bin", (), lua),
+            ("download-static", ofu + "/download/big.bin", ngu + "/big.bin", (), None),
+            ("download-close", ofu + "/", ngu + "/big.bin", ("Connection: close",), lua),
         ]
         results = {}
         cmds = {}
@@ -304,13 +346,15 @@ def main():
                     cmds[(name, who)] = cmd
                     print("round %d %-17s %-8s %10.0f req/s %8.1f MiB/s %s" %
                           (rnd + 1, name, who, rps, bps / MIB, errs), file=sys.stderr, flush=True)
-        idle = idle_rss(of, a.idle)
+        idle = idle_rss(of, a.idle) if a.idle else None
         print("idle: %r" % idle, file=sys.stderr)
 
         cpu = "?"
         for ln in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
             if ln.startswith("Model name:"):
                 cpu = ln.split(":", 1)[1].strip()
+        if a.tls:
+            print("Over HTTPS (TLS 1.3 as wrk negotiates it; one EC P-256 certificate for both servers).\n")
         print("Machine: %d CPUs (`nproc`), %s; wrk and both servers share these CPUs. "
               "%d rounds of %d s per scenario and server, alternating which server goes first; "
               "wrk -t%d -c%d. Medians:\n"
@@ -332,14 +376,8 @@ def main():
             print("- %s: %s / %s" % (name,
                                      ", ".join("%.0f" % r[0] for r in results[(name, "openfota")]),
                                      ", ".join("%.0f" % r[0] for r in results[(name, "nginx")])))
-        print("\nIdle connections (RSS of the openfota process, VmRSS):\n")
-        print("- before: %.1f MiB" % (idle["base_kb"] / 1024))
-        print("- %d connected, silent: %.1f MiB (%d failed to connect)" %
-              (idle["connections"], idle["silent_kb"] / 1024, idle["failed"]))
-        print("- the same after one keep-alive check each (%d answered): %.1f MiB" %
-              (idle["answered"], idle["after_request_kb"] / 1024))
-        print("- a new client meanwhile: %s in %.3f s" %
-              ("answered" if idle["new_client_ok"] else "NOT answered", idle["new_client_s"]))
+        if idle:
+            print_idle(idle)
         print("\nwrk commands (openfota side): ")
         for name, *_ in scenarios:
             print("- `%s`" % cmds[(name, "openfota")].replace(of.key, "KEY"))
@@ -349,6 +387,17 @@ def main():
         if of:
             of.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_idle(idle):
+    print("\nIdle connections (RSS of the openfota process, VmRSS):\n")
+    print("- before: %.1f MiB" % (idle["base_kb"] / 1024))
+    print("- %d connected, silent: %.1f MiB (%d failed to connect)" %
+          (idle["connections"], idle["silent_kb"] / 1024, idle["failed"]))
+    print("- the same after one keep-alive check each (%d answered): %.1f MiB" %
+          (idle["answered"], idle["after_request_kb"] / 1024))
+    print("- a new client meanwhile: %s in %.3f s" %
+          ("answered" if idle["new_client_ok"] else "NOT answered", idle["new_client_s"]))
 
 
 if __name__ == "__main__":
