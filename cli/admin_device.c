@@ -6,6 +6,7 @@
 
 #include "admin.h"
 #include "commands.h"
+#include "device_cert.h"
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,7 +62,11 @@ static void device_help(FILE *out)
             "  forbid ID           no upgrades for this device (it gets code 21)\n"
             "  allow ID            lift 'forbid'\n"
             "  unban ID            lift the loop ban (code 40) set after too many deliveries\n"
-            "                      in one day; fix the package or the versions first\n");
+            "                      in one day; fix the package or the versions first\n"
+            "  cert ID --ca-dir DIR [--days N]\n"
+            "                      a client certificate and key for the device (mutual TLS),\n"
+            "                      signed by the device CA in DIR (made there on first use);\n"
+            "                      offline, on the files\n");
     admin_print_common_help(out);
 }
 
@@ -219,6 +224,7 @@ int admin_cli_device(int argc, char **argv)
     static const struct admin_sub subs[] = {
         {"list", device_list},     {"ls", device_list},     {"show", device_show},
         {"forbid", device_forbid}, {"allow", device_allow}, {"unban", device_unban},
+        {"cert", device_cert_run},
     };
     return admin_run_noun(argc, argv, subs, NCOLS(subs), device_help);
 }
