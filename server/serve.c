@@ -7,6 +7,7 @@
 #include "tls.h"
 
 #include "blobs.h"
+#include "datalock.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofserver.h"
@@ -420,6 +421,21 @@ static void first_screen(of_server *s, int created)
     fflush(stdout);
 }
 
+/* The log line of a listener naming the socket's real address: a wildcard
+ * listen says it is on every address, with the URL to use from here. */
+static void log_listening(const of_server *s, const char *host, unsigned port, const char *url, const char *what,
+                          const char *tail)
+{
+    if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::"))
+        log_info("listening on %s%s%s:%u, every address of this machine (from here: %s) (%s%u threads, %u connections "
+                 "max)%s",
+                 host[0] == ':' ? "[" : "", host, host[0] == ':' ? "]" : "", port, url, what, s->cfg.threads,
+                 s->cfg.max_connections, tail);
+    else
+        log_info("listening on %s (%s%u threads, %u connections max)%s", url, what, s->cfg.threads,
+                 s->cfg.max_connections, tail);
+}
+
 static void raise_nofile(unsigned want)
 {
     struct rlimit rl;
@@ -462,6 +478,10 @@ int server_cli_serve(int argc, char **argv)
     memcpy(s->data, s->cfg.data, sizeof s->data);
     if (mkdir(s->data, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "openfota serve: cannot create the data folder %s: %s\n", s->data, strerror(errno));
+        return 1;
+    }
+    if (datalock_acquire(s->data, err, sizeof err) < 0) { /* held until exit */
+        fprintf(stderr, "openfota serve: %s\n", err);
         return 1;
     }
     if (blobs_init(s->data, err, sizeof err) < 0) {
@@ -625,10 +645,9 @@ int server_cli_serve(int argc, char **argv)
         log_warn("cannot write %s/serve.json: %s", s->data, strerror(errno));
     first_screen(s, created == 1);
     if (s->http)
-        log_info("listening on %s (%u threads, %u connections max)", local, s->cfg.threads, s->cfg.max_connections);
+        log_listening(s, host, port, local, "", "");
     if (s->https)
-        log_info("listening on %s (HTTPS, %u threads, %u connections max)%s", tlocal, s->cfg.threads,
-                 s->cfg.max_connections, s->cfg.admin_tls_only ? "; the admin API only here" : "");
+        log_listening(s, thost, tport, tlocal, "HTTPS, ", s->cfg.admin_tls_only ? "; the admin API only here" : "");
 
     int sig = 0;
     for (;;) {

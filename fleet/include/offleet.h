@@ -270,6 +270,12 @@ int fleet_report_state_parse(const char *s);
 void fleet_on_report(offleet *f, const char *device_id, fleet_report_state state, const char *version,
                      int64_t time);
 
+/* The server removed package package_id: every rollout of it (running,
+ * paused or cancelled) is removed too, from memory and from the store, so no
+ * rollout state outlives its package. Returns how many were removed. Memory
+ * only (the store forgets them on the next maintenance pass). package_gone.c */
+int fleet_package_removed(offleet *f, const char *package_id);
+
 /* ---- push (also reachable through the admin API) ------------------------ */
 
 /* Queues the update command for devices: an explicit list (ids/n_ids) or a

@@ -922,6 +922,11 @@ static void h_package_delete(of_server *s, http_req *r, const char *ids)
         if (nd)
             log_info("admin: package %lld: %zu delta(s) dropped with it", (long long)id, nd);
         free(de);
+        char pid[24];
+        snprintf(pid, sizeof pid, "%lld", (long long)id);
+        int nr = s->fleet ? fleet_package_removed(s->fleet, pid) : 0;
+        if (nr)
+            log_info("admin: package %lld: %d rollout(s) removed with it", (long long)id, nr);
     }
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_NOTFOUND) {

@@ -17,6 +17,11 @@
  * one connection per side. Every function returns a store_err.
  * Durability: an admin write returns STORE_OK only after its commit is on
  * disk; write_batch is durable when `durable` is set.
+ * Ids: project, firmware and package ids are never reused, not even after the
+ * row with the highest id is removed (history, rollouts and deltas name
+ * packages by id). SQLite keeps the highest id ever given in
+ * meta.last_id.<table> (schema step 2); a backend with sequences that never
+ * go back (PostgreSQL identity columns) satisfies this by itself.
  */
 #ifndef OPENFOTA_SERVER_STORE_H
 #define OPENFOTA_SERVER_STORE_H

@@ -101,6 +101,25 @@ static const schema_step migrations[] = {
         " method TEXT NOT NULL, route TEXT NOT NULL, target TEXT NOT NULL, status INTEGER NOT NULL,"
         " detail TEXT NOT NULL);"
         "CREATE INDEX IF NOT EXISTS audit_by_time ON audit (time)"},
+    /* 3: ids are never reused. SQLite's INTEGER PRIMARY KEY hands out the
+     * largest id + 1, so removing the newest package gave its id to the next
+     * upload. meta.last_id.<table> remembers the highest id ever given; it
+     * starts at the highest id the database still mentions anywhere (rows,
+     * device history, pending deliveries, deltas), so an id already reused or
+     * freed before this step is not handed out again either. */
+    {3, "INSERT INTO meta (key, value) SELECT 'last_id.projects', COALESCE(MAX(m), 0) FROM ("
+        " SELECT MAX(id) AS m FROM projects UNION ALL SELECT MAX(project_id) FROM firmware"
+        " UNION ALL SELECT MAX(project_id) FROM packages UNION ALL SELECT MAX(project_id) FROM devices"
+        " UNION ALL SELECT MAX(project_id) FROM listed_devices) AS t"
+        " WHERE 1 = 1 ON CONFLICT (key) DO NOTHING;"
+        "INSERT INTO meta (key, value) SELECT 'last_id.firmware', COALESCE(MAX(m), 0) FROM ("
+        " SELECT MAX(id) AS m FROM firmware UNION ALL SELECT MAX(firmware_id) FROM packages) AS t"
+        " WHERE 1 = 1 ON CONFLICT (key) DO NOTHING;"
+        "INSERT INTO meta (key, value) SELECT 'last_id.packages', COALESCE(MAX(m), 0) FROM ("
+        " SELECT MAX(id) AS m FROM packages UNION ALL SELECT MAX(package_id) FROM events"
+        " UNION ALL SELECT MAX(pending_package) FROM devices UNION ALL SELECT MAX(package_id) FROM signed_packages"
+        " UNION ALL SELECT MAX(base_package_id) FROM deltas UNION ALL SELECT MAX(target_package_id) FROM deltas) AS t"
+        " WHERE 1 = 1 ON CONFLICT (key) DO NOTHING"},
     {0, NULL},
 };
 
@@ -508,6 +527,33 @@ static store_err prune_device(store *s, const char *device_id, unsigned keep)
  * Each call is one statement (autocommit = its own durable transaction) or an
  * explicit transaction, under adm_mu. */
 
+/* The next id of a table (projects, firmware, packages), inside the
+ * caller's transaction: one above both meta.last_id.<table> and the table's
+ * largest id, recorded back into meta so it is never handed out again. */
+static store_err next_id(sqlite3 *db, const char *table, int64_t *id)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT MAX(COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_id.%s'), 0),"
+             " COALESCE((SELECT MAX(id) FROM %s), 0)) + 1",
+             table, table);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return map_rc(db, rc, "next id");
+    rc = sqlite3_step(st);
+    *id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    store_err e = rc == SQLITE_ROW ? STORE_OK : map_rc(db, rc, "next id");
+    sqlite3_finalize(st);
+    if (e != STORE_OK)
+        return e;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO meta (key, value) VALUES ('last_id.%s', '%lld')"
+             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+             table, (long long)*id);
+    return exec(db, sql);
+}
+
 static int bind_project(sqlite3_stmt *st, const void *a)
 {
     const cat_project *p = a;
@@ -523,13 +569,21 @@ static int bind_project(sqlite3_stmt *st, const void *a)
 
 static store_err project_insert(store *s, cat_project *p)
 {
+    sqlite3 *db = SS(s)->adm;
     pthread_mutex_lock(&SS(s)->adm_mu);
-    store_err e = run1(SS(s)->adm,
-                       "INSERT INTO projects (key, name, listed_only, upgrades_enabled, max_daily_deliveries, created)"
-                       " VALUES (?, ?, ?, ?, ?, ?)",
-                       "add project", bind_project, p, NULL);
-    if (e == STORE_OK)
-        p->id = sqlite3_last_insert_rowid(SS(s)->adm);
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e == STORE_OK) {
+        e = next_id(db, "projects", &p->id);
+        if (e == STORE_OK)
+            e = run1(db,
+                     "INSERT INTO projects (key, name, listed_only, upgrades_enabled, max_daily_deliveries, created,"
+                     " id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "add project", bind_project, p, NULL);
+        if (e == STORE_OK)
+            e = exec(db, "COMMIT");
+        if (e != STORE_OK)
+            exec(db, "ROLLBACK");
+    }
     pthread_mutex_unlock(&SS(s)->adm_mu);
     return e;
 }
@@ -596,16 +650,25 @@ static int bind_fw(sqlite3_stmt *st, const void *a)
     sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, f->suffix);
     sqlite3_bind_int64(st, 4, f->created);
+    sqlite3_bind_int64(st, 5, f->id);
     return 0;
 }
 
 static store_err firmware_insert(store *s, cat_firmware *f)
 {
+    sqlite3 *db = SS(s)->adm;
     pthread_mutex_lock(&SS(s)->adm_mu);
-    store_err e = run1(SS(s)->adm, "INSERT INTO firmware (project_id, name, suffix, created) VALUES (?, ?, ?, ?)",
-                       "add firmware", bind_fw, f, NULL);
-    if (e == STORE_OK)
-        f->id = sqlite3_last_insert_rowid(SS(s)->adm);
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e == STORE_OK) {
+        e = next_id(db, "firmware", &f->id);
+        if (e == STORE_OK)
+            e = run1(db, "INSERT INTO firmware (project_id, name, suffix, created, id) VALUES (?, ?, ?, ?, ?)",
+                     "add firmware", bind_fw, f, NULL);
+        if (e == STORE_OK)
+            e = exec(db, "COMMIT");
+        if (e != STORE_OK)
+            exec(db, "ROLLBACK");
+    }
     pthread_mutex_unlock(&SS(s)->adm_mu);
     return e;
 }
@@ -654,6 +717,7 @@ static int bind_pkg(sqlite3_stmt *st, const void *a)
     sqlite3_bind_text(st, 11, p->sha256, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 12, p->filename, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 13, p->created);
+    sqlite3_bind_int64(st, 14, p->id);
     return 0;
 }
 
@@ -675,12 +739,12 @@ static store_err package_insert(store *s, cat_package *p)
     store_err e = exec(db, "BEGIN IMMEDIATE");
     if (e != STORE_OK)
         goto out;
-    e = run1(db,
-             "INSERT INTO packages (project_id, firmware_id, core, script_x, script_z, base_core, suffix,"
-             " kind, size, md5, sha256, filename, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             "add package", bind_pkg, p, NULL);
+    e = next_id(db, "packages", &p->id);
     if (e == STORE_OK)
-        p->id = sqlite3_last_insert_rowid(db);
+        e = run1(db,
+                 "INSERT INTO packages (project_id, firmware_id, core, script_x, script_z, base_core, suffix,"
+                 " kind, size, md5, sha256, filename, created, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "add package", bind_pkg, p, NULL);
     if (e == STORE_OK && p->kind == PKG_KIND_SIGNED)
         e = run1(db,
                  "INSERT INTO signed_packages (package_id, kind, counter, result_len, result_sha256)"

