@@ -46,7 +46,7 @@ static void package_help(FILE *out)
             "usage: openfota package <subcommand> [options]\n\n"
             "subcommands (on the server):\n"
             "  add --project KEY --firmware NAME --version CORE.X.Z [--base-core N]\n"
-            "      [--suffix S] FILE\n"
+            "      [--suffix S] [--raw] FILE\n"
             "        upload a package. NAME is the firmware_name devices send (created when\n"
             "        new). CORE.X.Z is the version devices will report after the upgrade:\n"
             "        core build number, then the first and third parts of the script VERSION.\n"
@@ -54,7 +54,10 @@ static void package_help(FILE *out)
             "        N; without it the package is script-only and applies to devices already\n"
             "        on CORE. --suffix is the layout suffix (1 for *_1.soc; default from the\n"
             "        file name's _N, else 1). A LuatOS upgrade .bin is checked (magic, header\n"
-            "        CRC, lengths, MD5s, versions); any other file is stored as kind 'raw'.\n"
+            "        CRC, lengths, MD5s, versions); any other file is stored as kind 'raw',\n"
+            "        except for a LuatOS firmware name (..._LuatOS-SoC_...): a module running\n"
+            "        it installs only Luat upgrade .bin files, so another file is refused\n"
+            "        unless --raw says the devices on NAME really take it.\n"
             "        A signed openfota package (openfota package sign) is checked against\n"
             "        the server's keys and kept as a release for deltas; its --version may be\n"
             "        left out (the manifest's target version is used).\n"
@@ -81,11 +84,12 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
     const char *version = admin_args_value(a, "--version");
     const char *base_core = admin_args_value(a, "--base-core");
     const char *suffix = admin_args_value(a, "--suffix");
+    bool raw = admin_args_flag(a, "--raw");
     if (!admin_args_check(a, "package add"))
         return 2;
     const char *file = admin_args_pos(a, 0);
     const char *usage = "package add --project KEY --firmware NAME --version CORE.X.Z "
-                        "[--base-core N] [--suffix S] FILE";
+                        "[--base-core N] [--suffix S] [--raw] FILE";
     if (!file || a->argc != 1)
         return admin_usage("package add", usage);
     /* --version may be left out: the server takes a signed package's version
@@ -120,9 +124,9 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
     char *path = NULL;
     json_t *r = NULL;
     if (!pe || !fe || !ve || !ne || (base_core && !be) || (suffix && !se) ||
-        asprintf(&path, "/admin/v1/projects/%s/packages?firmware=%s%s%s&filename=%s%s%s%s%s",
+        asprintf(&path, "/admin/v1/projects/%s/packages?firmware=%s%s%s&filename=%s%s%s%s%s%s",
                  pe, fe, version ? "&version=" : "", version ? ve : "", ne, be ? "&base_core=" : "", be ? be : "", se ? "&suffix=" : "",
-                 se ? se : "") < 0) {
+                 se ? se : "", raw ? "&raw=1" : "") < 0) {
         path = NULL;
         fprintf(stderr, "openfota: out of memory\n");
         goto out;

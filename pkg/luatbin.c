@@ -530,3 +530,8 @@ crypto:
     free(p);
     return OFPKG_ERR_CRYPTO;
 }
+
+int luatbin_firmware_name(const char *name)
+{
+    return name != NULL && strstr(name, "_LuatOS-SoC_") != NULL;
+}

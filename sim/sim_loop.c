@@ -594,12 +594,20 @@ static void luat_feed(sim_dl *dl, const char *p, size_t n)
         luatbin_checker_feed(dl->luat, (const uint8_t *)p, n, msg, sizeof(msg));
 }
 
-/* 0 when the complete package is acceptable to a module (or is not a Luat
- * .bin), -1 when a module would refuse it (reason logged). */
+/* 0 when the complete package is acceptable to a module, -1 when a module
+ * would refuse it (reason logged). A libfota2 device whose firmware name is a
+ * LuatOS one (..._LuatOS-SoC_...) is a LuatOS module: it installs only Luat
+ * upgrade .bin files and refuses anything else; other devices take a file
+ * that is not a Luat .bin as it is. */
 static int luat_verdict(const sim_loop *L, uint32_t id, sim_dl *dl)
 {
-    if (dl->luat_state != LUAT_CHECKING)
+    if (dl->luat_state != LUAT_CHECKING) {
+        if (L->cfg->profile == SIM_PROFILE_LIBFOTA2 && luatbin_firmware_name(L->cfg->firmware)) {
+            logv(L, id, "package refused as a LuatOS module would: not a Luat upgrade .bin");
+            return -1;
+        }
         return 0;
+    }
     luatbin_info info;
     char msg[200];
     if (luatbin_checker_finish(dl->luat, &info, msg, sizeof(msg)) == OFPKG_OK)

@@ -310,7 +310,7 @@ def main():
         p = of.admin("POST", "/admin/v1/projects", {"name": "bench"})
         of.key = p["key"]
         of.admin("PATCH", "/admin/v1/projects/" + of.key, {"max_daily_deliveries": 1000})
-        q = urllib.parse.urlencode({"firmware": FW, "version": "1.0.1", "filename": "bench.img"})
+        q = urllib.parse.urlencode({"firmware": FW, "version": "1.0.1", "filename": "bench.img", "raw": "1"})
         of.admin("POST", "/admin/v1/projects/%s/packages?%s" % (of.key, q), raw=big)
         of.admin("PUT", "/admin/v1/files/big.bin", raw=big)
         check_path = ("/api/site/firmware_upgrade?imei=860000000000001&project_key=%s"

@@ -78,6 +78,13 @@ typedef struct luatbin_info {
     int script_only;      /* 1 when sdk_len == 0 */
 } luatbin_info;
 
+/* 1 when a firmware_name is one a LuatOS module's libfota2 builds
+ * (<PROJECT>_LuatOS-SoC_<model>): such a module installs only Luat upgrade
+ * .bin packages, so the server takes other files for it only when told
+ * (raw), and the simulator refuses them as the module does. name is
+ * NUL-terminated; NULL gives 0. */
+int luatbin_firmware_name(const char *name);
+
 /* 1 if head (len bytes, may be short) starts with a known Luat magic
  * (little-endian 0xEAC37218 or 0xEAF18C16), else 0. */
 int luatbin_sniff(const uint8_t *head, size_t len);

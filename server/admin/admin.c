@@ -49,6 +49,7 @@ typedef struct admin_req {
     int64_t base_core;
     int suffix;          /* 0: not given */
     int suffix_explicit; /* 1 when the suffix came from ?suffix= or the file name */
+    int raw;             /* ?raw=1: a LuatOS firmware name may take a file that is no Luat .bin */
     char fname[NAME_MAX_LEN + 1]; /* static file name */
     auth_principal who;           /* the token that passed the gate */
 } admin_req;
@@ -137,6 +138,13 @@ static json_t *package_json(const snapshot *snap, const cat_package *k)
                             json_pack("{s:s,s:I,s:I,s:s}", "kind", k->sg_kind == OFPKG_KIND_FULL ? "full" : "delta",
                                       "counter", (json_int_t)k->sg_counter, "result_len",
                                       (json_int_t)k->sg_result_len, "result_sha256", k->sg_result_sha256));
+    if (k->kind == PKG_KIND_SIGNED && k->sg_kind == OFPKG_KIND_DELTA) {
+        /* an uploaded delta reaches only devices on its base version */
+        char bv[VERSION_TEXT_MAX];
+        version_format(&k->sg_base, bv, sizeof bv);
+        json_object_set_new(json_object_get(j, "signed"), "base_version",
+                            (k->sg_base.core | k->sg_base.x | k->sg_base.z) ? json_string(bv) : json_null());
+    }
     return j;
 }
 
@@ -578,6 +586,15 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
         return -1;
     }
     scopy(a->firmware, sizeof a->firmware, fw);
+    const char *rw = http_arg(r, "raw");
+    if (rw != NULL && rw[0]) {
+        if (!strcmp(rw, "1") || !strcmp(rw, "true"))
+            a->raw = 1;
+        else if (strcmp(rw, "0") && strcmp(rw, "false")) {
+            reply_err(r, 422, "raw: 1 or 0", "raw=1 stores a file that is no Luat .bin for a LuatOS firmware name");
+            return -1;
+        }
+    }
     a->ver_given = ver != NULL && ver[0];
     if (a->ver_given && version_parse(ver, strlen(ver), &a->ver) != VERSION_OK) {
         char msg[300];
@@ -700,6 +717,15 @@ static int signed_begin(of_server *s, admin_req *a, http_req *r, cat_package *k)
     }
     k->kind = PKG_KIND_SIGNED;
     k->sg_kind = m.kind;
+    if (m.kind == OFPKG_KIND_DELTA) {
+        if (m.base.core > VERSION_CORE_MAX || m.base.x > 999 || m.base.z > 999 ||
+            (m.base.core | m.base.x | m.base.z) == 0) {
+            reply_err(r, 422, "signed delta refused: its base version is not one a device can report (CORE.X.Z)",
+                      "make the delta again from the base release's version (openfota package sign)");
+            return -1;
+        }
+        k->sg_base = (of_version){m.base.core, m.base.x, m.base.z};
+    }
     k->sg_counter = m.counter;
     k->sg_result_len = m.result_len;
     ofpkg_hex(m.result_sha256, 32, k->sg_result_sha256);
@@ -757,6 +783,18 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
             return;
         }
         k.kind = PKG_KIND_LUAT;
+    }
+    if (k.kind == PKG_KIND_RAW && !a->raw && luatbin_firmware_name(a->firmware)) {
+        char full[480];
+        snprintf(full, sizeof full,
+                 "not a Luat upgrade .bin: %s is a LuatOS firmware name, and a module running it refuses any other "
+                 "file (it would download it, fail to install it and ask again)",
+                 a->firmware);
+        log_info("admin: package for %s/%s refused: not a Luat upgrade .bin", a->project, a->firmware);
+        reply_err(r, 422, full,
+                  "build the package with the vendor's tool (LuaTools), or upload with --raw (raw=1) if the devices "
+                  "on this firmware name really install other files");
+        return;
     }
     k.ver = a->ver;
     k.base_core = a->base_core;

@@ -55,6 +55,8 @@ typedef struct cat_package {
     uint64_t sg_counter;        /* release counter */
     uint64_t sg_result_len;     /* bytes of the image after install */
     char sg_result_sha256[65];  /* its SHA-256 (hex) */
+    of_version sg_base;         /* delta: the version it applies to (manifest base); all zero when not known
+                                   (a delta uploaded before this was recorded: offered to no device) */
 } cat_package;
 
 typedef struct cat_file {

@@ -16,6 +16,11 @@ static void answer(rules_result *out, int decision, int code, unsigned status, c
 
 int rules_eligible(const of_version *v, const cat_package *p)
 {
+    /* an uploaded signed delta patches exactly one image: only a device on
+     * its base version can apply it (an unknown base, 0.0.0, matches none) */
+    if (p->kind == PKG_KIND_SIGNED && p->sg_kind == 2)
+        return (p->sg_base.core | p->sg_base.x | p->sg_base.z) != 0 && version_cmp(v, &p->sg_base) == 0 &&
+               version_cmp(v, &p->ver) != 0;
     if (p->base_core < 0)
         return v->core == p->ver.core && version_script_upgrade(v->x, v->z, p->ver.x, p->ver.z);
     if ((int64_t)v->core != p->base_core || p->ver.core == v->core)

@@ -120,6 +120,11 @@ static const schema_step migrations[] = {
         " UNION ALL SELECT MAX(pending_package) FROM devices UNION ALL SELECT MAX(package_id) FROM signed_packages"
         " UNION ALL SELECT MAX(base_package_id) FROM deltas UNION ALL SELECT MAX(target_package_id) FROM deltas) AS t"
         " WHERE 1 = 1 ON CONFLICT (key) DO NOTHING"},
+    /* 3: the base version of an uploaded signed delta: it is offered only to
+     * devices running exactly that version (rules.c); 0.0.0 = not known */
+    {3, "ALTER TABLE signed_packages ADD COLUMN base_core BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE signed_packages ADD COLUMN base_x BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE signed_packages ADD COLUMN base_z BIGINT NOT NULL DEFAULT 0"},
     {0, NULL},
 };
 
@@ -298,7 +303,7 @@ static store_err load_catalog(store *s, catalog *c)
     sqlite3_prepare_v2(db,
                        "SELECT p.id, p.project_id, p.firmware_id, p.core, p.script_x, p.script_z, p.base_core,"
                        " p.suffix, p.kind, p.size, p.md5, p.sha256, p.filename, p.created,"
-                       " s.kind, s.counter, s.result_len, s.result_sha256"
+                       " s.kind, s.counter, s.result_len, s.result_sha256, s.base_core, s.base_x, s.base_z"
                        " FROM packages p LEFT JOIN signed_packages s ON s.package_id = p.id",
                        -1, &st, NULL);
     while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -324,6 +329,9 @@ static store_err load_catalog(store *s, catalog *c)
             p->sg_counter = (uint64_t)sqlite3_column_int64(st, 15);
             p->sg_result_len = (uint64_t)sqlite3_column_int64(st, 16);
             scopy(p->sg_result_sha256, sizeof p->sg_result_sha256, sqlite3_column_text(st, 17));
+            p->sg_base.core = (uint32_t)sqlite3_column_int64(st, 18);
+            p->sg_base.x = (uint32_t)sqlite3_column_int64(st, 19);
+            p->sg_base.z = (uint32_t)sqlite3_column_int64(st, 20);
         }
     }
     sqlite3_finalize(st);
@@ -729,6 +737,9 @@ static int bind_signed(sqlite3_stmt *st, const void *a)
     sqlite3_bind_int64(st, 3, (sqlite3_int64)p->sg_counter);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)p->sg_result_len);
     sqlite3_bind_text(st, 5, p->sg_result_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, p->sg_base.core);
+    sqlite3_bind_int64(st, 7, p->sg_base.x);
+    sqlite3_bind_int64(st, 8, p->sg_base.z);
     return 0;
 }
 
@@ -747,10 +758,11 @@ static store_err package_insert(store *s, cat_package *p)
                  "add package", bind_pkg, p, NULL);
     if (e == STORE_OK && p->kind == PKG_KIND_SIGNED)
         e = run1(db,
-                 "INSERT INTO signed_packages (package_id, kind, counter, result_len, result_sha256)"
-                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (package_id) DO UPDATE SET kind = excluded.kind,"
-                 " counter = excluded.counter, result_len = excluded.result_len,"
-                 " result_sha256 = excluded.result_sha256",
+                 "INSERT INTO signed_packages (package_id, kind, counter, result_len, result_sha256, base_core,"
+                 " base_x, base_z) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (package_id) DO UPDATE SET"
+                 " kind = excluded.kind, counter = excluded.counter, result_len = excluded.result_len,"
+                 " result_sha256 = excluded.result_sha256, base_core = excluded.base_core,"
+                 " base_x = excluded.base_x, base_z = excluded.base_z",
                  "add signed package", bind_signed, p, NULL);
     if (e == STORE_OK)
         e = exec(db, "COMMIT");

@@ -181,7 +181,7 @@ def main():
         url = check_url(srv)
         pkg = os.urandom(300 * 1024)
         sha = hashlib.sha256(pkg).hexdigest()
-        srv.admin("POST", "/projects/%s/packages?firmware=%s&version=2012.001.001&filename=app.bin"
+        srv.admin("POST", "/projects/%s/packages?firmware=%s&version=2012.001.001&filename=app.bin&raw=1"
                   % (key, FIRMWARE), pkg, "application/octet-stream")
         slots = os.path.join(tmp, "slots")
         if scenario == "libfota2":

@@ -35,6 +35,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import ofharness  # noqa: E402
+import luatbin  # noqa: E402
 
 FW = ofharness.FW
 
@@ -318,7 +319,7 @@ def start_rollout(binary, srv, key, pkg_id, stages, interval):
 
 def scenario_noboot(binary, srv, n=2000):
     key = srv.add_project("fleet-noboot")
-    pkg = srv.upload_ok(key, os.urandom(32 * 1024), "2012.001.001", filename="app.bin")
+    pkg = srv.upload_ok(key, luatbin.build(os.urandom(32 * 1024)), "2012.001.001", filename="app.bin")
     r = start_rollout(binary, srv, key, pkg["id"], "1,10,50,100", "60s")
     need(r["stage"] == 1 and r["state"] == "running", "new rollout: %r" % r)
     started = time.time()
@@ -345,7 +346,7 @@ def scenario_noboot(binary, srv, n=2000):
 
 def scenario_good(binary, srv, n=2000):
     key = srv.add_project("fleet-good")
-    pkg = srv.upload_ok(key, os.urandom(16 * 1024), "2012.001.001", filename="app.bin")
+    pkg = srv.upload_ok(key, luatbin.build(os.urandom(16 * 1024)), "2012.001.001", filename="app.bin")
     r = start_rollout(binary, srv, key, pkg["id"], "1,10,50,100", "4s")
     rc, s = run_sim(binary, ["--url", check_url(srv), "--project-key", key, "--firmware", FW,
                              "--version", "2012.001.000", "--devices", str(n), "--schedule", "periodic",

@@ -122,6 +122,112 @@ def second_server_on_same_data_refused(c):
     check(r.status == 200, "first server no longer answers: %s" % r.describe())
 
 
+# ------------------------------------------------- bug 3: LuatOS names, --raw
+
+def sim_run(c, key, version, n=3, seed=1):
+    r = subprocess.run([c.binary, "sim", "--url", c.srv.url + "/api/site/firmware_upgrade?",
+                        "--project-key", key, "--firmware", FW, "--version", version,
+                        "--devices", str(n), "--profile", "libfota2", "--json", "--timeout", "10s",
+                        "--seed", str(seed)],
+                       capture_output=True, text=True, timeout=120)
+    try:
+        return r.returncode, json.loads(r.stdout.strip().splitlines()[-1]), r
+    except (ValueError, IndexError):
+        raise Failure("sim printed no JSON summary: exit %s\n%s%s" % (r.returncode, r.stdout, r.stderr))
+
+
+@suite.case
+def luatos_firmware_takes_only_luat_packages(c):
+    srv = c.srv
+    key = srv.add_project("luat-only")
+    path = os.path.join(c.tmp, "random.bin")
+    with open(path, "wb") as f:
+        f.write(os.urandom(4096))
+    r = srv.cli("package", "add", "--project", key, "--firmware", FW, "--version", "2012.001.002", path)
+    check(r.returncode != 0, "a random file for LuatOS firmware %s was accepted:\n%s%s" % (FW, r.stdout, r.stderr))
+    check("Luat" in r.stderr and "--raw" in r.stderr,
+          "the refusal must say it is no Luat package and name --raw: %r" % r.stderr)
+    st, obj, _ = srv.admin("GET", "/admin/v1/packages?project=" + key)
+    check(obj["packages"] == [], "a refused package was stored: %r" % obj)
+    # the API says the same (raw=0 and no raw alike)
+    st, obj, raw = srv.upload(key, b"\x01" * 500, "2012.001.002", raw=False)
+    check(st == 422 and "Luat" in obj.get("error", ""), "API upload without raw: %s %r" % (st, raw))
+    # a real Luat package is taken without --raw
+    lp = os.path.join(c.tmp, "script.bin")
+    with open(lp, "wb") as f:
+        f.write(luatbin.build(luatbin.script_image(3000, seed=5)))
+    cli_ok(srv, "package", "add", "--project", key, "--firmware", FW, "--version", "2012.001.002", lp)
+    # a non-LuatOS firmware name takes a raw file as before
+    cli_ok(srv, "package", "add", "--project", key, "--firmware", RAW_FW, "--version", "2012.001.002", path)
+    # the operator may insist
+    k2 = srv.add_project("luat-raw")
+    r = cli_ok(srv, "package", "add", "--project", k2, "--firmware", FW, "--version", "2012.001.002", "--raw", path)
+    check("raw" in r.stdout, "package add --raw: %r" % r.stdout)
+    # and the simulator's libfota2 devices refuse it as a module does
+    rc, summ, rr = sim_run(c, k2, "2012.001.001")
+    check(summ["upgraded"] == 0 and summ["luat_bad"] >= 3,
+          "simulated LuatOS modules reported an upgrade from a random file: %r\n%s" % (summ, rr.stderr[-1500:]))
+    check(rc != 0 or summ.get("failed", 0) >= 0, "sim exit %s" % rc)
+    # while a Luat package upgrades them
+    rc, summ, rr = sim_run(c, key, "2012.001.001", seed=2)
+    check(summ["upgraded"] == 3 and summ["luat_bad"] == 0,
+          "simulated modules did not take a valid Luat package: %r\n%s" % (summ, rr.stderr[-1500:]))
+
+
+# ------------------------------------------- bug 4: uploaded deltas, base only
+
+def signed(c, key, image, version, counter, out, base=None, base_version=None):
+    cmd = [c.binary, "package", "sign", "--key", key, "--family", "DemoMCU", "--suffix", "1", "--hw-id", "b",
+           "--version", version, "--counter", str(counter)]
+    if base:
+        cmd += ["--delta-base", base, "--base-version", base_version]
+    r = subprocess.run(cmd + [image, "-o", out], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "package sign: %s%s" % (r.stdout, r.stderr))
+    with open(out, "rb") as f:
+        return f.read()
+
+
+@suite.case
+def uploaded_delta_only_for_its_base(c):
+    t = c.tmp
+    key = os.path.join(t, "sign.pem")
+    r = subprocess.run([c.binary, "package", "keygen", key], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "keygen: %s%s" % (r.stdout, r.stderr))
+    old, new = os.path.join(t, "old.img"), os.path.join(t, "new.img")
+    a = os.urandom(20000)
+    with open(old, "wb") as f:
+        f.write(a)
+    with open(new, "wb") as f:
+        f.write(a[:10000] + os.urandom(500) + a[10000:])
+    patch = os.path.join(t, "p.patch")
+    r = subprocess.run([c.binary, "delta", "make", old, new, patch], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "delta make: %s%s" % (r.stdout, r.stderr))
+    body = signed(c, key, patch, "3000.001.002", 2, os.path.join(t, "d.ofpk"), base=old,
+                  base_version="3000.001.001")
+    srv = Server(c.binary, extra=["--signing-key", key])
+    try:
+        srv.start()
+        pk = srv.add_project("delta-up")
+        st, obj, raw = srv.admin("POST", "/admin/v1/projects/%s/packages?firmware=MCU_OPS&filename=d.ofpk" % pk,
+                                 raw=body)
+        check(st == 201, "signed delta upload: %s %r" % (st, raw))
+        for ver in ("3000.001.000", "3000.000.001", "2999.001.001"):
+            r = srv.module_check("866000000000031", pk, "MCU_OPS", ver)
+            expect_code(r, 27, "device on %s asks; the uploaded delta applies only to 3000.001.001" % ver)
+        r = srv.module_check("866000000000032", pk, "MCU_OPS", "3000.001.001")
+        expect_package(r, body, "device on the delta's base version")
+        check(obj["signed"]["kind"] == "delta" and obj["signed"].get("base_version") == "3000.001.001",
+              "package answer must show the delta's base version: %r" % obj)
+        # the same after a restart (the base version is stored)
+        srv.stop()
+        srv.start()
+        expect_code(srv.module_check("866000000000033", pk, "MCU_OPS", "3000.001.000"), 27, "after restart")
+        expect_package(srv.module_check("866000000000034", pk, "MCU_OPS", "3000.001.001"), body,
+                       "after restart, device on the base")
+    finally:
+        srv.cleanup()
+
+
 def main():
     if len(sys.argv) < 2:
         print("usage: %s /path/to/openfota" % sys.argv[0], file=sys.stderr)
@@ -133,6 +239,7 @@ def main():
         c = Ctx()
         c.srv = srv
         c.binary = srv.binary
+        c.tmp = tempfile.mkdtemp(prefix="of-ops-")
         rc = suite.run(c)
         if srv.alive():
             code = srv.stop()

@@ -63,7 +63,7 @@ def package_count(c):
 
 
 def upload_path(c, version="2012.1.2", firmware=FW, **extra):
-    q = {"firmware": firmware, "version": version, "filename": "p.bin"}
+    q = {"firmware": firmware, "version": version, "filename": "p.bin", "raw": "1"}
     q.update(extra)
     return "/admin/v1/projects/%s/packages?%s" % (c.key, urllib.parse.urlencode(q))
 

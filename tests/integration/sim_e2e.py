@@ -25,6 +25,9 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import luatbin  # noqa: E402
+
 FIRMWARE = "FOTA2_DEMO_LuatOS-SoC_Air780EHV"
 
 
@@ -130,7 +133,7 @@ def main():
         common = ["--url", url, "--project-key", key, "--firmware", FIRMWARE,
                   "--version", "2012.001.000", "--concurrency", "64", "--timeout", "30s"]
         if scenario == "upgrade":
-            pkg = os.urandom(64 * 1024)
+            pkg = luatbin.build(os.urandom(64 * 1024))  # LuatOS modules take only Luat .bin packages
             srv.admin("POST", "/projects/%s/packages?firmware=%s&version=2012.001.001&filename=app.bin"
                       % (key, FIRMWARE), pkg, "application/octet-stream")
             n = 1000
@@ -147,7 +150,7 @@ def main():
         elif scenario == "resume":
             pkg = os.urandom(256 * 1024)
             sha = hashlib.sha256(pkg).hexdigest()
-            srv.admin("POST", "/projects/%s/packages?firmware=%s&version=2012.001.001&filename=app.bin"
+            srv.admin("POST", "/projects/%s/packages?firmware=%s&version=2012.001.001&filename=app.bin&raw=1"
                       % (key, FIRMWARE), pkg, "application/octet-stream")
             n = 200
             rc, s, text = run_sim(binary, common + ["--devices", str(n), "--profile", "agent",
@@ -162,7 +165,7 @@ def main():
                    "cut downloads were not resumed", s, text)
             expect(s["restarts"] == 0, "the package did not change, yet downloads restarted", s, text)
         elif scenario == "noboot":
-            pkg = os.urandom(16 * 1024)
+            pkg = luatbin.build(os.urandom(16 * 1024))
             srv.admin("POST", "/projects/%s/packages?firmware=%s&version=2012.001.001&filename=app.bin"
                       % (key, FIRMWARE), pkg, "application/octet-stream")
             n = 50

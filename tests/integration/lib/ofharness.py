@@ -342,8 +342,12 @@ class Server:
         return obj["key"]
 
     def upload(self, key, data, version, firmware=FW, base_core=None, suffix=None,
-               filename="pkg.bin"):
+               filename="pkg.bin", raw=True):
+        """raw=True (raw=1) lets a LuatOS firmware name (FW) take a file that
+        is no Luat .bin; Luat and signed files are checked either way."""
         q = {"firmware": firmware, "version": version, "filename": filename}
+        if raw:
+            q["raw"] = "1"
         if base_core is not None:
             q["base_core"] = str(base_core)
         if suffix is not None:
