@@ -173,10 +173,12 @@ static struct reply push_post(offleet *f, json_t *body)
                          "e.g. {\"project\":\"KEY\",\"firmware\":\"NAME\"}");
     }
     for (size_t i = 0; i < n; i++) {
-        if (!push_id_valid(ids[i], strlen(ids[i]))) {
+        const char *why = NULL;
+        if (!push_device_id_valid(ids[i], strlen(ids[i]), &why)) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "device id '%.64s' is %s", ids[i], why);
             free(ids);
-            return err_reply(400, "a device id is malformed",
-                             "device ids are 1..64 characters of 0-9 A-Z a-z _ . : -");
+            return err_reply(400, msg, "give the id the device sends in its checks (openfota device list)");
         }
     }
     char *pid = NULL;

@@ -12,6 +12,7 @@
 
 #include "admin_client.h"
 #include "offleet.h"
+#include "push_parse.h"
 
 static const char common_help[] =
     "\ncommon options:\n"
@@ -137,7 +138,11 @@ static void push_help(FILE *out)
             "so a fleet-wide push does not turn into a download stampede.\n"
             "'push key' prints each device's push key (64 hex digits, to program into the\n"
             "device) derived from the master key the server reads with --push-key-file\n"
-            "(default file: DATA/push.key); it needs no running server.\n");
+            "(default file: DATA/push.key); it needs no running server.\n"
+            "DEVICE_ID is the id a device sends in its checks: an IMEI (15 digits), a MAC\n"
+            "(aa:bb:cc:dd:ee:ff or 12 hex digits) or an MCU unique id (12 to 32 hex digits);\n"
+            "anything else is refused. 'push status PUSH_ID --devices' lists each device's\n"
+            "state as a table (--json prints the server's JSON instead).\n");
     fputs(common_help, out);
 }
 
@@ -149,6 +154,24 @@ static void print_push(json_t *p)
            "failed %lld\n",
            jint(st, "queued"), jint(st, "sent"), jint(st, "published"), jint(st, "waiting"), jint(st, "checked"),
            jint(st, "expired"), jint(st, "superseded"), jint(st, "failed"));
+}
+
+static void print_push_devices(json_t *devs)
+{
+    size_t i;
+    json_t *d;
+    printf("%-32s  %-10s  %s\n", "DEVICE", "STATE", "SINCE (UTC)");
+    json_array_foreach(devs, i, d) {
+        time_t at = (time_t)jint(d, "at");
+        char when[32] = "-";
+        struct tm tm;
+        if (at > 0 && gmtime_r(&at, &tm))
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        const char *id = json_string_value(json_object_get(d, "id")), *st = json_string_value(json_object_get(d, "state"));
+        printf("%-32s  %-10s  %s\n", id ? id : "?", st ? st : "?", when);
+    }
+    if (json_array_size(devs) == 0)
+        printf("(no devices)\n");
 }
 
 /* openfota push key: device keys from the master key file, offline. */
@@ -238,10 +261,12 @@ int fleet_cli_push(int argc, char **argv)
         }
         if (admin_request(&c, "GET", path, NULL, &out, NULL))
             goto out;
-        if (c.json || devices) {
+        if (c.json) {
             print_json(out);
         } else if (argc == 1) {
             print_push(out);
+            if (devices) /* one row per device: id, state, when it changed */
+                print_push_devices(json_object_get(out, "devices"));
         } else {
             json_t *r = json_object_get(out, "rate"), *t = json_object_get(out, "tcp"),
                    *m = json_object_get(out, "mqtt");
@@ -324,6 +349,14 @@ int fleet_cli_push(int argc, char **argv)
         fprintf(stderr, "openfota push: give device ids, or --project KEY [--firmware NAME] (not both)\n"
                         "  e.g. openfota push 860000000000009\n");
         return 2;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *why = NULL;
+        if (!push_device_id_valid(argv[i], strlen(argv[i]), &why)) {
+            fprintf(stderr, "openfota push: '%s' is %s\n  give the id the device sends in its checks "
+                            "(openfota device list)\n", argv[i], why);
+            return 2;
+        }
     }
     if (firmware && !project) {
         fprintf(stderr, "openfota push: --firmware needs --project\n");

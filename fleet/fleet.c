@@ -727,7 +727,7 @@ int fleet_push(offleet *f, const char *const *ids, size_t n_ids, const char *pro
         if (n_ids > l.max)
             return FLEET_ERR_LIMIT;
         for (size_t i = 0; i < n_ids; i++)
-            if (!ids[i] || !push_id_valid(ids[i], strlen(ids[i])))
+            if (!ids[i] || !push_device_id_valid(ids[i], strlen(ids[i]), &(const char *){NULL}))
                 return FLEET_ERR_INVAL;
     } else if (f->hooks.device_foreach) {
         if (f->hooks.device_foreach(f->hooks.ctx, project, firmware, idlist_add, &l) < 0 && !l.n) {

@@ -32,6 +32,12 @@
 /* Is s (len bytes) a device id the fleet accepts: 1..64 of [0-9A-Za-z_.:-]? */
 int push_id_valid(const char *s, size_t len);
 
+/* Is s (len bytes) an id a push may name: the forms the server takes as a
+ * device identity in a check (IMEI 14..17 digits, MAC aa:bb:cc:dd:ee:ff or
+ * aa-bb-..., 12..32 hex digits)? 1 yes; 0 with *why (static text) set.
+ * push_devid.c */
+int push_device_id_valid(const char *s, size_t len, const char **why);
+
 /* Rewrites a hex unique id (12..32 hex digits with a-f letters or ':'/'-'
  * separators) into the server's canonical form: upper case, no separators.
  * IMEI digits and other ids are left as they are. */

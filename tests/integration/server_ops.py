@@ -228,6 +228,35 @@ def uploaded_delta_only_for_its_base(c):
         srv.cleanup()
 
 
+# ------------------------------------------------------ bug 5: push device ids
+
+@suite.case
+def push_refuses_non_device_ids(c):
+    srv = c.srv
+    for bad in ("123", "BADID", "86000000000000X", "aa:bb:cc:dd:ee", "1" * 40, "abc.def"):
+        st, obj, raw = srv.admin("POST", "/admin/v1/push", {"device": bad})
+        check(st == 400 and "not a device id" in (obj or {}).get("error", ""),
+              "POST /admin/v1/push %r: expected 400 'not a device id', got %s %r" % (bad, st, raw))
+        st, obj, raw = srv.admin("POST", "/admin/v1/push", {"devices": ["860000000000009", bad]})
+        check(st == 400, "a list with %r: expected 400, got %s %r" % (bad, st, raw))
+    for bad in ("BADID", "123"):
+        r = srv.cli("push", bad)
+        check(r.returncode != 0 and "not a device id" in r.stderr,
+              "openfota push %s: exit %s, stderr %r" % (bad, r.returncode, r.stderr))
+    st, obj, raw = srv.admin("GET", "/admin/v1/push")
+    check(st == 200 and not obj["pushes"], "a refused push was queued: %r" % obj.get("pushes"))
+    # the forms a check takes are taken
+    for good in ("860000000000009", "aa:bb:cc:dd:ee:ff", "AA-BB-CC-DD-EE-01", "0123456789abcdef01"):
+        st, obj, raw = srv.admin("POST", "/admin/v1/push", {"device": good})
+        check(st == 202, "POST /admin/v1/push %r: expected 202, got %s %r" % (good, st, raw))
+    # push status --devices: a table, JSON only with --json
+    r = cli_ok(srv, "push", "status", obj["id"], "--devices")
+    check("DEVICE" in r.stdout and "0123456789ABCDEF01" in r.stdout and not r.stdout.lstrip().startswith("{"),
+          "push status --devices should print a table: %r" % r.stdout)
+    r = cli_ok(srv, "push", "status", obj["id"], "--devices", "--json")
+    check(json.loads(r.stdout)["devices"][0]["id"] == "0123456789ABCDEF01", "--json: %r" % r.stdout)
+
+
 def main():
     if len(sys.argv) < 2:
         print("usage: %s /path/to/openfota" % sys.argv[0], file=sys.stderr)
