@@ -17,8 +17,9 @@ static const char USAGE[] =
     "\n"
     "Simulates a fleet of devices checking a server for upgrades (event-driven, one\n"
     "process). CHECK_URL is the server's check URL ending in '?' (the libfota2\n"
-    "parameters are appended) or a '###' URL (used as-is). Only loopback servers are\n"
-    "loaded unless --allow-remote is given.\n"
+    "parameters are appended) or a '###' URL (used as-is). Only servers on this\n"
+    "machine (loopback or one of its own addresses) are loaded unless --allow-remote\n"
+    "is given.\n"
     "\n"
     "Fleet:\n"
     "  --devices N            devices (1..1000000)                       [1]\n"
@@ -61,7 +62,7 @@ static const char USAGE[] =
     "  --quiet                no human summary\n"
     "  --no-progress          no progress bar (drawn on stderr when it is a terminal)\n"
     "  --verbose              log every device event on stderr\n"
-    "  --allow-remote         allow a non-loopback server (only one you operate)\n";
+    "  --allow-remote         allow a server on another machine (only one you operate)\n";
 
 enum {
     O_URL = 256, O_KEY, O_FW, O_VER, O_DEV, O_PROFILE, O_JSON, O_SEED, O_CONC, O_THREADS,

@@ -154,6 +154,9 @@ int sim_request_build(const sim_req_params *p, char *out, size_t cap, sim_target
 /* 1 when the address (a struct sockaddr *) is loopback: 127.0.0.0/8, ::1,
  * ::ffff:127.x.y.z. */
 int sim_addr_is_loopback(const void *sockaddr);
+/* 1 when sockaddr (AF_INET/AF_INET6) is loopback or one of this machine's
+ * interface addresses (getifaddrs). sim_local.c */
+int sim_addr_is_local(const void *sockaddr);
 
 /* ---- sim_luat.c ---- */
 

@@ -174,8 +174,8 @@ sim_err sim_run(const sim_config *cfg, sim_summary *out, char *err, size_t cap)
     memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
     socklen_t alen = ai->ai_addrlen;
     freeaddrinfo(ai);
-    if (!cfg->allow_remote && !sim_addr_is_loopback(&addr)) {
-        snprintf(err, cap, "'%s' is not a loopback address: the simulator only loads servers on "
+    if (!cfg->allow_remote && !sim_addr_is_local(&addr)) {
+        snprintf(err, cap, "'%s' is not an address of this machine: the simulator only loads servers on "
                            "this machine unless --allow-remote is given (use it only against a "
                            "server you operate)", tg.host);
         return SIM_ERR_URL;

@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -107,12 +109,48 @@ static void loopback(void **st)
     assert_false(sim_addr_is_loopback(&a6));
 }
 
+/* This machine's own interface addresses are local (the first screen of a
+ * server on 0.0.0.0 prints one); a documentation address is not. */
+static void local_addresses(void **st)
+{
+    (void)st;
+    struct sockaddr_in a4;
+    memset(&a4, 0, sizeof(a4));
+    a4.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
+    assert_true(sim_addr_is_local(&a4));
+    inet_pton(AF_INET, "198.51.100.77", &a4.sin_addr); /* TEST-NET-2: no real machine has it */
+    assert_false(sim_addr_is_local(&a4));
+    struct ifaddrs *ifs = NULL;
+    assert_int_equal(getifaddrs(&ifs), 0);
+    int seen = 0;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        struct sockaddr_in own;
+        memcpy(&own, i->ifa_addr, sizeof(own));
+        assert_false(sim_addr_is_loopback(&own));
+        assert_true(sim_addr_is_local(&own));
+        struct sockaddr_in6 mapped;
+        memset(&mapped, 0, sizeof(mapped));
+        mapped.sin6_family = AF_INET6;
+        mapped.sin6_addr.s6_addr[10] = mapped.sin6_addr.s6_addr[11] = 0xff;
+        memcpy(mapped.sin6_addr.s6_addr + 12, &own.sin_addr, 4);
+        assert_true(sim_addr_is_local(&mapped));
+        seen++;
+    }
+    freeifaddrs(ifs);
+    if (!seen)
+        print_message("no non-loopback IPv4 interface on this machine: own-address case not run\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(libfota2_request), cmocka_unit_test(default_port_in_host),
         cmocka_unit_test(raw_url),          cmocka_unit_test(agent_resume),
         cmocka_unit_test(refusals),         cmocka_unit_test(loopback),
+        cmocka_unit_test(local_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
