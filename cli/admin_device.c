@@ -1,5 +1,5 @@
 /*
- * admin_device.c — `openfota device list|show|forbid|allow|unban`.
+ * admin_device.c — `openfota device list|show|forbid|allow|unban|move|unbind`.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +66,13 @@ static void device_help(FILE *out)
             "  cert ID --ca-dir DIR [--days N]\n"
             "                      a client certificate and key for the device (mutual TLS),\n"
             "                      signed by the device CA in DIR (made there on first use);\n"
-            "                      offline, on the files\n");
+            "                      offline, on the files\n"
+            "  move ID --project KEY\n"
+            "                      bind the device to another project (KEY or its name); the\n"
+            "                      way out of code 17 \"device belongs to another project\"\n"
+            "  unbind ID           forget the device's project: its next check binds it to\n"
+            "                      the project it asks for\n"
+            "move and unbind are recorded in the device's history.\n");
     admin_print_common_help(out);
 }
 
@@ -194,7 +200,12 @@ static int device_action(struct admin_ctx *ctx, struct admin_args *a, const char
         if (ctx->json) {
             admin_print_json(r);
         } else {
-            printf("device %s %s\n", id, done);
+            if (!strcmp(action, "allow") && json_is_true(json_object_get(r, "banned")))
+                printf("device %s is no longer forbidden, but it is still banned for looping upgrades (code "
+                       "40): check why the package does not apply, then openfota device unban %s\n",
+                       id, id);
+            else
+                printf("device %s %s\n", id, done);
             admin_print_fields(r, show_cols, NCOLS(show_cols));
         }
         rc = 0;
@@ -219,12 +230,47 @@ static int device_unban(struct admin_ctx *ctx, struct admin_args *a)
     return device_action(ctx, a, "unban", "is no longer banned");
 }
 
+static int device_unbind(struct admin_ctx *ctx, struct admin_args *a)
+{
+    return device_action(ctx, a, "unbind", "is unbound: its next check binds it to the project it asks for");
+}
+
+static int device_move(struct admin_ctx *ctx, struct admin_args *a)
+{
+    const char *project = admin_args_value(a, "--project");
+    if (!admin_args_check(a, "device move"))
+        return 2;
+    const char *id = admin_args_pos(a, 0);
+    if (!id || a->argc != 1 || !project)
+        return admin_usage("device move", "device move ID --project KEY");
+    if (admin_ctx_connect(ctx))
+        return 1;
+    char *path = device_path(id, "/move");
+    json_t *body = json_pack("{s:s}", "project", project), *r = NULL;
+    int rc = 1;
+    if (path && body && !admin_request(ctx, "POST", path, body, &r, NULL)) {
+        if (ctx->json) {
+            admin_print_json(r);
+        } else {
+            char b[256];
+            printf("device %s moved to project %s\n", id, admin_cell(json_object_get(r, "project"), b, sizeof b));
+            admin_print_fields(r, show_cols, NCOLS(show_cols));
+        }
+        rc = 0;
+    }
+    free(path);
+    json_decref(body);
+    json_decref(r);
+    return rc;
+}
+
 int admin_cli_device(int argc, char **argv)
 {
     static const struct admin_sub subs[] = {
         {"list", device_list},     {"ls", device_list},     {"show", device_show},
         {"forbid", device_forbid}, {"allow", device_allow}, {"unban", device_unban},
         {"cert", device_cert_run},
+        {"move", device_move},     {"unbind", device_unbind},
     };
     return admin_run_noun(argc, argv, subs, NCOLS(subs), device_help);
 }

@@ -11,9 +11,11 @@
 #include "server.h"
 
 #include "blobs.h"
+#include "device_move.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofpkg.h"
+#include "project_ref.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -358,10 +360,19 @@ static void h_project_add(of_server *s, admin_req *a, http_req *r)
     p.max_daily_deliveries = s->cfg.max_daily_deliveries;
     p.created = (int64_t)time(NULL);
     pthread_mutex_lock(&s->admin_mu);
-    store_err e = s->st->ops->project_insert(s->st, &p);
+    snapshot *snap = snap_acquire(&s->snaps);
+    int taken = project_name_taken(snap, p.name, 0);
+    snapshot_unref(snap);
+    store_err e = taken ? STORE_CONFLICT : s->st->ops->project_insert(s->st, &p);
     if (e == STORE_OK)
         server_reload(s);
     pthread_mutex_unlock(&s->admin_mu);
+    if (taken) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "a project named '%s' exists: project names are unique", p.name);
+        reply_err(r, 409, msg, "choose another name, or use that project (openfota project show NAME)");
+        return;
+    }
     if (e == STORE_CONFLICT) {
         reply_err(r, 409, "a project with this key exists", "choose another key or omit it");
         return;
@@ -421,6 +432,16 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
     if (nm)
         scopy(p.name, sizeof p.name, json_string_value(nm));
     json_decref(b);
+    snap = snap_acquire(&s->snaps);
+    int taken = nm && project_name_taken(snap, p.name, p.id);
+    snapshot_unref(snap);
+    if (taken) {
+        pthread_mutex_unlock(&s->admin_mu);
+        char msg[300];
+        snprintf(msg, sizeof msg, "another project is named '%s': project names are unique", p.name);
+        reply_err(r, 409, msg, "choose another name");
+        return;
+    }
     store_err e = s->st->ops->project_update(s->st, &p);
     if (e == STORE_OK)
         server_reload(s);
@@ -856,13 +877,20 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     reply_json(r, 201, j);
 }
 
+/* ?project=KEY or a unique NAME (project_ref.h); NULL when neither. */
+static const snap_project *project_by_ref(const snapshot *snap, const char *ref)
+{
+    char key[KEY_MAX_LEN + 1];
+    return project_ref(snap, ref, key, sizeof key) > 0 ? snap_project_by_key(snap, key, strlen(key)) : NULL;
+}
+
 static void h_packages(of_server *s, http_req *r)
 {
     const char *pk = http_arg(r, "project"), *fw = http_arg(r, "firmware");
     snapshot *snap = snap_acquire(&s->snaps);
     const snap_project *sp = NULL;
     if (pk && pk[0]) {
-        sp = snap_project_by_key(snap, pk, strlen(pk));
+        sp = project_by_ref(snap, pk);
         if (sp == NULL) {
             snapshot_unref(snap);
             reply_err(r, 404, "no such project", "openfota project list");
@@ -1051,7 +1079,7 @@ static void h_devices(of_server *s, http_req *r)
     snapshot *snap = snap_acquire(&s->snaps);
     int64_t pid = -1;
     if (pk && pk[0]) {
-        const snap_project *sp = snap_project_by_key(snap, pk, strlen(pk));
+        const snap_project *sp = project_by_ref(snap, pk);
         if (sp == NULL) {
             snapshot_unref(snap);
             reply_err(r, 404, "no such project", "openfota project list");
@@ -1188,6 +1216,57 @@ static void h_device_action(of_server *s, http_req *r, const char *raw, const ch
     log_info("admin: device %s: %s", id, action);
     snapshot *snap = snap_acquire(&s->snaps);
     json_t *j = device_json(snap, &copy);
+    snapshot_unref(snap);
+    reply_json(r, 200, j);
+}
+
+/* POST /devices/{id}/move {"project":"KEY or NAME"} and /devices/{id}/unbind */
+static void h_device_move(of_server *s, admin_req *a, http_req *r, const char *raw, int move)
+{
+    char id[DEVICE_ID_MAX], key[KEY_MAX_LEN + 1] = "";
+    const char *why;
+    if (device_id_canon(raw, strlen(raw), id, &why) < 0) {
+        reply_err(r, 404, "no such device", why);
+        return;
+    }
+    int64_t pid = 0;
+    if (move) {
+        json_t *b = parse_body(a, r);
+        if (b == NULL)
+            return;
+        const char *ref = json_string_value(json_object_get(b, "project"));
+        snapshot *snap = snap_acquire(&s->snaps);
+        int k = ref ? project_ref(snap, ref, key, sizeof key) : PROJECT_REF_NONE;
+        const snap_project *sp = k > 0 ? snap_project_by_key(snap, key, strlen(key)) : NULL;
+        pid = sp ? sp->p->id : 0;
+        snapshot_unref(snap);
+        json_decref(b);
+        if (ref == NULL) {
+            reply_err(r, 422, "project: required, the key (or name) of the project to move the device to",
+                      "{\"project\":\"KEY\"}");
+            return;
+        }
+        if (k == PROJECT_REF_AMBIGUOUS) {
+            reply_err(r, 409, "several projects have this name", "give the project key (openfota project list)");
+            return;
+        }
+        if (pid == 0) {
+            reply_err(r, 404, "no such project", "openfota project list");
+            return;
+        }
+    }
+    dev_state d;
+    int rc = device_rebind(s, id, pid, key, &d);
+    if (rc == -1) {
+        reply_err(r, 404, "no such device", "a device appears after its first check; openfota device list");
+        return;
+    }
+    if (rc == -2) {
+        reply_err(r, 503, "the change is made in memory but could not be saved yet", "see the server log; retry");
+        return;
+    }
+    snapshot *snap = snap_acquire(&s->snaps);
+    json_t *j = device_json(snap, &d);
     snapshot_unref(snap);
     reply_json(r, 200, j);
 }
@@ -1387,6 +1466,25 @@ static void not_found(http_req *r)
 
 static void method_not_allowed(http_req *r) { reply_err(r, 405, "method not allowed here", "see docs/api.md"); }
 
+/* /projects/{NAME}/...: a unique project name stands for its key. 0 go on,
+ * -1 answered (a name several projects share). */
+static int resolve_project_seg(of_server *s, http_req *r, route_t *rt)
+{
+    if (rt->n < 2 || strcmp(rt->seg[0], "projects") != 0)
+        return 0;
+    char key[KEY_MAX_LEN + 1];
+    snapshot *snap = snap_acquire(&s->snaps);
+    int k = project_ref(snap, rt->seg[1], key, sizeof key);
+    snapshot_unref(snap);
+    if (k == PROJECT_REF_AMBIGUOUS) {
+        reply_err(r, 409, "several projects have this name", "give the project key (openfota project list)");
+        return -1;
+    }
+    if (k == PROJECT_REF_NAME)
+        snprintf(rt->seg[1], sizeof rt->seg[1], "%s", key);
+    return 0;
+}
+
 /* Dispatch a request whose body has been received. */
 static void dispatch(of_server *s, admin_req *a, http_req *r, route_t *rt)
 {
@@ -1485,6 +1583,8 @@ static void dispatch(of_server *s, admin_req *a, http_req *r, route_t *rt)
         else if (rt->n == 3 && IS("POST") &&
                  (!strcmp(rt->seg[2], "forbid") || !strcmp(rt->seg[2], "allow") || !strcmp(rt->seg[2], "unban")))
             h_device_action(s, r, rt->seg[1], rt->seg[2]);
+        else if (rt->n == 3 && IS("POST") && (!strcmp(rt->seg[2], "move") || !strcmp(rt->seg[2], "unbind")))
+            h_device_move(s, a, r, rt->seg[1], !strcmp(rt->seg[2], "move"));
         else if (rt->n <= 3)
             method_not_allowed(r);
         else
@@ -1517,6 +1617,8 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
             not_found(r);
             return;
         }
+        if (resolve_project_seg(s, r, &rt) < 0)
+            return;
         a = calloc(1, sizeof *a);
         if (a == NULL) {
             reply_err(r, 503, "out of memory", "retry");
@@ -1582,5 +1684,7 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         not_found(r);
         return;
     }
+    if (resolve_project_seg(s, r, &rt) < 0)
+        return;
     dispatch(s, a, r, &rt);
 }

@@ -60,7 +60,8 @@ void rules_decide(const rules_input *in, rules_result *out)
     }
     if (n->project_id != 0 && n->project_id != p->p->id && snap_project_by_id(in->snap, n->project_id) != NULL) {
         answer(out, DECISION_REFUSED, 17, 403,
-               "device belongs to another project: check project_key, or move the device (openfota device show ID)");
+               "device belongs to another project: check project_key, or move the device "
+               "(openfota device move ID --project KEY, or openfota device unbind ID)");
         goto done;
     }
     if (p->p->listed_only && !snap_is_listed(p, n->id)) {

@@ -257,6 +257,76 @@ def push_refuses_non_device_ids(c):
     check(json.loads(r.stdout)["devices"][0]["id"] == "0123456789ABCDEF01", "--json: %r" % r.stdout)
 
 
+# ------------------------------------------------- bug 7: device move / unbind
+
+@suite.case
+def device_move_and_unbind(c):
+    srv = c.srv
+    dev = "866000000000041"
+    ka = srv.add_project("move-a")
+    kb = srv.add_project("move-b")
+    for k in (ka, kb):
+        st, _, raw = srv.admin("POST", "/admin/v1/projects/%s/firmware" % k, {"name": RAW_FW})
+        check(st == 201, "firmware add: %s %r" % (st, raw))
+    expect_code(srv.module_check(dev, ka, RAW_FW, "2012.001.001"), 27, "first check binds to A")
+    r = srv.module_check(dev, kb, RAW_FW, "2012.001.001")
+    expect_code(r, 17, "check on B while bound to A")
+    check("device move" in r.json()["msg"], "code 17 must name the way out: %r" % r.json())
+    r = cli_ok(srv, "device", "move", dev, "--project", kb)
+    check(kb in r.stdout, "device move output: %r" % r.stdout)
+    expect_code(srv.module_check(dev, kb, RAW_FW, "2012.001.001"), 27, "after the move to B")
+    expect_code(srv.module_check(dev, ka, RAW_FW, "2012.001.001"), 17, "after the move, A is the other one")
+    cli_ok(srv, "device", "unbind", dev)
+    expect_code(srv.module_check(dev, ka, RAW_FW, "2012.001.001"), 27, "after unbind, A binds it again")
+    st, obj, _ = srv.admin("GET", "/admin/v1/devices/%s?history=20" % dev)
+    notes = [h["note"] for h in obj["history"]]
+    check(any("moved from project %s to project %s" % (ka, kb) in n for n in notes)
+          and any("unbound from project %s" % kb in n for n in notes),
+          "move and unbind must be in the device's history: %r" % notes)
+    # by name, and the refusals
+    r = cli_ok(srv, "device", "move", dev, "--project", "move-b")
+    check(kb in r.stdout, "move by project name: %r" % r.stdout)
+    st, obj, raw = srv.admin("POST", "/admin/v1/devices/%s/move" % dev, {"project": "NO-SUCH"})
+    check(st == 404, "move to an unknown project: %s %r" % (st, raw))
+    st, obj, raw = srv.admin("POST", "/admin/v1/devices/866000000000049/move", {"project": ka})
+    check(st == 404, "move an unknown device: %s %r" % (st, raw))
+    r = srv.cli("device", "move", dev)
+    check(r.returncode == 2, "device move without --project: exit %s" % r.returncode)
+
+
+# ------------------------------------------------ smaller: names, allow, hints
+
+@suite.case
+def project_names_unique_and_usable(c):
+    srv = c.srv
+    key = srv.add_project("by-name")
+    st, obj, raw = srv.admin("POST", "/admin/v1/projects", {"name": "by-name"})
+    check(st == 409 and "by-name" in obj.get("error", ""), "duplicate name: %s %r" % (st, raw))
+    k2 = srv.add_project("by-name-2")
+    st, obj, raw = srv.admin("PATCH", "/admin/v1/projects/" + k2, {"name": "by-name"})
+    check(st == 409, "rename onto a taken name: %s %r" % (st, raw))
+    r = cli_ok(srv, "project", "show", "by-name")
+    check(key in r.stdout, "project show NAME: %r" % r.stdout)
+    upload_raw(srv, "by-name", b"n" * 100, "2012.001.002")
+    r = cli_ok(srv, "package", "list", "--project", "by-name")
+    check(key in r.stdout, "package list --project NAME: %r" % r.stdout)
+
+
+@suite.case
+def allow_says_still_banned(c):
+    srv = c.srv
+    dev = "866000000000051"
+    key = srv.add_project("allow-banned")
+    upload_raw(srv, key, b"x" * 100, "2012.001.002")
+    for _ in range(7):  # the loop guard bans after 6 deliveries in a day
+        srv.module_check(dev, key, RAW_FW, "2012.001.001")
+    cli_ok(srv, "device", "forbid", dev)
+    r = cli_ok(srv, "device", "allow", dev)
+    check("may upgrade again" not in r.stdout and "still banned" in r.stdout
+          and "device unban %s" % dev in r.stdout,
+          "allow of a banned device must say it is still banned and how to unban: %r" % r.stdout)
+
+
 def main():
     if len(sys.argv) < 2:
         print("usage: %s /path/to/openfota" % sys.argv[0], file=sys.stderr)
