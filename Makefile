@@ -1,6 +1,7 @@
 # openfota — top-level entry points.
 #   make        build build/openfota (release, -Werror)
-#   make run    install missing Debian packages, build, start the server on ./var
+#   make run    install missing Debian packages, build (output in build/run-build.log,
+#               shown only when the build fails), start the server on ./var
 #               (PUSH=1: also the TCP push port 9100; MQTT=1: also a private
 #               mosquitto on loopback, stopped again when the server stops)
 #   make test   install missing Debian packages, build, run the whole suite
@@ -11,7 +12,7 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 15
 RUN_ARGS    ?=
 
-.PHONY: all build bootstrap run test test-san test-clang test-fuzz bench clean
+.PHONY: all build build-quiet bootstrap run test test-san test-clang test-fuzz bench clean
 
 all: build
 
@@ -24,8 +25,18 @@ build: bootstrap
 
 PUSH ?=
 MQTT ?=
+RUN_LOG ?= build/run-build.log
 
-run: build
+# `make run`: the first screen is the first thing the user sees; the build's
+# output goes to $(RUN_LOG) and is printed only when the build fails.
+build-quiet:
+	@mkdir -p $(dir $(RUN_LOG))
+	@echo "building (log: $(RUN_LOG)) ..."
+	@if { scripts/bootstrap.sh && cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && \
+	      cmake --build build -j $(JOBS); } >$(RUN_LOG) 2>&1; then :; else \
+	  cat $(RUN_LOG); echo "make run: the build failed (log above, also in $(RUN_LOG))" >&2; exit 1; fi
+
+run: build-quiet
 	@set -e; args="$(RUN_ARGS)"; \
 	if [ -n "$(PUSH)" ]; then args="$$args --push 0.0.0.0:9100"; fi; \
 	if [ -n "$(MQTT)" ]; then \

@@ -145,6 +145,7 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
                admin_cell(json_object_get(r, "size"), b3, sizeof b3));
         printf("id:     %s\n", admin_cell(json_object_get(r, "id"), b1, sizeof b1));
         printf("sha256: %s\n", admin_cell(json_object_get(r, "sha256"), b1, sizeof b1));
+        printf("see it: openfota package show %s\n", admin_cell(json_object_get(r, "id"), b1, sizeof b1));
     }
     rc = 0;
 out:
@@ -211,6 +212,42 @@ static char *package_path(const char *id)
     return p;
 }
 
+static const struct admin_col delta_cols[] = {
+    {"BASE", "base", false},   {"TARGET", "target", false},        {"STATE", "state", false},
+    {"SIZE", "size", false},   {"FULL-SIZE", "full_size", false},  {"CREATED", "created", true},
+};
+
+/* Signature state and the deltas of a package (package show). */
+static void print_signature_and_deltas(json_t *r)
+{
+    json_t *sg = json_object_get(r, "signed");
+    char b1[256], b2[256];
+    if (!json_is_object(sg)) {
+        printf("signature:        none (%s package; deltas are made only between signed releases)\n",
+               admin_cell(json_object_get(r, "kind"), b1, sizeof b1));
+        return;
+    }
+    const char *kind = json_string_value(json_object_get(sg, "kind"));
+    printf("signature:        checked at upload (%s package, release counter %s)\n", kind ? kind : "?",
+           admin_cell(json_object_get(sg, "counter"), b1, sizeof b1));
+    if (kind && !strcmp(kind, "delta")) {
+        json_t *bv = json_object_get(sg, "base_version");
+        if (json_is_string(bv))
+            printf("applies to:       devices on %s only (an uploaded delta patches that one image)\n",
+                   json_string_value(bv));
+        else
+            printf("applies to:       no device (its base version is not known: upload it again)\n");
+    }
+    printf("result:           %s bytes, sha256 %s\n", admin_cell(json_object_get(sg, "result_len"), b1, sizeof b1),
+           admin_cell(json_object_get(sg, "result_sha256"), b2, sizeof b2));
+    json_t *d = json_object_get(r, "deltas");
+    if (json_is_array(d)) {
+        printf("\ndeltas (made by the server; base and target are package ids):\n");
+        admin_print_table(d, delta_cols, NCOLS(delta_cols), "none yet (made at the first check of a device on "
+                                                             "an older signed release)");
+    }
+}
+
 static int package_show(struct admin_ctx *ctx, struct admin_args *a)
 {
     if (!admin_args_check(a, "package show"))
@@ -224,10 +261,12 @@ static int package_show(struct admin_ctx *ctx, struct admin_args *a)
     json_t *r = NULL;
     int rc = 1;
     if (path && !admin_request(ctx, "GET", path, NULL, &r, NULL)) {
-        if (ctx->json)
+        if (ctx->json) {
             admin_print_json(r);
-        else
+        } else {
             admin_print_fields(r, show_cols, NCOLS(show_cols));
+            print_signature_and_deltas(r);
+        }
         rc = 0;
     }
     free(path);

@@ -103,8 +103,8 @@ static int project_add(struct admin_ctx *ctx, struct admin_args *a)
         admin_print_json(p);
     } else {
         printf("project '%s' created. Put this key in the device script (PRODUCT_KEY) and use it "
-               "with 'openfota package add --project KEY':\n",
-               name);
+               "with 'openfota package add --project %s' (or --project %s):\n",
+               name, k ? k : "KEY", name);
         printf("%s\n", k ? k : "");
     }
     json_decref(p);

@@ -15,14 +15,62 @@ static const struct admin_col status_cols[] = {
     {"packages", "packages", false},
     {"files", "files", false},
     {"history events dropped", "events_dropped", false},
+    {"deltas made by the server", "deltas_enabled", false},
+    {"deltas being made", "deltas_pending", false},
     {"device check URL", "check_url", false},
     {"admin URL", "admin_url", false},
 };
 
+static long long jnum(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* Push channels and rollouts (GET /admin/v1/push, /admin/v1/rollouts). */
+static void print_fleet(const struct admin_ctx *ctx)
+{
+    json_t *p = NULL, *ro = NULL;
+    if (admin_request(ctx, "GET", "/admin/v1/push", NULL, &p, NULL) == 0) {
+        json_t *t = json_object_get(p, "tcp"), *m = json_object_get(p, "mqtt");
+        if (json_is_object(t))
+            printf("push (TCP):        port %lld, %lld devices connected\n", jnum(t, "port"), jnum(t, "connected"));
+        else
+            printf("push (TCP):        off\n");
+        if (json_is_object(m))
+            printf("push (MQTT):       %s, %s\n", json_string_value(json_object_get(m, "broker")),
+                   json_is_true(json_object_get(m, "connected")) ? "connected" : "NOT connected");
+        else
+            printf("push (MQTT):       off\n");
+        printf("pushes:            %zu kept, %lld device(s) still to reach\n",
+               json_array_size(json_object_get(p, "pushes")), jnum(p, "open_targets"));
+    }
+    if (admin_request(ctx, "GET", "/admin/v1/rollouts", NULL, &ro, NULL) == 0) {
+        size_t i, n[3] = {0, 0, 0};
+        json_t *r;
+        json_array_foreach(json_object_get(ro, "rollouts"), i, r) {
+            const char *s = json_string_value(json_object_get(r, "state"));
+            n[s && !strcmp(s, "paused") ? 1 : s && !strcmp(s, "cancelled") ? 2 : 0]++;
+        }
+        printf("rollouts:          %zu running, %zu paused, %zu cancelled%s\n", n[0], n[1], n[2],
+               n[0] + n[1] ? " (openfota rollout list)" : "");
+        json_array_foreach(json_object_get(ro, "rollouts"), i, r) {
+            const char *s = json_string_value(json_object_get(r, "state"));
+            if (s && !strcmp(s, "paused"))
+                printf("  rollout %s paused: %s (openfota rollout resume %s)\n",
+                       json_string_value(json_object_get(r, "id")),
+                       json_string_value(json_object_get(r, "pause_reason")) ? json_string_value(json_object_get(r, "pause_reason")) : "by an operator",
+                       json_string_value(json_object_get(r, "id")));
+        }
+    }
+    json_decref(p);
+    json_decref(ro);
+}
+
 static void status_help(FILE *out)
 {
     fprintf(out, "usage: openfota status [options]\n\n"
-                 "Asks the running server for its version, uptime, counts and URLs.\n");
+                 "Asks the running server for its version, uptime, counts and URLs, whether it\n"
+                 "makes deltas (and how many are being made), its push channels and rollouts.\n");
     admin_print_common_help(out);
 }
 
@@ -57,6 +105,7 @@ int admin_cli_status(int argc, char **argv)
     } else {
         printf("server at %s is up\n", ctx.url);
         admin_print_fields(r, status_cols, sizeof status_cols / sizeof status_cols[0]);
+        print_fleet(&ctx);
     }
     rc = 0;
 out:

@@ -351,12 +351,13 @@ static struct reply rollout_post(offleet *f, json_t *body)
     for (size_t i = 0; smap_next(&f->rollouts, &i, &k, &v);) {
         struct rollout *o = v;
         if (!strcmp(o->project, project) && !strcmp(o->firmware, firmware) && o->state != RO_CANCELLED) {
-            char msg[160];
+            char msg[160], hint[96];
             snprintf(msg, sizeof msg, "rollout %s is still %s for this firmware", o->id,
                      rollout_state_name(o->state));
+            snprintf(hint, sizeof hint, "cancel it first: openfota rollout cancel %s", o->id);
             pthread_mutex_unlock(&f->mu);
             rollout_free(r);
-            return err_reply(409, msg, "cancel it first: openfota rollout cancel ID");
+            return err_reply(409, msg, hint);
         }
     }
     /* a new rollout supersedes older ones of the same firmware; make sure it
@@ -459,7 +460,9 @@ static struct reply rollout_one(offleet *f, const char *id, const char *action, 
         goto out;
     }
     if (rc < 0) {
-        rep = err_reply(409, why, "see the rollout's state: openfota rollout status ID");
+        char hint[96];
+        snprintf(hint, sizeof hint, "see the rollout's state: openfota rollout status %s", r->id);
+        rep = err_reply(409, why, hint);
         goto out;
     }
     fleet_log(f, FLEET_LOG_INFO, "rollout %s: %s (now %s, stage %d)", r->id, action, rollout_state_name(r->state),

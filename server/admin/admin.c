@@ -370,7 +370,9 @@ static void h_project_add(of_server *s, admin_req *a, http_req *r)
     if (taken) {
         char msg[300];
         snprintf(msg, sizeof msg, "a project named '%s' exists: project names are unique", p.name);
-        reply_err(r, 409, msg, "choose another name, or use that project (openfota project show NAME)");
+        char hint[300];
+        snprintf(hint, sizeof hint, "choose another name, or use that project (openfota project show %s)", p.name);
+        reply_err(r, 409, msg, hint);
         return;
     }
     if (e == STORE_CONFLICT) {
@@ -481,7 +483,9 @@ static void h_project_delete(of_server *s, http_req *r, const char *key)
         server_reload(s);
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_INUSE) {
-        reply_err(r, 409, "the project still has packages", "remove them first (openfota package list --project KEY)");
+        char hint[200];
+        snprintf(hint, sizeof hint, "remove them first (openfota package list --project %s)", key);
+        reply_err(r, 409, "the project still has packages", hint);
         return;
     }
     if (e == STORE_NOTFOUND) {
@@ -538,7 +542,9 @@ static void h_firmware_add(of_server *s, admin_req *a, http_req *r, const char *
         return;
     }
     if (e == STORE_CONFLICT) {
-        reply_err(r, 409, "this firmware name exists in the project", "openfota firmware list --project KEY");
+        char hint[200];
+        snprintf(hint, sizeof hint, "openfota firmware list --project %s", key);
+        reply_err(r, 409, "this firmware name exists in the project", hint);
         return;
     }
     if (e != STORE_OK) {
@@ -584,7 +590,9 @@ static void h_firmware_delete(of_server *s, http_req *r, const char *key, const 
         return;
     }
     if (e == STORE_NOTFOUND) {
-        reply_err(r, 404, "no such project or firmware", "openfota firmware list --project KEY");
+        char hint[200];
+        snprintf(hint, sizeof hint, "openfota firmware list --project %s", key);
+        reply_err(r, 404, "no such project or firmware", hint);
         return;
     }
     if (e != STORE_OK) {

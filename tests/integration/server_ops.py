@@ -163,6 +163,11 @@ def luatos_firmware_takes_only_luat_packages(c):
     k2 = srv.add_project("luat-raw")
     r = cli_ok(srv, "package", "add", "--project", k2, "--firmware", FW, "--version", "2012.001.002", "--raw", path)
     check("raw" in r.stdout, "package add --raw: %r" % r.stdout)
+    st, obj, _ = srv.admin("GET", "/admin/v1/packages?project=" + k2)
+    pid = obj["packages"][0]["id"]
+    check("openfota package show %s" % pid in r.stdout, "the hint must carry the real id %s: %r" % (pid, r.stdout))
+    r = cli_ok(srv, "package", "show", str(pid))
+    check("signature:        none" in r.stdout, "package show of a raw package: %r" % r.stdout)
     # and the simulator's libfota2 devices refuse it as a module does
     rc, summ, rr = sim_run(c, k2, "2012.001.001")
     check(summ["upgraded"] == 0 and summ["luat_bad"] >= 3,
@@ -218,6 +223,12 @@ def uploaded_delta_only_for_its_base(c):
         expect_package(r, body, "device on the delta's base version")
         check(obj["signed"]["kind"] == "delta" and obj["signed"].get("base_version") == "3000.001.001",
               "package answer must show the delta's base version: %r" % obj)
+        r = cli_ok(srv, "package", "show", str(obj["id"]))
+        check("signature:" in r.stdout and "delta" in r.stdout and "devices on 3000.001.001 only" in r.stdout,
+              "package show must state the signature and whom the delta applies to: %r" % r.stdout)
+        r = cli_ok(srv, "status")
+        check("deltas made by the server" in r.stdout and "rollouts:" in r.stdout and "push (TCP):" in r.stdout,
+              "status must show delta, push and rollout state: %r" % r.stdout)
         # the same after a restart (the base version is stored)
         srv.stop()
         srv.start()
