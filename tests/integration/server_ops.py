@@ -101,6 +101,45 @@ def removed_package_takes_its_rollout(c):
     del base
 
 
+@suite.case
+def old_database_migrates(c):
+    """A database of schema version 1 (before the id counters): ids it still
+    mentions (history of a removed package) are not handed out again, and
+    two projects sharing a name do not stop the server."""
+    import sqlite3
+    srv = Server(c.binary)
+    try:
+        srv.start()
+        srv.stop()
+        db = sqlite3.connect(os.path.join(srv.data, "openfota.db"), isolation_level=None)
+        for col in ("base_core", "base_x", "base_z"):
+            db.execute("ALTER TABLE signed_packages DROP COLUMN %s" % col)
+        db.execute("DELETE FROM meta WHERE key LIKE 'last_id.%'")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        for pid, key in ((3, "OLDKEY1"), (4, "OLDKEY2")):
+            db.execute("INSERT INTO projects VALUES (?, ?, 'dup', 0, 1, 6, 0)", (pid, key))
+        db.execute("INSERT INTO firmware VALUES (2, 4, ?, 1, 0)", (RAW_FW,))
+        db.execute("INSERT INTO packages VALUES (5, 4, 2, 2012, 1, 2, NULL, 1, 0, 3, 'm', 's', 'f', 0)")
+        db.execute("INSERT INTO events (device_id, time, version, code, decision, package_id, bytes_sent,"
+                   " complete, note) VALUES ('866000000000061', 0, '2012.001.001', 0, 1, 9, 3, 1, '')")
+        db.close()
+        srv.start()
+        obj = upload_raw(srv, "OLDKEY2", b"m" * 64, "2012.001.003")
+        check(obj["id"] > 9, "after migration, package id %s was given although history names package 9"
+              % obj["id"])
+        st, _, raw = srv.admin("GET", "/admin/v1/projects/dup")
+        check(st == 409, "a name two old projects share must be ambiguous: %s %r" % (st, raw))
+        st, obj, raw = srv.admin("GET", "/admin/v1/projects/OLDKEY1")
+        check(st == 200 and obj["name"] == "dup", "old project by key: %s %r" % (st, raw))
+        srv.stop()
+        db = sqlite3.connect(os.path.join(srv.data, "openfota.db"))
+        v = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        db.close()
+        check(int(v) >= 3, "schema_version after migration: %r" % v)
+    finally:
+        srv.cleanup()
+
+
 # ---------------------------------------------------------------- bug 2: lock
 
 @suite.case
