@@ -141,6 +141,29 @@ static void test_eligibility(void **state)
     assert_false(rules_eligible(&v, &p)); /* would lower the script */
 }
 
+/* An uploaded signed delta applies to its base version only. */
+static void test_uploaded_delta_base_only(void **state)
+{
+    (void)state;
+    cat_package p = {.ver = {2012, 1, 5}, .base_core = -1, .kind = PKG_KIND_SIGNED, .sg_kind = 2,
+                     .sg_base = {2012, 1, 4}};
+    of_version v = {2012, 1, 4};
+    assert_true(rules_eligible(&v, &p));
+    v = (of_version){2012, 1, 3}; /* the script rule alone would allow it */
+    assert_false(rules_eligible(&v, &p));
+    v = (of_version){2012, 0, 1};
+    assert_false(rules_eligible(&v, &p));
+    v = (of_version){2012, 1, 5};
+    assert_false(rules_eligible(&v, &p));
+    p.sg_base = (of_version){0, 0, 0}; /* base not known: offered to nobody */
+    v = (of_version){0, 0, 0};
+    assert_false(rules_eligible(&v, &p));
+    /* a signed full release keeps the usual rule */
+    p = (cat_package){.ver = {2012, 1, 5}, .base_core = -1, .kind = PKG_KIND_SIGNED, .sg_kind = 1};
+    v = (of_version){2012, 1, 3};
+    assert_true(rules_eligible(&v, &p));
+}
+
 static void test_codes(void **state)
 {
     (void)state;
@@ -254,7 +277,7 @@ int main(void)
         cmocka_unit_test(test_package_choice),  cmocka_unit_test(test_eligibility),
         cmocka_unit_test(test_codes),           cmocka_unit_test(test_listed_only),
         cmocka_unit_test(test_loop_guard),      cmocka_unit_test(test_failed_upgrade_detection),
-        cmocka_unit_test(test_project_max_daily),
+        cmocka_unit_test(test_project_max_daily), cmocka_unit_test(test_uploaded_delta_base_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
