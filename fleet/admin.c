@@ -367,6 +367,8 @@ static struct reply rollout_post(offleet *f, json_t *body)
         if (!strcmp(o->project, project) && !strcmp(o->firmware, firmware) && o->created >= r->created)
             r->created = o->created + 1;
     }
+    while (smap_get(&f->rollouts, r->id)) /* ids are never reused: draw again on a clash */
+        fleet_random_id('r', r->id, sizeof r->id);
     if (smap_put(&f->rollouts, r->id, r, NULL) < 0) {
         pthread_mutex_unlock(&f->mu);
         rollout_free(r);
@@ -374,7 +376,8 @@ static struct reply rollout_post(offleet *f, json_t *body)
     }
     json_t *o = rollout_to_json(r, 0);
     pthread_mutex_unlock(&f->mu);
-    fleet_log(f, FLEET_LOG_INFO, "rollout %s started: package %s to %s/%s", id, pkg, project, firmware);
+    fleet_log(f, FLEET_LOG_INFO, "rollout %s started: package %s to %s/%s", json_string_value(json_object_get(o, "id")),
+              pkg, project, firmware);
     return ok_reply(201, o);
 }
 

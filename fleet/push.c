@@ -95,7 +95,9 @@ int push_create(offleet *f, const char *const *ids, size_t n, const char *projec
         free(p);
         return FLEET_ERR_NOMEM;
     }
-    fleet_random_id('p', p->id, sizeof p->id);
+    do /* ids are never reused: draw again on a clash with a kept push */
+        fleet_random_id('p', p->id, sizeof p->id);
+    while (smap_get(&f->pushes, p->id));
     p->created = now;
     p->expires = now + (ttl_s ? ttl_s : f->cfg.push_ttl_s);
     snprintf(p->project, sizeof p->project, "%s", project ? project : "");
