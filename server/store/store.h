@@ -20,7 +20,7 @@
  * Ids: project, firmware and package ids are never reused, not even after the
  * row with the highest id is removed (history, rollouts and deltas name
  * packages by id). SQLite keeps the highest id ever given in
- * meta.last_id.<table> (schema step 2); a backend with sequences that never
+ * meta.last_id.<table> (schema step 3); a backend with sequences that never
  * go back (PostgreSQL identity columns) satisfies this by itself.
  */
 #ifndef OPENFOTA_SERVER_STORE_H

@@ -120,9 +120,9 @@ static const schema_step migrations[] = {
         " UNION ALL SELECT MAX(pending_package) FROM devices UNION ALL SELECT MAX(package_id) FROM signed_packages"
         " UNION ALL SELECT MAX(base_package_id) FROM deltas UNION ALL SELECT MAX(target_package_id) FROM deltas) AS t"
         " WHERE 1 = 1 ON CONFLICT (key) DO NOTHING"},
-    /* 3: the base version of an uploaded signed delta: it is offered only to
+    /* 4: the base version of an uploaded signed delta: it is offered only to
      * devices running exactly that version (rules.c); 0.0.0 = not known */
-    {3, "ALTER TABLE signed_packages ADD COLUMN base_core BIGINT NOT NULL DEFAULT 0;"
+    {4, "ALTER TABLE signed_packages ADD COLUMN base_core BIGINT NOT NULL DEFAULT 0;"
         "ALTER TABLE signed_packages ADD COLUMN base_x BIGINT NOT NULL DEFAULT 0;"
         "ALTER TABLE signed_packages ADD COLUMN base_z BIGINT NOT NULL DEFAULT 0"},
     {0, NULL},

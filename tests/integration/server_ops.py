@@ -135,7 +135,7 @@ def old_database_migrates(c):
         db = sqlite3.connect(os.path.join(srv.data, "openfota.db"))
         v = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
         db.close()
-        check(int(v) >= 3, "schema_version after migration: %r" % v)
+        check(int(v) >= 4, "schema_version after migration: %r" % v)
     finally:
         srv.cleanup()
 
