@@ -75,6 +75,8 @@ def matrix(c):
         ("POST", "/admin/v1/devices/861234567890123/forbid", None, None, "operator"),
         ("POST", "/admin/v1/devices/861234567890123/allow", None, None, "operator"),
         ("POST", "/admin/v1/devices/861234567890123/unban", None, None, "operator"),
+        ("POST", "/admin/v1/devices/861234567890123/move", {"project": k}, None, "operator"),
+        ("POST", "/admin/v1/devices/861234567890123/unbind", None, None, "operator"),
         ("PUT", "/admin/v1/files/roles.txt", None, b"hello", "operator"),
         ("DELETE", "/admin/v1/files/no-such-file", None, None, "operator"),
         ("POST", "/admin/v1/push", {"devices": []}, None, "operator"),
