@@ -405,8 +405,8 @@ static void first_screen(of_server *s, int created)
     const char *prog = program_invocation_name && program_invocation_name[0] ? program_invocation_name : "openfota";
     printf("Next steps (in another terminal, in this folder):\n");
     printf("  1. %s project add demo          # prints the project key\n", prog);
-    printf("  2. %s package add --project KEY --firmware FOTA2_DEMO_LuatOS-SoC_Air780EHV \\\n"
-           "       --version 2012.001.002 update.bin\n", prog);
+    printf("  2. %s package add --project demo --firmware FOTA2_DEMO_LuatOS-SoC_Air780EHV \\\n"
+           "       --version 2012.001.002 update.bin   # a Luat upgrade .bin (any other file: --raw)\n", prog);
     printf("  3. in the device script (the URL must end with '?'):\n");
     printf("       libfota2.request(fota_cb, {url = \"%s/api/site/firmware_upgrade?\", project_key = \"KEY\"})\n",
            s->base_url);
