@@ -175,9 +175,9 @@ sim_err sim_run(const sim_config *cfg, sim_summary *out, char *err, size_t cap)
     socklen_t alen = ai->ai_addrlen;
     freeaddrinfo(ai);
     if (!cfg->allow_remote && !sim_addr_is_local(&addr)) {
-        snprintf(err, cap, "'%s' is neither loopback nor an address of this machine: the simulator only loads servers on "
-                           "this machine unless --allow-remote is given (use it only against a "
-                           "server you operate)", tg.host);
+        snprintf(err, cap, "'%s' is neither loopback nor an address of this machine: the simulator only "
+                           "loads servers on this machine unless --allow-remote is given (use it only "
+                           "against a server you operate)", tg.host);
         return SIM_ERR_URL;
     }
 
