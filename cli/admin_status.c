@@ -55,11 +55,11 @@ static void print_fleet(const struct admin_ctx *ctx)
                n[0] + n[1] ? " (openfota rollout list)" : "");
         json_array_foreach(json_object_get(ro, "rollouts"), i, r) {
             const char *s = json_string_value(json_object_get(r, "state"));
+            const char *id = json_string_value(json_object_get(r, "id"));
+            const char *why = json_string_value(json_object_get(r, "pause_reason"));
             if (s && !strcmp(s, "paused"))
-                printf("  rollout %s paused: %s (openfota rollout resume %s)\n",
-                       json_string_value(json_object_get(r, "id")),
-                       json_string_value(json_object_get(r, "pause_reason")) ? json_string_value(json_object_get(r, "pause_reason")) : "by an operator",
-                       json_string_value(json_object_get(r, "id")));
+                printf("  rollout %s paused: %s (openfota rollout resume %s)\n", id ? id : "?",
+                       why ? why : "by an operator", id ? id : "?");
         }
     }
     json_decref(p);

@@ -167,7 +167,8 @@ static void print_push_devices(json_t *devs)
         struct tm tm;
         if (at > 0 && gmtime_r(&at, &tm))
             strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        const char *id = json_string_value(json_object_get(d, "id")), *st = json_string_value(json_object_get(d, "state"));
+        const char *id = json_string_value(json_object_get(d, "id"));
+        const char *st = json_string_value(json_object_get(d, "state"));
         printf("%-32s  %-10s  %s\n", id ? id : "?", st ? st : "?", when);
     }
     if (json_array_size(devs) == 0)
