@@ -26,6 +26,8 @@
  * Eligible package (same firmware): script-only needs device core == package
  * core and the script rule; core+script needs device core == base core, a
  * different target core, and a script that is the same or passes the rule.
+ * An uploaded signed delta (kind signed, sg_kind 2) patches one image: it is
+ * eligible only for a device on exactly its base version (sg_base).
  * Newest = highest (core, X, Z), then the most recently added.
  */
 #ifndef OPENFOTA_SERVER_RULES_H
