@@ -102,6 +102,30 @@ static void fixtures_refused(void **state)
     assert_true(n >= 10);
 }
 
+/* The ids a push may name are those a check takes as a device identity. */
+static void push_device_ids(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"860000000000009", "86000000000000", "86000000000000912",
+                                       "aa:bb:cc:dd:ee:ff", "AA-BB-CC-DD-EE-01", "0123456789ab",
+                                       "0123456789abcdef0123456789ABCDEF", "123456789012"};
+    static const char *const bad[] = {"", "123", "BADID", "8600000000000X9", "860000000000009123456789012345678",
+                                      "aa:bb:cc:dd:ee", "aa:bb-cc:dd:ee:ff", "aa:bb:cc:dd:ee:fg", "0123456789a",
+                                      "abc.def", "0123456789abcdef0123456789ABCDEF0", "dev-1"};
+    const char *why;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        why = NULL;
+        if (!push_device_id_valid(good[i], strlen(good[i]), &why))
+            fail_msg("'%s' refused: %s", good[i], why);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why = NULL;
+        if (push_device_id_valid(bad[i], strlen(bad[i]), &why))
+            fail_msg("'%s' accepted", bad[i]);
+        assert_non_null(why);
+    }
+}
+
 static void command_line(void **state)
 {
     (void)state;
@@ -253,7 +277,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_lines),      cmocka_unit_test(bad_lines),      cmocka_unit_test(fixtures_refused),
         cmocka_unit_test(command_line),    cmocka_unit_test(topic_template),
-        cmocka_unit_test(auth_scheme),     cmocka_unit_test(auth_lines),
+        cmocka_unit_test(auth_scheme),     cmocka_unit_test(auth_lines),     cmocka_unit_test(push_device_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
