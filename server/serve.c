@@ -340,6 +340,10 @@ static void route(void *ctx, http_req *r, http_phase phase, const char *data, si
         static_handle(s, r, phase);
         return;
     }
+    if (pl == 8 && !strncmp(p, "/metrics", 8)) {
+        metrics_handle(s, r, phase);
+        return;
+    }
     if ((pl == 9 && !strncmp(p, "/admin/v1", 9)) || !strncmp(p, "/admin/v1/", 10)) {
         if (s->cfg.admin_tls_only && !http_is_tls(r)) {
             if (phase == HTTP_PHASE_HEADERS) {
@@ -557,6 +561,7 @@ int server_cli_serve(int argc, char **argv)
         .timeout_s = s->cfg.conn_timeout,
         .conn_memory = s->cfg.conn_memory,
         .isolate_prefix = "/admin/",
+        .isolate_path = "/metrics", /* a scrape sums and scans on the admin worker */
     };
     if (!s->cfg.listen[0] && !s->cfg.tls_listen[0]) {
         fprintf(stderr, "openfota serve: --listen none needs --tls-listen: the server must listen somewhere\n");

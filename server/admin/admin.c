@@ -1528,6 +1528,11 @@ static void dispatch(of_server *s, admin_req *a, http_req *r, route_t *rt)
             h_status(s, r);
         else
             method_not_allowed(r);
+    } else if (rt->n == 1 && !strcmp(s0, "stats")) {
+        if (IS("GET") || r->is_head)
+            stats_handle(s, r);
+        else
+            method_not_allowed(r);
     } else if (!strcmp(s0, "projects")) {
         if (rt->n == 1) {
             if (IS("POST"))

@@ -10,6 +10,9 @@
  *                 the role matrix, the failed-login back-off
  *   admin_auth.c  the gate every admin request passes (401/403/429), the
  *                 token and audit routes, the audit log of every write
+ *   metrics.c     per-thread counters and histograms, summed when read
+ *                 (metrics.h)
+ *   metrics_http.c GET /metrics (Prometheus text) and GET /admin/v1/stats
  *   fleet_glue.c  the hooks that connect the fleet component (fleet/: push
  *                 channels, staged rollouts) to the server's snapshot,
  *                 device table and writer
@@ -44,6 +47,11 @@ void audit_record(struct of_server *s, const char *token, const char *addr, cons
                   size_t route_len, const char *target, unsigned status, const char *detail);
 /* Drop audit entries older than audit_retention_days. */
 void audit_prune(struct of_server *s);
+
+/* GET /metrics (any admin token; routed in serve.c, run on the admin
+ * worker) and GET /admin/v1/stats (after admin_gate). metrics_http.c. */
+void metrics_handle(struct of_server *s, http_req *r, http_phase phase);
+void stats_handle(struct of_server *s, http_req *r);
 
 /* Create and start the fleet component with the server's hooks.
  * 0 ok, -1 failed (logged). */

@@ -218,3 +218,15 @@ int devtab_snapshot_all(devtab *t, dev_state **out, size_t *n)
     *n = cnt;
     return 0;
 }
+
+void devtab_foreach(devtab *t, void (*fn)(void *arg, const dev_state *st), void *arg)
+{
+    for (int i = 0; i < STRIPES; i++) {
+        struct stripe *s = &t->stripes[i];
+        pthread_mutex_lock(&s->mu);
+        for (size_t b = 0; b < s->nbuckets; b++)
+            for (dev_entry *e = s->buckets[b]; e; e = e->next)
+                fn(arg, &e->st);
+        pthread_mutex_unlock(&s->mu);
+    }
+}

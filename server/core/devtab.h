@@ -40,5 +40,8 @@ size_t devtab_count(devtab *t);
 
 /* Copy all states (malloc'ed array into *out, caller frees). -1 on OOM. */
 int devtab_snapshot_all(devtab *t, dev_state **out, size_t *n);
+/* Call fn on every state in place, one stripe locked at a time: fn must be
+ * quick and must not call into the table. Counting without a copy. */
+void devtab_foreach(devtab *t, void (*fn)(void *arg, const dev_state *st), void *arg);
 
 #endif

@@ -138,6 +138,7 @@ struct http_server {
     size_t isolate_len;
     tls_ctx *tls;              /* HTTPS listener when set (borrowed) */
     proxy_list proxies;        /* peers whose X-Forwarded-For is believed */
+    char isolate_path[32];     /* one more exact path run there ("" none) */
     atomic_uint nconns;
     atomic_int stopping;
 };
@@ -966,7 +967,9 @@ static int step_head(conn *c)
     c->body_done = !(h->chunked || h->content_length > 0);
     c->body_sent = c->body_total = 0;
     c->st = CS_DISPATCH;
-    if (s->iso && c->w != s->iso && !c->in_ready && strncmp(r->path, s->isolate_prefix, s->isolate_len) == 0) {
+    if (s->iso && c->w != s->iso && !c->in_ready &&
+        (strncmp(r->path, s->isolate_prefix, s->isolate_len) == 0 ||
+         (s->isolate_path[0] && strcmp(r->path, s->isolate_path) == 0))) {
         hand_over(c, s->iso);
         return STEP_MOVED;
     }
@@ -1505,6 +1508,8 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
     if (o->isolate_prefix && o->isolate_prefix[0])
         snprintf(s->isolate_prefix, sizeof s->isolate_prefix, "%s", o->isolate_prefix);
     s->isolate_len = strlen(s->isolate_prefix);
+    if (o->isolate_path)
+        snprintf(s->isolate_path, sizeof s->isolate_path, "%s", o->isolate_path);
     unsigned total = s->nworkers + (s->isolate_prefix[0] ? 1 : 0);
     s->w = calloc(total, sizeof *s->w);
     if (s->w == NULL) {

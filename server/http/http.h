@@ -83,6 +83,7 @@ typedef struct http_options {
     struct tls_ctx *tls;        /* HTTPS: every connection speaks TLS with this context (tls.h,
                                    borrowed, outlives the server); NULL = plain HTTP */
     const struct proxy_list *proxies; /* trusted reverse proxies (proxy.h, copied); NULL = none */
+    const char *isolate_path;   /* one exact raw path also run there (with isolate_prefix); NULL = none */
 } http_options;
 
 /* Bind, listen and start the worker threads. NULL with err on failure. */

@@ -11,6 +11,7 @@
 #include "server.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "offleet.h"
 #include "range.h"
 #include "rules.h"
@@ -155,6 +156,7 @@ static void check_done(http_req *r, int ok, uint64_t sent)
         }
     }
     writer_event(s->wr, &d->ev);
+    metrics_download(d->ev.bytes_sent, complete, !ok);
     if (s->fleet) {
         char pk[24];
         snprintf(pk, sizeof pk, "%lld", (long long)d->pkg.id);
@@ -314,35 +316,37 @@ static void withhold(rules_result *res, int resume, int code, unsigned status, c
     res->next.last_code = code;
 }
 
-void check_handle(of_server *s, http_req *r, http_phase phase, const char *data, size_t len)
+/* The check itself; returns the answer's code (-1 before the request is
+ * complete, METRICS_CODES when the server could not decide). */
+static int check_answer(of_server *s, http_req *r, http_phase phase, const char *data, size_t len)
 {
     (void)data;
     (void)len;
     if (phase == HTTP_PHASE_BODY && r->body_seen > CHECK_BODY_MAX) {
         log_info("device check with a body over %u bytes: connection closed", CHECK_BODY_MAX);
         r->close_conn = 1;
-        return;
+        return -1;
     }
     /* answered once the request is complete (any body is discarded): an
      * answer queued before that closes the connection after it */
     if (phase != HTTP_PHASE_END)
-        return;
+        return -1;
     size_t off;
     if (query_path_mistake(r->path, r->path_len, &off)) {
         mistake(s, r, off);
-        return;
+        return 3;
     }
     dev_query q;
     if (query_parse(r->query, r->query ? r->query_len : 0, &q) != QUERY_OK) {
         reply_code(r, 400, 3, "query too long: a device check carries only imei, project_key, firmware_name, version");
-        return;
+        return 3;
     }
     char id[DEVICE_ID_MAX];
     const char *why = NULL;
     if (query_identity(&q, id, &why) != 0) {
         log_info("check refused (code 3): %s", why);
         reply_code(r, 400, 3, why);
-        return;
+        return 3;
     }
     int64_t now = (int64_t)time(NULL);
     of_version ver;
@@ -367,7 +371,7 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         }
         log_info("device %s: code 4: %s", id, version_strerror(ve));
         reply_code(r, 400, 4, version_strerror(ve));
-        return;
+        return 4;
     }
     version_format(&ver, ev.version, sizeof ev.version);
 
@@ -393,10 +397,12 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
     if (e == NULL) {
         snapshot_unref(snap);
         reply_code(r, 503, 0, "server out of memory");
-        return;
+        return METRICS_CODES;
     }
     in.dev = devtab_state(e);
     rules_decide(&in, &res);
+    if (res.next.failed_upgrades > in.dev->failed_upgrades)
+        metrics_failed_upgrade();
     char fproj[KEY_MAX_LEN + 1] = "", ffw[NAME_MAX_LEN + 1] = "";
     if (s->fleet) {
         size_t pl = q.project_key.len < KEY_MAX_LEN ? q.project_key.len : KEY_MAX_LEN;
@@ -453,13 +459,13 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
             reply_code_retry(r, res.status, res.code, res.msg, s->cfg.delta_retry_after);
         else
             reply_code(r, res.status, res.code, res.msg);
-        return;
+        return res.code;
     }
     check_dl *d = calloc(1, sizeof *d);
     if (d == NULL) {
         snapshot_unref(snap);
         reply_code(r, 503, 0, "server out of memory");
-        return;
+        return METRICS_CODES;
     }
     d->s = s;
     d->ev = ev;
@@ -494,4 +500,17 @@ void check_handle(of_server *s, http_req *r, http_phase phase, const char *data,
         d->ev.code = 0;
         snprintf(d->ev.note, sizeof d->ev.note, "download answered %u", st);
     }
+    return 0;
+}
+
+void check_handle(of_server *s, http_req *r, http_phase phase, const char *data, size_t len)
+{
+    if (phase != HTTP_PHASE_END) {
+        check_answer(s, r, phase, data, len);
+        return;
+    }
+    uint64_t t0 = metrics_now_ns();
+    int code = check_answer(s, r, phase, data, len);
+    if (code >= 0)
+        metrics_check(code, metrics_now_ns() - t0);
 }

@@ -11,6 +11,7 @@
 #include "server.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "offleet.h"
 
 #include <jansson.h>
@@ -133,6 +134,8 @@ void report_handle(of_server *s, http_req *r, http_phase phase, const char *data
     devtab_mark_dirty(s->devices, e);
     devtab_unlock(s->devices, e);
     writer_event(s->wr, &ev);
+    if (state_name == states[3])
+        metrics_failed_upgrade(); /* "failed" */
     /* Agent reports refine the rollout status the fleet infers from checks. */
     int fst = fleet_report_state_parse(state_name);
     if (s->fleet && fst >= 0)

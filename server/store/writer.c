@@ -4,6 +4,7 @@
 #include "writer.h"
 
 #include "log.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -135,7 +136,9 @@ static void *writer_main(void *arg)
         if (ndev || nev || durable) {
             int tries = 0;
             do {
+                uint64_t t0 = metrics_now_ns();
                 e = w->st->ops->write_batch(w->st, devs, ndev, evs, nev, durable);
+                metrics_writer_commit(metrics_now_ns() - t0);
             } while (e == STORE_BUSY && ++tries < (stopping ? 1 : 5));
             if (e != STORE_OK) {
                 if (failing++ == 0)
@@ -258,6 +261,14 @@ int writer_flush(writer *w, int timeout_ms)
         rc = -1;
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+size_t writer_queue_depth(writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->count;
+    pthread_mutex_unlock(&w->mu);
+    return n;
 }
 
 void writer_stop(writer *w)

@@ -34,6 +34,8 @@ int writer_event(writer *w, const store_event *ev);
 int writer_flush(writer *w, int timeout_ms);
 /* Events dropped because the queue was full, since start. */
 unsigned long long writer_dropped(writer *w);
+/* Events queued and not yet committed (for the metrics). */
+size_t writer_queue_depth(writer *w);
 /* Commit what is queued, stop the thread, free. */
 void writer_stop(writer *w);
 
