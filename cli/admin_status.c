@@ -66,11 +66,39 @@ static void print_fleet(const struct admin_ctx *ctx)
     json_decref(ro);
 }
 
+/* A short summary of GET /admin/v1/stats: the last hour, this minute, device states. */
+static void print_stats(const struct admin_ctx *ctx)
+{
+    json_t *st = NULL;
+    if (admin_request(ctx, "GET", "/admin/v1/stats", NULL, &st, NULL) != 0)
+        return;
+    json_t *mins = json_object_get(st, "minutes"), *dev = json_object_get(st, "devices");
+    long long h[4] = {0, 0, 0, 0};
+    static const char *const keys[4] = {"checks", "deliveries", "failed", "cut"};
+    size_t i, n = json_array_size(mins);
+    json_t *m;
+    json_array_foreach(mins, i, m)
+        for (int k = 0; k < 4; k++)
+            h[k] += jnum(m, keys[k]);
+    json_t *cur = n ? json_array_get(mins, n - 1) : NULL;
+    printf("last hour:         %lld checks, %lld deliveries, %lld failed upgrades, %lld downloads cut\n", h[0], h[1],
+           h[2], h[3]);
+    if (cur)
+        printf("this minute:       %lld checks, %lld deliveries, %lld failed upgrades, %lld downloads cut\n",
+               jnum(cur, "checks"), jnum(cur, "deliveries"), jnum(cur, "failed"), jnum(cur, "cut"));
+    if (json_is_object(dev))
+        printf("device states:     %lld banned, %lld forbidden, %lld with a failed upgrade\n", jnum(dev, "banned"),
+               jnum(dev, "forbidden"), jnum(dev, "failed"));
+    json_decref(st);
+}
+
 static void status_help(FILE *out)
 {
     fprintf(out, "usage: openfota status [options]\n\n"
                  "Asks the running server for its version, uptime, counts and URLs, whether it\n"
-                 "makes deltas (and how many are being made), its push channels and rollouts.\n");
+                 "makes deltas (and how many are being made), its push channels and rollouts,\n"
+                 "and its activity (GET /admin/v1/stats): checks, deliveries, failed upgrades\n"
+                 "and cut downloads in the last hour and this minute, device states.\n");
     admin_print_common_help(out);
 }
 
@@ -106,6 +134,7 @@ int admin_cli_status(int argc, char **argv)
         printf("server at %s is up\n", ctx.url);
         admin_print_fields(r, status_cols, sizeof status_cols / sizeof status_cols[0]);
         print_fleet(&ctx);
+        print_stats(&ctx);
     }
     rc = 0;
 out:

@@ -289,6 +289,16 @@ def counters_match_what_was_sent(c):
     check(got_v.get((c.key_a, FW, "2012.001.002")) == 5 and got_v.get((c.key_a, FW, "2012.001.001")) == 3,
           "stats versions of project A: %r" % got_v)
 
+    # `openfota status` sums it up
+    r = srv.cli("status")
+    check(r.returncode == 0, "openfota status: exit %s\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    hour = [ln for ln in r.stdout.splitlines() if ln.startswith("last hour:")]
+    want_h = "%d checks, %d deliveries, 2 failed upgrades, 1 downloads cut" % (all_checks, deliveries)
+    check(hour and hour[0].split(":", 1)[1].strip() == want_h,
+          "openfota status: expected 'last hour: %s', got:\n%s" % (want_h, r.stdout))
+    check("device states:     1 banned, 1 forbidden, 1 with a failed upgrade" in r.stdout,
+          "openfota status: device states line missing or wrong:\n%s" % r.stdout)
+
 
 if __name__ == "__main__":
     sys.exit(main_with_server(suite, setup))
