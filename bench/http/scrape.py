@@ -189,7 +189,10 @@ def main():
                   % (len(scrape_ms), scrape_bytes, statistics.median(scrape_ms), scrape_ms[-1]))
         print("\nwrk commands: ")
         for name, *_ in scenarios:
-            print("- `%s`" % cmds[name].replace(of.key, "KEY"))
+            cmd = cmds[name].replace(of.key, "KEY").replace(tmp + "/", "")
+            if other:
+                cmd = cmd.replace(other.key, "KEY")
+            print("- `%s`" % cmd)
     finally:
         for srv in (of, other):
             if srv:

@@ -81,9 +81,12 @@ uint64_t metrics_now_ns(void)
 
 /* ---- the thread's block -------------------------------------------------- */
 
+/* The thread ends (or could not register its block): the block is free for
+ * the next thread; anything this thread still counts goes to the shared one. */
 static void release_block(void *p)
 {
     metrics_block *b = p;
+    tl = &fallback;
     atomic_store_explicit(&b->owned, 0, memory_order_release);
 }
 
