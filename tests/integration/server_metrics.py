@@ -135,6 +135,20 @@ def metrics_need_the_admin_token(c):
     check(r.status == 401, "GET /admin/v1/stats without a token: expected 401, got %s" % r.describe())
     r = c.srv.get("/metrics", headers=[("Authorization", "Bearer " + c.srv.token)], method="POST")
     check(r.status == 405, "POST /metrics: expected 405, got %s" % r.describe())
+    # the least role, viewer, may scrape and read the stats; a revoked token may not
+    st, obj, raw = c.srv.admin("POST", "/admin/v1/tokens", {"name": "prometheus", "role": "viewer"})
+    check(st == 201 and obj and obj.get("token"), "POST /admin/v1/tokens (viewer): %s %r" % (st, raw))
+    viewer = "Bearer " + obj["token"]
+    r = scrape(c, viewer)
+    check(r.status == 200 and b"openfota_checks_total" in r.body,
+          "GET /metrics with a viewer token: expected 200 with metrics, got %s" % r.describe())
+    r = c.srv.get("/admin/v1/stats", headers=[("Authorization", viewer)])
+    check(r.status == 200 and "minutes" in (r.json() or {}),
+          "GET /admin/v1/stats with a viewer token: %s" % r.describe())
+    st, _, raw = c.srv.admin("DELETE", "/admin/v1/tokens/prometheus")
+    check(st == 204, "DELETE /admin/v1/tokens/prometheus: %s %r" % (st, raw))
+    r = scrape(c, viewer)
+    check(r.status == 401, "GET /metrics with a revoked token: expected 401, got %s" % r.describe())
 
 
 NAMES = {
