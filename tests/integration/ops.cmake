@@ -1,0 +1,6 @@
+# Running openfota as a service (issue 9): health and readiness routes, the
+# systemd notify protocol, the first-start token, `openfota backup` under
+# load, `make install DESTDIR=` and the Debian package (see each script).
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+add_test(NAME ops_health COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/ops_health.py $<TARGET_FILE:openfota>)
+set_tests_properties(ops_health PROPERTIES LABELS integration TIMEOUT 180)
