@@ -4,3 +4,5 @@
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 add_test(NAME ops_health COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/ops_health.py $<TARGET_FILE:openfota>)
 set_tests_properties(ops_health PROPERTIES LABELS integration TIMEOUT 180)
+add_test(NAME ops_backup COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/ops_backup.py $<TARGET_FILE:openfota>)
+set_tests_properties(ops_backup PROPERTIES LABELS integration TIMEOUT 300)
