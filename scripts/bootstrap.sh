@@ -13,6 +13,7 @@ PKGS=(
   clang libfuzzer-14-dev libclang-rt-14-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi
   mosquitto mosquitto-clients libmosquitto-dev
+  help2man debhelper dpkg-dev systemd
 )
 BENCH_PKGS=(wrk nginx-light bsdiff xdelta3 zstd valgrind)
 
