@@ -1,7 +1,8 @@
 """Running openfota as a service: GET /healthz and GET /readyz without a
 token, the systemd notify protocol (READY=1, WATCHDOG=1, STOPPING=1) through
 a fake NOTIFY_SOCKET, /readyz turning 503 while the database is locked by
-another process, and the admin token shown on the first start only.
+another process, the admin token shown on the first start only, and log
+lines with a syslog priority when stderr is the journal.
 
 Usage: ops_health.py /path/to/openfota   (python3 stdlib only)
 """
@@ -161,6 +162,32 @@ def admin_token_shown_on_first_start_only(ctx):
         second = open(srv.log_path, "rb").read().decode("utf-8", "replace")
         check(srv.token not in second, "second start printed the admin token again:\n" + second)
         check("admin.token" in second, "second start does not say where the token is:\n" + second)
+    finally:
+        srv.cleanup()
+
+
+@suite.case
+def journald_lines_carry_a_priority(ctx):
+    srv = Server(ctx["binary"])
+    try:
+        open(srv.log_path, "wb").close()   # the file the server's stderr goes to
+        st = os.stat(srv.log_path)
+        old = os.environ.get("JOURNAL_STREAM")
+        os.environ["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        try:
+            srv.start()
+        finally:
+            if old is None:
+                del os.environ["JOURNAL_STREAM"]
+            else:
+                os.environ["JOURNAL_STREAM"] = old
+        srv.stop()
+        lines = open(srv.log_path, "rb").read().decode("utf-8", "replace").splitlines()
+        logged = [ln for ln in lines if ln.startswith("<")]
+        check(any(ln.startswith("<6>INFO listening on") for ln in logged),
+              "under journald (JOURNAL_STREAM = stderr): no '<6>INFO listening on' line:\n" + "\n".join(lines[:20]))
+        check(not [ln for ln in lines if ln[:4].isdigit() and "Z INFO " in ln],
+              "under journald the log lines still carry their own time:\n" + "\n".join(lines[:20]))
     finally:
         srv.cleanup()
 
