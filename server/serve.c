@@ -91,9 +91,12 @@ static void usage(FILE *out)
             "  -h, --help                  this help\n"
             "\n"
             "On start it prints the device check URL (ending in '?', ready for a device\n"
-            "script), the admin API URL and token, and writes DIR/serve.json with the\n"
-            "local URL and pid. Stop with Ctrl-C (SIGINT) or SIGTERM.\n"
-            "See docs/server.md and docs/api.md.\n");
+            "script), the admin API URL and, on the first start only, the admin token,\n"
+            "and writes DIR/serve.json with the local URL and pid. Stop with Ctrl-C\n"
+            "(SIGINT) or SIGTERM. GET /healthz and GET /readyz answer without a token.\n"
+            "Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=,\n"
+            "WATCHDOG=1 while it answers /healthz.\n"
+            "See docs/server.md, docs/api.md and docs/operations.md.\n");
 }
 
 static const struct {
