@@ -75,6 +75,8 @@ def main():
         key = src.add_project("fleet")
         key2 = src.add_project("uploads")
         base = src.upload_ok(key, os.urandom(48 * 1024), "2012.001.001")
+        st, tok, raw = src.admin("POST", "/admin/v1/tokens", {"name": "ci", "role": "viewer"})
+        check(st == 201 and tok.get("token"), "POST /admin/v1/tokens: %s %r" % (st, raw[:200]))
         with open(os.path.join(src.data, "push.key"), "w") as f:
             f.write("00112233445566778899aabbccddeeff\n")   # a settings file the copy must keep
         # --- load: 200 devices checking every simulated second, plus uploads and removals
@@ -138,6 +140,13 @@ def main():
         copies.append(b1)
         b1.start()
         check(b1.token == src.token, "the copy's admin token differs from the source's")
+        saved = b1.token
+        b1.token = tok["token"]   # the named token made on the source works on the copy, with its role
+        st, _, raw = b1.admin("GET", "/admin/v1/projects")
+        check(st == 200, "the named viewer token on the copy: GET /projects -> %s %r" % (st, raw[:200]))
+        st, _, raw = b1.admin("POST", "/admin/v1/projects", {"name": "not-allowed"})
+        check(st == 403, "the named viewer token on the copy may write: POST /projects -> %s %r" % (st, raw[:200]))
+        b1.token = saved
         got = state(b1)
         check(got["projects"] == final["projects"], "projects: copy %r, source %r" % (got["projects"], final["projects"]))
         check(base["id"] in got["packages"], "the package uploaded before the load is missing from the copy")

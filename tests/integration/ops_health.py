@@ -131,6 +131,39 @@ def notify_ready_watchdog_stopping(ctx):
 
 
 @suite.case
+def watchdog_over_https_only(ctx):
+    """With --listen none the watchdog asks /healthz over the HTTPS listener."""
+    tmp = tempfile.mkdtemp(prefix="openfota-notify-")
+    ns = NotifySocket(tmp)
+    srv = None
+    try:
+        crt, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=localhost"],
+                           capture_output=True, timeout=30)
+        check(r.returncode == 0, "openssl req: %s" % r.stderr.decode())
+        srv = Server(ctx["binary"], extra=["--listen", "none", "--tls-listen", "127.0.0.1:0",
+                                           "--tls-cert", crt, "--tls-key", key])
+        old = dict(os.environ)
+        os.environ.update({"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "400000"})
+        try:
+            srv.start()
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        msgs = ns.collect(2)
+        check("READY=1" in msgs, "HTTPS only: no READY=1 (got %r)" % msgs[:10])
+        n = msgs.count("WATCHDOG=1")
+        check(n >= 3, "HTTPS only, WATCHDOG_USEC=400000 for 2 s: expected at least 3 WATCHDOG=1, got %d (%r); log:\n%s"
+              % (n, msgs[:10], srv.log_text()))
+    finally:
+        if srv:
+            srv.cleanup()
+        ns.close()
+        subprocess.run(["rm", "-rf", tmp])
+
+
+@suite.case
 def watchdog_for_another_pid_is_ignored(ctx):
     tmp = tempfile.mkdtemp(prefix="openfota-notify-")
     ns = NotifySocket(tmp)

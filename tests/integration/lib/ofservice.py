@@ -77,9 +77,14 @@ def systemd_verify(root, unit):
         os.makedirs(probe, exist_ok=True)
         with open(os.path.join(probe, "openfota-probe.service"), "w") as f:
             f.write("[Unit]\nDescription=probe\n[Service]\nExecStart=/bin/sh -c true\n")
-        if not os.path.exists(os.path.join(vroot, "bin", "sh")):
-            os.makedirs(os.path.join(vroot, "bin"), exist_ok=True)
-            shutil.copy("/bin/sh", os.path.join(vroot, "bin", "sh"))
+        # system commands the units run (/bin/sh, /bin/kill) come from the host;
+        # the openfota binary must be the installed one
+        cmds = {"/bin/sh"} | set(re.findall(r"^Exec\w*=[-@:+!]*(/\S+)", open(unit).read(), re.M))
+        for c in cmds:
+            inside = vroot + c
+            if not os.path.exists(inside) and os.path.isfile(c) and "openfota" not in c:
+                os.makedirs(os.path.dirname(inside), exist_ok=True)
+                shutil.copy(c, inside)
         p = subprocess.run([sa, "verify", "--root=" + vroot, "/etc/systemd/system/openfota-probe.service"],
                            capture_output=True, text=True, env=env, timeout=60)
         if p.returncode != 0 or p.stderr.strip():
