@@ -435,6 +435,7 @@ int backup_run(const char *data, const char *dest, backup_stats *st, char *err, 
             break;
     }
     if (lost > 0) {
+        st->rounds = BACKUP_ROUNDS;
         snprintf(err, errlen, "%ld file(s) the database refers to are missing from %s/blobs (e.g. %s), in %u "
                               "snapshots: the data folder is damaged; check 'openfota package list' for packages "
                               "whose downloads fail",
