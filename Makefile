@@ -80,7 +80,7 @@ install: bootstrap
 	@cmake --build build -j $(JOBS)
 	@DESTDIR="$(DESTDIR)" cmake --install build
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v systemd-sysusers >/dev/null 2>&1; then \
-	  systemd-sysusers && echo "openfota user: created (systemd-sysusers)"; \
+	  systemd-sysusers $(PREFIX)/lib/sysusers.d/openfota.conf && echo "openfota user: present (systemd-sysusers)"; \
 	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
 	  echo "Next: edit $(SYSCONFDIR)/openfota/openfota.conf, then: systemctl enable --now openfota"; \
 	fi

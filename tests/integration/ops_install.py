@@ -46,6 +46,18 @@ def main():
         check(len(keys) >= 20, "could not read the settings from serve --help (%d found)" % len(keys))
         missing = sorted(k for k in keys if ("\n%s = " % k) not in sample and ("# %s = " % k) not in sample)
         check(not missing, "the config sample does not show these settings of serve --help: %s" % missing)
+        # the sysusers.d entry makes the user the unit runs as (in a scratch root)
+        sysusers = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(unit))), "sysusers.d",
+                                "openfota.conf")
+        check(os.path.isfile(sysusers), "no sysusers.d entry at %s" % sysusers)
+        if shutil.which("systemd-sysusers"):
+            sroot = os.path.join(tmp, "sysusers-root")
+            os.makedirs(os.path.join(sroot, "etc"))
+            p = subprocess.run(["systemd-sysusers", "--root=" + sroot, sysusers], capture_output=True, text=True)
+            check(p.returncode == 0, "systemd-sysusers %s: %s" % (sysusers, p.stderr))
+            passwd = open(os.path.join(sroot, "etc", "passwd")).read()
+            check(re.search(r"^openfota:x:\d+:\d+:[^:]*:/var/lib/openfota:", passwd, re.M),
+                  "systemd-sysusers made no openfota user with home /var/lib/openfota:\n" + passwd)
         why = ofservice.systemd_verify(dest, unit)
         if why:
             print("SKIP systemd-analyze verify: %s" % why)
