@@ -46,6 +46,8 @@ def main():
         names = {line.split()[-1] for line in listing.splitlines() if line.strip()}
         for f in FILES:
             check(f in names, "%s is not in the package:\n%s" % (f, listing))
+        check([n for n in names if n.startswith("./usr/share/doc/openfota/operations.md")],
+              "docs/operations.md is not in /usr/share/doc/openfota")
         check(not [n for n in names if "/test" in n or n.endswith(".a") or "/include/" in n],
               "the package carries build or test files: %s" % sorted(n for n in names if "/test" in n)[:5])
         fields = run(["dpkg-deb", "-f", deb, "Package", "Depends", "Architecture"])
