@@ -73,12 +73,14 @@ bench: build
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR    ?=
+# the build folder installed from (a new one is configured as a release build)
+INSTALL_FROM ?= build
 
 install: bootstrap
-	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
-	  -DCMAKE_INSTALL_SYSCONFDIR=$(SYSCONFDIR) >/dev/null
-	@cmake --build build -j $(JOBS)
-	@DESTDIR="$(DESTDIR)" cmake --install build
+	@cmake -S . -B $(INSTALL_FROM) $(if $(wildcard $(INSTALL_FROM)/CMakeCache.txt),,-DCMAKE_BUILD_TYPE=RelWithDebInfo) \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DCMAKE_INSTALL_SYSCONFDIR=$(SYSCONFDIR) >/dev/null
+	@cmake --build $(INSTALL_FROM) -j $(JOBS)
+	@DESTDIR="$(DESTDIR)" cmake --install $(INSTALL_FROM)
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v systemd-sysusers >/dev/null 2>&1; then \
 	  systemd-sysusers $(PREFIX)/lib/sysusers.d/openfota.conf && echo "openfota user: present (systemd-sysusers)"; \
 	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \

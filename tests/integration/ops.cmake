@@ -6,7 +6,8 @@ add_test(NAME ops_health COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}
 set_tests_properties(ops_health PROPERTIES LABELS integration TIMEOUT 180)
 add_test(NAME ops_backup COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/ops_backup.py $<TARGET_FILE:openfota>)
 set_tests_properties(ops_backup PROPERTIES LABELS integration TIMEOUT 300)
-add_test(NAME ops_install COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/ops_install.py ${CMAKE_BINARY_DIR})
+add_test(NAME ops_install COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/ops_install.py ${CMAKE_SOURCE_DIR}
+  ${CMAKE_BINARY_DIR})
 set_tests_properties(ops_install PROPERTIES LABELS integration TIMEOUT 300)
 # Builds the Debian package (a release build of the program alone, about a
 # minute on two cores) in the build folder, never in the source tree.

@@ -1,10 +1,10 @@
-"""`make install` in a staging folder: the install rules (`cmake --install`
-with DESTDIR, what `make install DESTDIR=DIR` runs after building) put the
-binary, openfota.service, the commented config and the man pages under DIR;
+"""`make install DESTDIR=DIR` (from this test's build folder:
+INSTALL_FROM=BUILD_DIR) puts the binary, openfota.service, the commented
+config, the sysusers.d entry and the man pages under DIR;
 the unit passes `systemd-analyze verify`; the installed binary serves with
 the installed config; a second install keeps an edited config.
 
-Usage: ops_install.py BUILD_DIR   (python3 stdlib only)
+Usage: ops_install.py SOURCE_DIR BUILD_DIR   (python3 stdlib only)
 """
 import os
 import re
@@ -18,21 +18,20 @@ from ofharness import Failure, check  # noqa: E402
 import ofservice  # noqa: E402
 
 
-def install(build, dest):
-    env = dict(os.environ, DESTDIR=dest)
-    p = subprocess.run(["cmake", "--install", build], capture_output=True, text=True, env=env, timeout=120)
-    check(p.returncode == 0, "DESTDIR=%s cmake --install %s: exit %d\n%s%s"
-          % (dest, build, p.returncode, p.stdout[-2000:], p.stderr[-2000:]))
+def install(src, build, dest):
+    cmd = ["make", "-C", src, "install", "DESTDIR=" + dest, "INSTALL_FROM=" + build, "JOBS=2"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    check(p.returncode == 0, "%s: exit %d\n%s%s" % (" ".join(cmd), p.returncode, p.stdout[-2000:], p.stderr[-2000:]))
     return p.stdout
 
 
 def main():
-    build = os.path.abspath(sys.argv[1])
+    src, build = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     tmp = tempfile.mkdtemp(prefix="openfota-install-")
     rc = 1
     try:
         dest = os.path.join(tmp, "stage")
-        install(build, dest)
+        install(src, build, dest)
         unit, binary, conf, mandir = ofservice.check_tree(dest)
         print("installed: %s" % ", ".join(os.path.relpath(p, dest) for p in (unit, binary, conf)))
         # every setting of `openfota serve --help` is shown in the sample
@@ -68,7 +67,7 @@ def main():
         # an edited config survives a second install; the new sample lands beside it
         with open(conf, "a") as f:
             f.write("threads = 3\n")
-        install(build, dest)
+        install(src, build, dest)
         check("threads = 3" in open(conf).read(), "a second install overwrote the edited %s" % conf)
         check(os.path.isfile(conf + ".dist"), "a second install did not leave the new sample as %s.dist" % conf)
         print("PASS ops_install")
@@ -81,7 +80,7 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: ops_install.py BUILD_DIR", file=sys.stderr)
+    if len(sys.argv) < 3:
+        print("usage: ops_install.py SOURCE_DIR BUILD_DIR", file=sys.stderr)
         sys.exit(2)
     sys.exit(main())
