@@ -7,12 +7,16 @@
 #   make test   install missing Debian packages, build, run the whole suite
 #               (unit + integration under ASan/UBSan, clang -Werror build, fuzz smoke)
 #   make bench  run the benchmarks in bench/ (figures go to docs/BENCHMARKS.md by hand)
+#   make install  build, then install the binary, the systemd unit, the config
+#               sample and the man pages (PREFIX=/usr/local, SYSCONFDIR=/etc,
+#               DESTDIR= to stage into a folder; docs/operations.md)
+#   make deb    build the Debian package into build-deb/ (dpkg-buildpackage)
 
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 15
 RUN_ARGS    ?=
 
-.PHONY: all build build-quiet bootstrap run test test-san test-clang test-fuzz bench clean
+.PHONY: all build build-quiet bootstrap run test test-san test-clang test-fuzz bench clean install deb
 
 all: build
 
@@ -66,5 +70,25 @@ bench: build
 	@scripts/bootstrap.sh --bench
 	@bench/run-all.sh
 
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+# the build folder installed from (a new one is configured as a release build)
+INSTALL_FROM ?= build
+
+install: bootstrap
+	@cmake -S . -B $(INSTALL_FROM) $(if $(wildcard $(INSTALL_FROM)/CMakeCache.txt),,-DCMAKE_BUILD_TYPE=RelWithDebInfo) \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DCMAKE_INSTALL_SYSCONFDIR=$(SYSCONFDIR) >/dev/null
+	@cmake --build $(INSTALL_FROM) -j $(JOBS)
+	@DESTDIR="$(DESTDIR)" cmake --install $(INSTALL_FROM)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v systemd-sysusers >/dev/null 2>&1; then \
+	  systemd-sysusers $(PREFIX)/lib/sysusers.d/openfota.conf && echo "openfota user: present (systemd-sysusers)"; \
+	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	  echo "Next: edit $(SYSCONFDIR)/openfota/openfota.conf, then: systemctl enable --now openfota"; \
+	fi
+
+deb: bootstrap
+	@scripts/deb.sh build-deb
+
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb

@@ -19,6 +19,7 @@ struct command {
 
 static const struct command commands[] = {
     {"serve", server_cli_serve, "run the update server (device checks, downloads, admin API)"},
+    {"backup", server_cli_backup, "copy the data folder of a running server (consistent snapshot)"},
     {"status", admin_cli_status, "show the running server's status"},
     {"project", admin_cli_project, "add, list, show, change and remove projects"},
     {"firmware", admin_cli_firmware, "add, list and remove firmware names of a project"},

@@ -14,6 +14,7 @@ PKGS=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi
   mosquitto mosquitto-clients libmosquitto-dev
   python3-prometheus-client
+  help2man debhelper dpkg-dev systemd
 )
 BENCH_PKGS=(wrk nginx-light bsdiff xdelta3 zstd valgrind)
 

@@ -8,10 +8,12 @@
 
 #include "blobs.h"
 #include "datalock.h"
+#include "health.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofserver.h"
 #include "rules.h"
+#include "sdnotify.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,9 +91,12 @@ static void usage(FILE *out)
             "  -h, --help                  this help\n"
             "\n"
             "On start it prints the device check URL (ending in '?', ready for a device\n"
-            "script), the admin API URL and token, and writes DIR/serve.json with the\n"
-            "local URL and pid. Stop with Ctrl-C (SIGINT) or SIGTERM.\n"
-            "See docs/server.md and docs/api.md.\n");
+            "script), the admin API URL and, on the first start only, the admin token,\n"
+            "and writes DIR/serve.json with the local URL and pid. Stop with Ctrl-C\n"
+            "(SIGINT) or SIGTERM. GET /healthz and GET /readyz answer without a token.\n"
+            "Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=,\n"
+            "WATCHDOG=1 while it answers /healthz.\n"
+            "See docs/server.md, docs/api.md and docs/operations.md.\n");
 }
 
 static const struct {
@@ -336,6 +341,10 @@ static void route(void *ctx, http_req *r, http_phase phase, const char *data, si
         report_handle(s, r, phase, data, len);
         return;
     }
+    if (health_is_path(p, pl)) {
+        health_handle(s, r, phase);
+        return;
+    }
     if (pl > 10 && !strncmp(p, "/download/", 10)) {
         static_handle(s, r, phase);
         return;
@@ -399,8 +408,16 @@ static void first_screen(of_server *s, int created)
         printf("  ... over HTTPS     %s/api/site/firmware_upgrade?\n", s->tls_base_url);
     printf("  Static downloads   %s/download/<name>\n", s->base_url);
     printf("  Admin API          %s/admin/v1\n", s->base_url);
-    if (s->token[0])
-        printf("  Admin token        %s   (admin token 'initial', in %s/admin.token)\n\n", s->token, s->data);
+    /* The token is shown once, on the start that made it; later starts
+     * (whose output may go to a journal kept for months) name its file only. */
+    if (created)
+        printf("  Admin token        %s   (admin token 'initial', in %s/admin.token; shown on this first start "
+               "only)\n\n",
+               s->token, s->data);
+    else if (s->token[0])
+        printf("  Admin token        in %s/admin.token (admin token 'initial'; the admin commands read it from "
+               "there)\n\n",
+               s->data);
     else
         printf("  Admin tokens       %zu named token(s); list them with: openfota token list --token TOKEN\n\n",
                auth_tokens_count(s->auth, ROLE_VIEWER));
@@ -653,6 +670,9 @@ int server_cli_serve(int argc, char **argv)
         log_listening(s, host, port, local, "", "");
     if (s->https)
         log_listening(s, thost, tport, tlocal, "HTTPS, ", s->cfg.admin_tls_only ? "; the admin API only here" : "");
+    sdnotify_send("READY=1"); /* under systemd (Type=notify): started, serving */
+    sdnotify_watchdog *wd = s->http ? sdnotify_watchdog_start(host, port, 0, sdnotify_watchdog_usec())
+                                    : sdnotify_watchdog_start(thost, tport, 1, sdnotify_watchdog_usec());
 
     int sig = 0;
     for (;;) {
@@ -672,6 +692,8 @@ int server_cli_serve(int argc, char **argv)
         log_info("SIGHUP: certificate and key re-read; new HTTPS connections get %s", what);
     }
     log_info("%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    sdnotify_send("STOPPING=1");
+    sdnotify_watchdog_stop(wd);
     http_stop(s->http);
     http_stop(s->https);
     tls_free(s->tls);

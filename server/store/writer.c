@@ -13,6 +13,7 @@
 
 #define PRUNE_AGE_EVERY_S 60
 #define PRUNE_DEVICE_SLACK 10 /* prune a device's history every N new events */
+#define PROBE_IDLE_S 5        /* idle this long: prove the database still takes writes */
 
 struct writer {
     store *st;
@@ -31,6 +32,9 @@ struct writer {
     int flush_error;
     int stop;
     int kicked;
+    unsigned failing_now; /* consecutive failed writes, for writer_health */
+    int64_t last_ok;      /* CLOCK_MONOTONIC seconds of the last successful write */
+    int64_t write_since;  /* CLOCK_MONOTONIC seconds the write under way began, 0 when none */
     /* per-device counters for the per-device retention (small open table) */
     struct prune_slot {
         char id[DEVICE_ID_MAX];
@@ -90,6 +94,25 @@ static void prune_devices(writer *w)
     }
 }
 
+static int64_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+void writer_health(writer *w, writer_status *out)
+{
+    pthread_mutex_lock(&w->mu);
+    out->queued = w->count;
+    out->queue_max = WRITER_QUEUE;
+    out->failing = w->failing_now;
+    out->since_ok = mono_s() - w->last_ok;
+    out->in_write = w->write_since ? mono_s() - w->write_since : 0;
+    out->dropped = w->dropped;
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void *writer_main(void *arg)
 {
     writer *w = arg;
@@ -133,13 +156,29 @@ static void *writer_main(void *arg)
         more = more || ndev == WRITER_BATCH;
         int durable = gen != w->flush_done || stopping;
         store_err e = STORE_OK;
-        if (ndev || nev || durable) {
+        /* an idle writer proves now and then that the database still takes
+         * writes (an empty batch takes the write lock and commits), so
+         * writer_health does not report a stale success */
+        int probe = !ndev && !nev && !durable && !stopping && mono_s() - w->last_ok >= PROBE_IDLE_S;
+        if (ndev || nev || durable || probe) {
             int tries = 0;
+            pthread_mutex_lock(&w->mu);
+            w->write_since = mono_s();
+            pthread_mutex_unlock(&w->mu);
             do {
                 uint64_t t0 = metrics_now_ns();
                 e = w->st->ops->write_batch(w->st, devs, ndev, evs, nev, durable);
                 metrics_writer_commit(metrics_now_ns() - t0);
             } while (e == STORE_BUSY && ++tries < (stopping ? 1 : 5));
+            pthread_mutex_lock(&w->mu);
+            w->write_since = 0;
+            if (e == STORE_OK) {
+                w->failing_now = 0;
+                w->last_ok = mono_s();
+            } else {
+                w->failing_now++;
+            }
+            pthread_mutex_unlock(&w->mu);
             if (e != STORE_OK) {
                 if (failing++ == 0)
                     log_error("writer: could not save %zu device states and %zu events: %s; retrying", ndev, nev,
@@ -216,6 +255,7 @@ writer *writer_start(store *st, devtab *dt, unsigned retention_events, unsigned 
     w->dt = dt;
     w->keep_events = retention_events;
     w->keep_days = retention_days;
+    w->last_ok = mono_s(); /* the store was just opened (and written) */
     w->ring = malloc(WRITER_QUEUE * sizeof *w->ring);
     w->nslots = 4096;
     w->slots = calloc(w->nslots, sizeof *w->slots);

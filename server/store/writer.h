@@ -36,6 +36,18 @@ int writer_flush(writer *w, int timeout_ms);
 unsigned long long writer_dropped(writer *w);
 /* Events queued and not yet committed (for the metrics). */
 size_t writer_queue_depth(writer *w);
+/* What readiness checks need (GET /readyz): filled under the writer's lock,
+ * never waiting on the database. An idle writer tries an empty write every
+ * few seconds, so since_ok stays small while the database takes writes. */
+typedef struct writer_status {
+    size_t queued;                /* events waiting in the ring */
+    size_t queue_max;             /* its bound (WRITER_QUEUE): at the bound events are dropped */
+    unsigned failing;             /* consecutive failed writes (0: the last one succeeded) */
+    int64_t since_ok;             /* seconds since the last successful write */
+    int64_t in_write;             /* seconds the write under way has waited for the database, 0 when none */
+    unsigned long long dropped;   /* events dropped since start */
+} writer_status;
+void writer_health(writer *w, writer_status *out);
 /* Commit what is queued, stop the thread, free. */
 void writer_stop(writer *w);
 
