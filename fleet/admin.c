@@ -86,7 +86,7 @@ static struct reply push_status(offleet *f)
     if (f->tcp) {
         struct push_tcp_stats s;
         push_tcp_get_stats(f->tcp, &s);
-        tcp = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:b,s:I}", "listen",
+        tcp = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:b,s:I,s:I}", "listen",
                         f->cfg.push_listen, "port", push_tcp_port(f->tcp), "connected", (json_int_t)s.connected,
                         "identified", (json_int_t)s.identified, "accepted", (json_int_t)s.accepted,
                         "refused_cap", (json_int_t)s.refused_cap, "bad_first_line", (json_int_t)s.bad_first_line,
@@ -96,7 +96,7 @@ static struct reply push_status(offleet *f)
                         "heartbeats", (json_int_t)s.heartbeats, "max_connections", (int)f->cfg.max_connections,
                         "line_max", (int)f->cfg.line_max, "handshake_ms", (int)f->cfg.handshake_ms, "idle_s",
                         (int)f->cfg.idle_s, "auth", f->cfg.push_key_len > 0, "auth_refused",
-                        (json_int_t)s.auth_refused);
+                        (json_int_t)s.auth_refused, "line_floods", (json_int_t)s.line_floods);
     }
     json_object_set_new(o, "tcp", tcp);
     json_t *mq = json_null();

@@ -33,6 +33,7 @@
 #include "smap.h"
 
 #define OUTBUF_MAX 4096 /* pending bytes to one device before it is dropped */
+#define READ_BUDGET 16384 /* bytes read from one connection per turn; then the others go first */
 
 struct conn {
     int fd;
@@ -43,6 +44,8 @@ struct conn {
     int64_t accepted_ms, last_rx_ms;
     size_t inlen;
     int discarding;     /* inside an over-long line after identification */
+    int64_t lines_t0;   /* start of the current one-second line window */
+    unsigned lines;     /* lines in that window (PUSH_LINES_PER_S at most) */
     char *in;           /* line_max + 1 bytes */
     char *out;          /* OUTBUF_MAX bytes while a command is being written, else NULL */
     size_t outlen;
@@ -394,9 +397,26 @@ static void do_accept(struct push_tcp *t)
 static int conn_line(struct push_tcp *t, struct conn *c, const char *line, size_t len)
 {
     if (c->identified) {
+        /* heartbeats come every few minutes: a stream of lines (empty
+         * ones are the cheapest to send) is a flood, not a device */
+        int64_t now = now_ms();
+        if (now - c->lines_t0 >= 1000) {
+            c->lines_t0 = now;
+            c->lines = 0;
+        }
+        int flood = ++c->lines > PUSH_LINES_PER_S;
         pthread_mutex_lock(&t->mu);
-        t->st.heartbeats++;
+        if (flood)
+            t->st.line_floods++;
+        else
+            t->st.heartbeats++;
         pthread_mutex_unlock(&t->mu);
+        if (flood) {
+            tlog(t, FLEET_LOG_WARN, "push: %s device %s sent more than %d lines in a second; closing", c->peer,
+                 c->id, PUSH_LINES_PER_S);
+            conn_close(t, c, NULL);
+            return -1;
+        }
         return 0;
     }
     char id[PUSH_ID_MAX + 1], ver[PUSH_VERSION_MAX + 1], auth[PUSH_AUTH_HEX + 1];
@@ -464,10 +484,13 @@ static int conn_line(struct push_tcp *t, struct conn *c, const char *line, size_
     return 0;
 }
 
+/* Reads at most READ_BUDGET bytes: the epoll set is level-triggered, so
+ * what is left brings the connection back on the next round, after the
+ * others had their turn (one busy client never holds the thread). */
 static void conn_read(struct push_tcp *t, struct conn *c)
 {
     char buf[4096];
-    for (;;) {
+    for (size_t budget = READ_BUDGET; budget > 0; budget -= sizeof buf) {
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
         if (n == 0) {
             conn_close(t, c, c->identified ? "device closed the connection" : NULL);

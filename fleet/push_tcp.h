@@ -4,7 +4,8 @@
  * then stays connected; the server writes one command line to it.
  *
  * Limits: line_max bytes per line, a handshake deadline for the first line
- * (slowloris), an idle timeout, TCP keepalive, a connection cap (new
+ * (slowloris), an idle timeout, TCP keepalive, PUSH_LINES_PER_S lines a
+ * second, a read budget per connection and turn, a connection cap (new
  * connections over the cap are accepted and closed at once, so the backlog
  * never fills). Every refusal is counted and logged (rate-limited).
  *
@@ -17,6 +18,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define PUSH_LINES_PER_S 20 /* lines a second from one identified device before it is closed */
 
 struct push_tcp_cfg {
     const char *listen;      /* "HOST:PORT", borrowed during push_tcp_new */
@@ -51,6 +54,7 @@ struct push_tcp_stats {
     uint64_t replaced;           /* a device connected again: older connection closed */
     uint64_t commands_sent;      /* command lines fully written */
     uint64_t heartbeats;         /* lines after the first */
+    uint64_t line_floods;        /* closed: more than PUSH_LINES_PER_S lines in a second */
 };
 
 struct push_tcp;

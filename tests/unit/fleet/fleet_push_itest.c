@@ -8,6 +8,8 @@
  *                                    all get exactly one line, at the capped rate
  *   fleet_push_itest abuse           garbage, huge lines, idle floods,
  *                                    slowloris, the connection cap
+ *   fleet_push_itest flood           a device streaming newlines does not
+ *                                    delay another device's push
  *   fleet_push_itest mqtt HOST:PORT  publishes through a real broker; exact
  *                                    messages; a persistent session gets its
  *                                    QoS 1 message after reconnecting
@@ -631,6 +633,72 @@ static void test_abuse(void)
     (void)refused;
 }
 
+/* ---- flood ----------------------------------------------------------------------------- */
+
+struct flooder {
+    int fd;
+    volatile int stop;
+    long long sent;
+};
+
+static void *flood_thread(void *arg)
+{
+    struct flooder *fl = arg;
+    static char nl[65536];
+    memset(nl, '\n', sizeof nl);
+    while (!fl->stop) {
+        ssize_t w = send(fl->fd, nl, sizeof nl, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+        fl->sent += w;
+    }
+    return NULL;
+}
+
+/* An identified device streams newlines as fast as loopback carries them;
+ * meanwhile another device connects and must get its push at once (the one
+ * listener thread is never held by the flooder), and the flooder is closed. */
+static void test_flood(void)
+{
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.push_listen = "127.0.0.1:0";
+    cfg.rate_per_s = 1000;
+    offleet *f = start_fleet(&cfg);
+    int port = fleet_push_port(f);
+    struct flooder fl = {.fd = dial(port)};
+    CHECK(fl.fd >= 0, "cannot connect the flooder");
+    send_all(fl.fd, "860000000000088\n", 16);
+    CHECK(wait_stat(f, "identified", 1, 3000), "flooder not identified");
+    pthread_t th;
+    pthread_create(&th, NULL, flood_thread, &fl);
+    sleep_ms(200);
+    double t0 = now_s();
+    int fd = dial(port);
+    send_all(fd, "860000000000089\n", 16);
+    /* a push for a device not connected yet waits and goes out when it identifies */
+    json_t *pr = admin(f, "POST", "/push", "{\"device\":\"860000000000089\",\"ttl_s\":60}");
+    int ok = pr != NULL;
+    json_decref(pr);
+    char line[1024];
+    int n = read_line(fd, line, sizeof line, 5000);
+    double took = now_s() - t0;
+    printf("flood: %lld newline bytes sent; the other device connected and got its push in %.3f s\n", fl.sent,
+           took);
+    CHECK(ok && n > 0, "the other device got no push while one streams newlines");
+    CHECK(took < 0.5, "the push took %.2f s while one device streams newlines (expected under 0.5 s)", took);
+    if (n > 0)
+        check_command(line);
+    CHECK(closed_by_peer(fl.fd, 3000), "the newline flooder was not closed");
+    CHECK(wait_stat(f, "line_floods", 1, 2000), "the newline flood was not counted in line_floods");
+    fl.stop = 1;
+    shutdown(fl.fd, SHUT_RDWR);
+    pthread_join(th, NULL);
+    close(fl.fd);
+    close(fd);
+    fleet_destroy(f);
+}
+
 /* ---- mqtt ------------------------------------------------------------------------------ */
 
 struct sub {
@@ -1027,12 +1095,14 @@ int main(int argc, char **argv)
         test_abuse();
     else if (argc >= 2 && !strcmp(argv[1], "auth"))
         test_auth();
+    else if (argc >= 2 && !strcmp(argv[1], "flood"))
+        test_flood();
     else if (argc >= 3 && !strcmp(argv[1], "mqtt"))
         test_mqtt(argv[2]);
     else if (argc >= 5 && !strcmp(argv[1], "mqtt-reconnect"))
         test_mqtt_reconnect(argv[2], argv[3], argv[4]);
     else {
-        fprintf(stderr, "usage: fleet_push_itest accept | rate N PER_S | abuse | auth | mqtt HOST:PORT |\n"
+        fprintf(stderr, "usage: fleet_push_itest accept | rate N PER_S | abuse | auth | flood | mqtt HOST:PORT |\n"
                         "       mqtt-reconnect HOST:PORT MOSQUITTO_SH DIR\n");
         return 2;
     }
