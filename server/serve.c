@@ -8,6 +8,8 @@
 
 #include "blobs.h"
 #include "datalock.h"
+#include "diskguard.h"
+#include "fdlimit.h"
 #include "health.h"
 #include "log.h"
 #include "offleet.h"
@@ -457,18 +459,6 @@ static void log_listening(const of_server *s, const char *host, unsigned port, c
                  s->cfg.max_connections, tail);
 }
 
-static void raise_nofile(unsigned want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
-        rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur + 1024 < want)
-            log_warn("open files limited to %llu (ulimit -n): fewer than the %u connections of --max-connections fit",
-                     (unsigned long long)rl.rlim_cur, want - 1024);
-    }
-}
-
 int server_cli_serve(int argc, char **argv)
 {
     static of_server srv;
@@ -509,6 +499,7 @@ int server_cli_serve(int argc, char **argv)
         fprintf(stderr, "openfota serve: %s\n", err);
         return 1;
     }
+    diskguard_before_open(s->data);
     s->st = store_sqlite_open(s->data, err, sizeof err);
     if (s->st == NULL) {
         fprintf(stderr, "openfota serve: %s\n", err);
@@ -527,6 +518,9 @@ int server_cli_serve(int argc, char **argv)
         return 1;
     }
     audit_prune(s);
+    diskguard_private_files(s->data);
+    diskguard_collect_orphans(s->st, s->data);
+    diskguard_reserve_make(s->data);
     pthread_mutex_init(&s->admin_mu, NULL);
     s->started = (int64_t)time(NULL);
     catalog c;
@@ -566,7 +560,20 @@ int server_cli_serve(int argc, char **argv)
     int ln = snprintf(latest, sizeof latest, "{\"code\":27,\"msg\":\"%s\"}", rules_msg_latest);
     s->pre[PRE_LATEST] = http_prebuilt_new(404, "application/json", latest, (size_t)ln, NULL, 0);
 
-    raise_nofile(s->cfg.max_connections + 1024);
+    {
+        of_config defaults;
+        config_defaults(&defaults);
+        char msg[512];
+        int fit = fdlimit_fit(&s->cfg.max_connections, s->cfg.max_connections == defaults.max_connections, msg,
+                              sizeof msg);
+        if (fit < 0) {
+            fprintf(stderr, "openfota serve: %s\n", msg);
+            log_error("%s", msg);
+            goto out_writer;
+        }
+        if (fit > 0)
+            log_warn("%s", msg);
+    }
     char host[256] = "", thost[256] = "";
     unsigned port = 0, tport = 0;
     proxy_list proxies;

@@ -12,6 +12,7 @@
 
 #include "blobs.h"
 #include "device_move.h"
+#include "diskguard.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofpkg.h"
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +98,10 @@ static void reply_store(http_req *r, store_err e, const char *what)
         json_decref(j); /* json_dumps does not take the reference */
         http_reply(r, 503, "application/json", txt ? txt : "{}", txt ? strlen(txt) : 2, h, 1);
         free(txt);
+        return;
+    }
+    if (e == STORE_FULL) {
+        reply_err(r, 507, msg, STORAGE_FULL_HINT);
         return;
     }
     reply_err(r, e == STORE_NOTFOUND ? 404 : e == STORE_CONFLICT ? 409 : 500, msg, "see the server log");
@@ -686,7 +692,7 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
     }
     a->up = blob_begin(s->data, s->cfg.upload_max);
     if (a->up == NULL) {
-        reply_err(r, 507, "cannot store the upload", "see the server log (disk full?)");
+        reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
         return -1;
     }
     return 0;
@@ -768,7 +774,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
         return;
     }
     if (a->io_error) {
-        reply_err(r, 507, "cannot store the upload", "see the server log (disk full?)");
+        reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
         return;
     }
     if (blob_size(a->up) == 0) {
@@ -984,6 +990,9 @@ static void h_package_delete(of_server *s, http_req *r, const char *ids)
         memcpy(sha, k->sha256, sizeof sha);
     snapshot_unref(snap);
     store_err e = k ? s->st->ops->package_delete(s->st, id) : STORE_NOTFOUND;
+    int released = e == STORE_FULL && diskguard_reserve_release(s->data);
+    if (released)
+        e = s->st->ops->package_delete(s->st, id); /* the disk is full: room for the commit */
     if (e == STORE_OK) {
         server_reload(s);
         drop_blob_if_unused(s, sha);
@@ -1002,6 +1011,8 @@ static void h_package_delete(of_server *s, http_req *r, const char *ids)
         if (nr)
             log_info("admin: package %lld: %d rollout(s) removed with it", (long long)id, nr);
     }
+    if (released)
+        diskguard_reserve_make(s->data);
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_NOTFOUND) {
         reply_err(r, 404, "no such package", "openfota package list");
@@ -1300,7 +1311,7 @@ static int file_begin(of_server *s, admin_req *a, http_req *r, const char *name)
     }
     a->up = blob_begin(s->data, s->cfg.upload_max);
     if (a->up == NULL) {
-        reply_err(r, 507, "cannot store the upload", "see the server log (disk full?)");
+        reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
         return -1;
     }
     return 0;
@@ -1313,7 +1324,7 @@ static void h_file_end(of_server *s, admin_req *a, http_req *r)
         return;
     }
     if (a->io_error) {
-        reply_err(r, 507, "cannot store the upload", "see the server log (disk full?)");
+        reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
         return;
     }
     cat_file f;
@@ -1371,10 +1382,15 @@ static void h_file_delete(of_server *s, http_req *r, const char *name)
         memcpy(sha, f->sha256, sizeof sha);
     snapshot_unref(snap);
     store_err e = f ? s->st->ops->file_delete(s->st, name) : STORE_NOTFOUND;
+    int released = e == STORE_FULL && diskguard_reserve_release(s->data);
+    if (released)
+        e = s->st->ops->file_delete(s->st, name); /* the disk is full: room for the commit */
     if (e == STORE_OK) {
         server_reload(s);
         drop_blob_if_unused(s, sha);
     }
+    if (released)
+        diskguard_reserve_make(s->data);
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_NOTFOUND) {
         reply_err(r, 404, "no such file", "openfota file list");
@@ -1689,6 +1705,14 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
                                      "\"hint\":\"raise --upload-max on the server\"}");
         } else if (w < 0) {
             a->io_error = 1;
+            if (blob_error(a->up) == ENOSPC) {
+                /* answered at once: the rest of the body has nowhere to go */
+                blob_abort(a->up);
+                a->up = NULL;
+                http_reply_now_and_close(r, 507, "Insufficient Storage",
+                                         "{\"error\":\"the server's disk is full: upload not stored\","
+                                         "\"hint\":\"" STORAGE_FULL_HINT "\"}");
+            }
         }
         return;
     }

@@ -63,6 +63,9 @@
 #define LINGER_MS 3000u              /* how long a closing connection drains input */
 #define ACCEPT_BATCH 64
 #define TLS_FBUF (16u << 10)         /* file bytes per TLS write (one record) without kernel TLS */
+#define BLANK_LINES_MAX 8u           /* empty lines tolerated before a request line */
+#define ACCEPT_PAUSE_MS 100u         /* out of file descriptors: the listener rests this long */
+#define FD_SHORT_LOG_MS 10000u       /* ... and it is logged at most once per this interval */
 
 enum cstate { CS_HEAD, CS_DISPATCH, CS_BODY, CS_SEND, CS_LINGER };
 
@@ -78,7 +81,8 @@ typedef struct conn {
     int can_read, can_write, peer_eof;
     int rdhup;                 /* the peer's FIN or an error was reported */
     uint64_t last_ms;          /* last byte in or out */
-    uint64_t head_t0;          /* first byte of the head being read */
+    uint64_t head_t0;          /* first byte of the head being read (leading empty lines count) */
+    unsigned blank_lines;      /* empty lines seen before this request line */
     uint64_t linger_t0;
     /* input */
     char *in;
@@ -120,6 +124,7 @@ struct worker {
     time_t date_at;
     char date[40];
     uint64_t last_sweep;
+    uint64_t accept_resume_ms; /* out of descriptors: the listener is out of the epoll set until then; 0 = in */
 };
 
 struct http_server {
@@ -141,6 +146,8 @@ struct http_server {
     char isolate_path[32];     /* one more exact path run there ("" none) */
     atomic_uint nconns;
     atomic_int stopping;
+    atomic_uint fd_short;          /* accepts failed for want of a descriptor, not yet logged */
+    atomic_uint_fast64_t fd_short_log_ms; /* when that was last logged */
 };
 
 struct http_prebuilt {
@@ -198,6 +205,7 @@ static const char *reason(unsigned st)
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
     case 505: return "HTTP Version Not Supported";
     default: return st < 300 ? "OK" : st < 400 ? "Redirection" : st < 500 ? "Client Error" : "Server Error";
     }
@@ -908,14 +916,21 @@ static int step_body(conn *c)
 static int step_head(conn *c)
 {
     http_server *s = c->w->s;
-    /* empty lines before a request line are ignored (RFC 9112, 2.2) */
-    while (c->in_len - c->in_off >= 2 && c->in[c->in_off] == '\r' && c->in[c->in_off + 1] == '\n')
+    /* the head's deadline runs from its first byte, empty lines included:
+     * a client sending only CRLFs is timed out like any slow head */
+    if (c->head_t0 == 0 && c->in_len > c->in_off)
+        c->head_t0 = now_ms();
+    /* a few empty lines before a request line are ignored (RFC 9112, 2.2) */
+    while (c->in_len - c->in_off >= 2 && c->in[c->in_off] == '\r' && c->in[c->in_off + 1] == '\n') {
         c->in_off += 2;
+        if (++c->blank_lines > BLANK_LINES_MAX) {
+            answer_error(c, 400, "too many empty lines before the request line");
+            return STEP_GO;
+        }
+    }
     size_t avail = c->in_len - c->in_off;
     if (avail == 0)
         return STEP_WAIT;
-    if (c->head_t0 == 0)
-        c->head_t0 = now_ms();
     size_t n = http_head_length(c->in + c->in_off, avail);
     if (n == 0 || n > s->head_max) {
         if (avail >= s->head_max || n > s->head_max) {
@@ -937,6 +952,7 @@ static int step_head(conn *c)
     memcpy(r->raw, c->in + c->in_off, n);
     c->in_off += n;
     c->head_t0 = 0;
+    c->blank_lines = 0;
     const char *why;
     unsigned st = http_head_parse(r->raw, n, h, &why);
     if (st != 0) {
@@ -1298,6 +1314,49 @@ static void conn_run(conn *c)
 
 /* ---------------------------------------------------------------- workers */
 
+/* Log the accepts that failed for want of a descriptor: one line per
+ * FD_SHORT_LOG_MS at most, with their count (called on each failure and
+ * from the sweep, so the last ones are reported too). */
+static void fd_short_report(http_server *s, uint64_t now)
+{
+    uint_fast64_t last = atomic_load(&s->fd_short_log_ms);
+    if (atomic_load(&s->fd_short) == 0 || (last != 0 && now - last < FD_SHORT_LOG_MS))
+        return;
+    if (!atomic_compare_exchange_strong(&s->fd_short_log_ms, &last, now))
+        return; /* another worker logs it */
+    unsigned n = atomic_exchange(&s->fd_short, 0);
+    if (n)
+        log_warn("http: out of file descriptors: %u accept(s) failed in the last %u s; new connections wait in "
+                 "the backlog while existing ones are served (raise the open-file limit, ulimit -n, or lower "
+                 "max_connections)",
+                 n, FD_SHORT_LOG_MS / 1000);
+}
+
+/* accept() failed with EMFILE/ENFILE: take the listener out of this
+ * worker's epoll set for ACCEPT_PAUSE_MS (the connections it has keep being
+ * served; a level-triggered listener would wake it again at once), and
+ * count it for the log. worker_main puts it back. */
+static void accept_pause(worker *w)
+{
+    http_server *s = w->s;
+    uint64_t now = now_ms();
+    atomic_fetch_add(&s->fd_short, 1);
+    fd_short_report(s, now);
+    if (w->accept_resume_ms == 0 && epoll_ctl(w->ep, EPOLL_CTL_DEL, w->lfd, NULL) == 0)
+        w->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+}
+
+static void accept_resume(worker *w, uint64_t now)
+{
+    if (w->accept_resume_ms == 0 || now < w->accept_resume_ms)
+        return;
+    struct epoll_event le = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &LISTEN_TAG};
+    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lfd, &le) == 0)
+        w->accept_resume_ms = 0;
+    else
+        w->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+}
+
 static void accept_some(worker *w)
 {
     http_server *s = w->s;
@@ -1306,11 +1365,8 @@ static void accept_some(worker *w)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno == EMFILE || errno == ENFILE) {
-                log_warn("http: out of file descriptors: new connections wait (raise the open-file limit)");
-                struct timespec ts = {0, 20 * 1000 * 1000};
-                nanosleep(&ts, NULL);
-            }
+            if (errno == EMFILE || errno == ENFILE)
+                accept_pause(w);
             return;
         }
         if (atomic_fetch_add(&s->nconns, 1) >= s->max_conns) {
@@ -1378,7 +1434,13 @@ static void *worker_main(void *arg)
     http_server *s = w->s;
     struct epoll_event ev[128];
     while (!atomic_load(&w->stop)) {
-        int n = epoll_wait(w->ep, ev, 128, w->ready ? 0 : 1000);
+        int wait_ms = w->ready ? 0 : 1000;
+        if (w->accept_resume_ms) {
+            uint64_t t = now_ms(), left = t >= w->accept_resume_ms ? 0 : w->accept_resume_ms - t;
+            if (left < (uint64_t)wait_ms)
+                wait_ms = (int)left;
+        }
+        int n = epoll_wait(w->ep, ev, 128, wait_ms);
         for (int i = 0; i < n; i++) {
             void *p = ev[i].data.ptr;
             if (p == &LISTEN_TAG) {
@@ -1412,9 +1474,11 @@ static void *worker_main(void *arg)
                 conn_run(c);
         }
         uint64_t now = now_ms();
+        accept_resume(w, now);
         if (now - w->last_sweep >= 1000) {
             w->last_sweep = now;
             sweep(w, now);
+            fd_short_report(s, now);
         }
     }
     if (w == s->iso) {
@@ -1495,6 +1559,8 @@ http_server *http_start(const http_options *o, http_handler_fn h, void *ctx, cha
         s->proxies = *o->proxies;
     atomic_init(&s->nconns, 0);
     atomic_init(&s->stopping, 0);
+    atomic_init(&s->fd_short, 0);
+    atomic_init(&s->fd_short_log_ms, 0);
     s->fd = bind_listen(o->host, o->port, &s->ipv6, err, errlen);
     if (s->fd < 0) {
         free(s);

@@ -88,6 +88,34 @@ static int value_is(const char *v, size_t n, const char *want)
     return strlen(want) == n && strncasecmp(v, want, n) == 0;
 }
 
+/* absolute-form (RFC 9112 3.2.2, "GET http://host/path HTTP/1.1"): the
+ * target becomes its path and query; the authority is not used (the Host
+ * header names the server). "http://host" and "http://host?q" get the path
+ * "/" by writing '/' over the authority's last byte. -1 without a host. */
+static int absolute_to_origin(http_head *h)
+{
+    char *t = h->target;
+    size_t skip;
+    if (h->target_len >= 7 && strncasecmp(t, "http://", 7) == 0)
+        skip = 7;
+    else if (h->target_len >= 8 && strncasecmp(t, "https://", 8) == 0)
+        skip = 8;
+    else
+        return 0;
+    char *a = t + skip, *end = t + h->target_len, *p = a;
+    while (p < end && *p != '/' && *p != '?' && *p != '#')
+        p++;
+    if (p == a)
+        return -1;
+    if (p == end || *p != '/') {
+        p--;
+        *p = '/';
+    }
+    h->target = p;
+    h->target_len = (size_t)(end - p);
+    return 0;
+}
+
 unsigned http_head_parse(char *buf, size_t len, http_head *h, const char **why)
 {
     memset(h, 0, offsetof(http_head, fields)); /* the field table is filled below */
@@ -243,6 +271,8 @@ unsigned http_head_parse(char *buf, size_t len, http_head *h, const char **why)
     h->target = buf + pc.url.off;
     h->target_len = pc.url.len;
     buf[pc.url.off + pc.url.len] = 0;
+    if (absolute_to_origin(h) != 0)
+        return fail(why, 400, "absolute-form target without a host (http://HOST/PATH)");
     for (size_t i = 0; i < n; i++) {
         buf[name[i].off + name[i].len] = 0;
         buf[val[i].off + val[i].len] = 0;

@@ -30,7 +30,8 @@ typedef struct http_head {
     const char *method; /* static string ("GET", "POST", ...) */
     int is_head;
     unsigned http_minor; /* HTTP/1.<minor>: 0 or 1 */
-    char *target;        /* the raw request target, NUL-terminated */
+    char *target;        /* the raw request target, NUL-terminated; an absolute-form target
+                            (http://host/path) is reduced to its path and query */
     size_t target_len;
     http_head_field fields[HTTP_HEAD_MAX_HEADERS];
     size_t nfields;

@@ -6,7 +6,8 @@
  * REPORT_BODY_MAX bytes). The report becomes an event in the device's
  * history (decision "report"); it changes nothing else. Reports are
  * unauthenticated like checks, so only devices the server already knows
- * (they have checked at least once) are recorded; others get 404.
+ * (they have checked at least once) are recorded; others are dropped but get
+ * the same 204, so the answer does not reveal which ids are in the fleet.
  */
 #include "server.h"
 
@@ -127,7 +128,10 @@ void report_handle(of_server *s, http_req *r, http_phase phase, const char *data
     json_decref(o);
     dev_entry *e = devtab_lock(s->devices, cid, 0);
     if (e == NULL) {
-        err(r, 404, "unknown device", "a device is known after its first check");
+        /* dropped, but answered like a recorded report: the status must not
+         * tell anyone which device ids are in the fleet */
+        log_debug("device %s: report from a device that never checked: not recorded", cid);
+        http_reply(r, 204, NULL, "", 0, NULL, 0);
         return;
     }
     devtab_state(e)->last_seen = ev.time;

@@ -35,6 +35,7 @@ typedef enum store_err {
     STORE_CONFLICT,  /* unique key taken */
     STORE_NOTFOUND,
     STORE_INUSE,     /* still referenced (project with packages ...) */
+    STORE_FULL,      /* the disk (or the database's quota) is full: answer 507 (logged) */
 } store_err;
 
 typedef struct store store;

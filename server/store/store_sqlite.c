@@ -183,6 +183,7 @@ const char *store_strerror(store_err e)
     case STORE_CONFLICT: return "already exists";
     case STORE_NOTFOUND: return "not found";
     case STORE_INUSE: return "still in use";
+    case STORE_FULL: return "the server's disk is full";
     }
     return "storage error";
 }
@@ -196,7 +197,7 @@ static store_err map_rc(sqlite3 *db, int rc, const char *what)
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return STORE_CONFLICT;
     log_error("database: %s: %s", what, sqlite3_errmsg(db));
-    return STORE_ERROR;
+    return (rc & 0xff) == SQLITE_FULL ? STORE_FULL : STORE_ERROR;
 }
 
 static store_err exec(sqlite3 *db, const char *sql)
@@ -207,7 +208,7 @@ static store_err exec(sqlite3 *db, const char *sql)
         if (rc != SQLITE_BUSY)
             log_error("database: %s: %s", sql, msg ? msg : "?");
         sqlite3_free(msg);
-        return rc == SQLITE_BUSY ? STORE_BUSY : STORE_ERROR;
+        return rc == SQLITE_BUSY ? STORE_BUSY : (rc & 0xff) == SQLITE_FULL ? STORE_FULL : STORE_ERROR;
     }
     return STORE_OK;
 }
