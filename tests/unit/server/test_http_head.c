@@ -55,6 +55,31 @@ static void module_request(void **state)
     free(b);
 }
 
+/* absolute-form targets (RFC 9112 3.2.2) are reduced to their path and query */
+static void absolute_form(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *target, *want;
+    } cases[] = {
+        {"http://10.0.0.1:8080/api/site/firmware_upgrade?imei=1", "/api/site/firmware_upgrade?imei=1"},
+        {"HTTPS://example.com/download/a.bin", "/download/a.bin"},
+        {"http://host", "/"},
+        {"http://host?x=1", "/?x=1"},
+        {"/plain/path", "/plain/path"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", cases[i].target);
+        http_head h;
+        char *b;
+        assert_int_equal(parse(text, &h, &b), 0);
+        assert_string_equal(h.target, cases[i].want);
+        assert_int_equal(h.target_len, strlen(cases[i].want));
+        free(b);
+    }
+}
+
 static void keep_alive_rules(void **state)
 {
     (void)state;
@@ -144,7 +169,7 @@ static void limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(module_request), cmocka_unit_test(keep_alive_rules),
+        cmocka_unit_test(module_request), cmocka_unit_test(absolute_form), cmocka_unit_test(keep_alive_rules),
         cmocka_unit_test(values_trimmed_and_bodies), cmocka_unit_test(head_length),
         cmocka_unit_test(limits),
     };
