@@ -49,7 +49,7 @@ def stored_files_sound(data, what):
     content-addressed file (named by a SHA-256) holds exactly that content
     (no torn write was renamed into place)."""
     import re
-    known = {"admin.token", "serve.json", "serve.lock", "test-server.log"}
+    known = {"admin.token", "serve.json", "serve.lock", "test-server.log", "disk-reserve"}
     hexname = re.compile(r"^[0-9a-f]{64}$")
     for root, _dirs, files in os.walk(data):
         for f in files:
