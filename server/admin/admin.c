@@ -860,7 +860,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     }
     snapshot_unref(snap);
     if (e == STORE_OK) {
-        e = blob_commit(a->up, s->data) == 0 ? STORE_OK : STORE_ERROR;
+        e = blob_commit(a->up, s->data) == 0 ? STORE_OK : errno == ENOSPC ? STORE_FULL : STORE_ERROR;
         a->up = NULL;
     }
     if (e == STORE_OK)
@@ -1344,7 +1344,7 @@ static void h_file_end(of_server *s, admin_req *a, http_req *r)
     if (old)
         memcpy(oldsha, old->sha256, sizeof oldsha);
     snapshot_unref(snap);
-    store_err e = blob_commit(a->up, s->data) == 0 ? STORE_OK : STORE_ERROR;
+    store_err e = blob_commit(a->up, s->data) == 0 ? STORE_OK : errno == ENOSPC ? STORE_FULL : STORE_ERROR;
     a->up = NULL;
     if (e == STORE_OK)
         e = s->st->ops->file_put(s->st, &f);

@@ -215,8 +215,10 @@ int blob_commit(blob_upload *u, const char *data_dir)
     fsync(dfd);
     close(dfd);
     rc = 0;
-out:
+out:;
+    int e = errno;
     blob_abort(u);
+    errno = e;
     return rc;
 }
 

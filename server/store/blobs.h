@@ -35,7 +35,8 @@ int blob_error(const blob_upload *u);
 int blob_fd(blob_upload *u);
 /* Finish hashing; fills md5[33] and sha256[65] (hex). 0 ok. */
 int blob_finish(blob_upload *u, char md5[33], char sha256[65]);
-/* Move to the hash path (durably). 0 ok, -1 error (logged). Frees u. */
+/* Move to the hash path (durably). 0 ok, -1 error (logged; errno tells
+ * why, ENOSPC when the disk is full). Frees u. */
 int blob_commit(blob_upload *u, const char *data_dir);
 /* Drop the temp file. Frees u. NULL is fine. */
 void blob_abort(blob_upload *u);
