@@ -300,7 +300,8 @@ static int skip_name(const char *n, int top)
     if (!top)
         return 0;
     static const char *const top_skip[] = {"openfota.db", "openfota.db-wal", "openfota.db-shm", "openfota.db-journal",
-                                           "serve.json", "blobs", "tmp"};
+                                           "serve.json", "blobs", "tmp",
+                                           "disk-reserve" /* diskguard.h: 4 MiB of nothing, made again at start */};
     for (size_t i = 0; i < sizeof top_skip / sizeof top_skip[0]; i++)
         if (!strcmp(n, top_skip[i]))
             return 1;
