@@ -13,7 +13,7 @@
  *     (its package was deleted meanwhile) makes the snapshot be taken again,
  *     up to BACKUP_ROUNDS times;
  *   - the other files of the folder: admin.token, push.key, fleet/ state and
- *     any other settings file (not serve.json, tmp/, hidden or *.tmp/.lock/
+ *     any other settings file (not serve.json, disk-reserve, tmp/, hidden or *.tmp/.lock/
  *     .pid/.sock files).
  * It is built in DEST.partial-PID next to DEST, flushed to disk, then renamed
  * to DEST (which must not exist or be an empty folder): DEST is either
