@@ -564,8 +564,10 @@ int server_cli_serve(int argc, char **argv)
         of_config defaults;
         config_defaults(&defaults);
         char msg[512];
-        int fit = fdlimit_fit(&s->cfg.max_connections, s->cfg.max_connections == defaults.max_connections, msg,
-                              sizeof msg);
+        /* the HTTP and the HTTPS listener each take up to max_connections */
+        unsigned listeners = (s->cfg.listen[0] ? 1u : 0u) + (s->cfg.tls_listen[0] ? 1u : 0u);
+        int fit = fdlimit_fit(&s->cfg.max_connections, listeners ? listeners : 1u,
+                              s->cfg.max_connections == defaults.max_connections, msg, sizeof msg);
         if (fit < 0) {
             fprintf(stderr, "openfota serve: %s\n", msg);
             log_error("%s", msg);

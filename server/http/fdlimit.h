@@ -13,12 +13,13 @@
 
 #define FDLIMIT_MARGIN 1024u /* descriptors beyond the connection cap (files sent, database, workers) */
 
-/* Raise the soft open-file limit to *max_conns + FDLIMIT_MARGIN, up to the
- * hard limit. When the hard limit is too small:
+/* Raise the soft open-file limit to listeners x *max_conns + FDLIMIT_MARGIN
+ * (each listener has its own cap), up to the hard limit. When the hard limit
+ * is too small:
  *   - lower_ok (the cap was left at its default): *max_conns is lowered to
  *     what fits, msg says so, returns 1;
  *   - otherwise returns -1 with msg saying why the server cannot start.
  * Returns 0 when the cap fits (msg empty). */
-int fdlimit_fit(unsigned *max_conns, int lower_ok, char *msg, size_t msglen);
+int fdlimit_fit(unsigned *max_conns, unsigned listeners, int lower_ok, char *msg, size_t msglen);
 
 #endif
