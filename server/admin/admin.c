@@ -12,6 +12,7 @@
 
 #include "blobs.h"
 #include "device_move.h"
+#include "devquery.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofpkg.h"
@@ -1069,23 +1070,32 @@ static void h_listed_add(of_server *s, admin_req *a, http_req *r, const char *ke
     reply_json(r, 200, json_pack("{s:I}", "added", (json_int_t)added));
 }
 
-static int cmp_dev(const void *a, const void *b) { return strcmp(((const dev_state *)a)->id, ((const dev_state *)b)->id); }
-
 static void h_devices(of_server *s, http_req *r)
 {
-    const char *pk = http_arg(r, "project"), *state = http_arg(r, "state"), *lim = http_arg(r, "limit"),
-               *off = http_arg(r, "offset");
+    const char *pk = http_arg(r, "project"), *lim = http_arg(r, "limit"), *off = http_arg(r, "offset"),
+               *q = http_arg(r, "q"), *fw = http_arg(r, "firmware"), *why = NULL;
     unsigned long long limit = 1000, offset = 0;
     if ((lim && lim[0] && parse_uint(lim, 100000, &limit) < 0) || (off && off[0] && parse_uint(off, 1ull << 40, &offset) < 0)) {
         reply_err(r, 400, "limit (0-100000) and offset must be whole numbers", "?limit=100&offset=0");
         return;
     }
-    if (state && state[0] && strcmp(state, "banned") && strcmp(state, "forbidden") && strcmp(state, "failed")) {
-        reply_err(r, 400, "state must be banned, forbidden or failed", "?state=banned");
+    devquery dq;
+    memset(&dq, 0, sizeof dq);
+    if (devquery_parse(&dq, http_arg(r, "state"), http_arg(r, "sort"), http_arg(r, "order"), http_arg(r, "version"),
+                       &why) < 0) {
+        reply_err(r, 400, why, "?state=banned&sort=last_seen&order=desc&version=2012.001.001");
         return;
     }
+    if (q && strlen(q) >= DEVICE_ID_MAX) {
+        reply_err(r, 400, "q is longer than a device ID", "?q=8600 (part of an ID)");
+        return;
+    }
+    dq.q = q;
+    dq.firmware = fw && fw[0] ? fw : NULL;
+    dq.offset = (size_t)offset;
+    dq.limit = (size_t)limit;
+    dq.project_id = -1;
     snapshot *snap = snap_acquire(&s->snaps);
-    int64_t pid = -1;
     if (pk && pk[0]) {
         const snap_project *sp = project_by_ref(snap, pk);
         if (sp == NULL) {
@@ -1093,35 +1103,25 @@ static void h_devices(of_server *s, http_req *r)
             reply_err(r, 404, "no such project", "openfota project list");
             return;
         }
-        pid = sp->p->id;
+        dq.project_id = sp->p->id;
     }
     dev_state *all = NULL;
-    size_t n = 0;
-    if (devtab_snapshot_all(s->devices, &all, &n) < 0) {
+    size_t n = 0, npage = 0, total = 0;
+    const dev_state **page = NULL;
+    if (devtab_snapshot_all(s->devices, &all, &n) < 0 || devquery_run(&dq, all, n, &page, &npage, &total) < 0) {
+        free(all);
         snapshot_unref(snap);
         reply_err(r, 500, "out of memory", "use ?project= or ?limit=");
         return;
     }
-    qsort(all, n, sizeof *all, cmp_dev);
     json_t *arr = json_array();
-    unsigned long long seen = 0;
-    for (size_t i = 0; i < n && json_array_size(arr) < limit; i++) {
-        const dev_state *d = &all[i];
-        if (pid >= 0 && d->project_id != pid)
-            continue;
-        if (state && !strcmp(state, "banned") && !d->banned)
-            continue;
-        if (state && !strcmp(state, "forbidden") && !d->forbidden)
-            continue;
-        if (state && !strcmp(state, "failed") && d->failed_upgrades == 0)
-            continue;
-        if (seen++ < offset)
-            continue;
-        json_array_append_new(arr, device_json(snap, d));
-    }
+    for (size_t i = 0; i < npage; i++)
+        json_array_append_new(arr, device_json(snap, page[i]));
+    free(page);
     free(all);
     snapshot_unref(snap);
-    reply_json(r, 200, json_pack("{s:o}", "devices", arr));
+    reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "devices", arr, "total", (json_int_t)total, "offset",
+                                 (json_int_t)offset, "limit", (json_int_t)limit));
 }
 
 static int ev_cb(void *arg, const store_event *ev)
