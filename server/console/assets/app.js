@@ -24,7 +24,7 @@
       else if (k === 'dataset') Object.assign(el.dataset, v);
       else el.setAttribute(k, v === true ? '' : v);
     }
-    for (const c of kids.flat()) {
+    for (const c of kids.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       el.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -608,7 +608,7 @@
       });
       const card = section(t('rollouts.rollout', { id: r.id }) + ' · ' + r.firmware + ' → ' + r.target_version,
         h('p', {}, h('span', { class: 'badge state-' + r.state, text: t('rollouts.state_' + r.state) }), ' ',
-          t('rollouts.stage_now', { name: r.stages[r.stage] ? r.stages[r.stage].name : r.stage, percent: r.percent })),
+          t('rollouts.stage_now', { name: (r.stages.find((s) => s.index === r.stage) || { name: r.stage }).name, percent: r.percent })),
         r.pause_reason ? h('p', { class: 'error', text: t('rollouts.pause_reason') + ' ' + r.pause_reason }) : null,
         table([
           { head: t('rollouts.stage'), cell: (s) => s.name },
@@ -638,7 +638,7 @@
   /* ---- files --------------------------------------------------------- */
   async function pageFiles(view) {
     const file = h('input', { type: 'file', name: 'static-file' });
-    const name = h('input', { type: 'text', pattern: '[A-Za-z0-9._-]{1,128}', maxlength: 128, name: 'file-name' });
+    const name = h('input', { type: 'text', pattern: '[A-Za-z0-9._\\-]{1,128}', maxlength: 128, name: 'file-name' });
     const bar = h('progress', { max: 1, value: 0, hidden: true });
     const out = h('div', { class: 'result', 'aria-live': 'polite' });
     const list = h('div');
@@ -688,6 +688,7 @@
   const pages = { overview: pageOverview, projects: pageProjects, packages: pagePackages, devices: pageDevices,
     rollouts: pageRollouts, files: pageFiles };
 
+  let renders = 0;
   async function render() {
     clearPage();
     banner(null);
@@ -709,6 +710,8 @@
     } catch (e) {
       banner(e);
     }
+    /* a page shown: its number lets tools (and tests) tell a fresh page from the last one */
+    document.body.dataset.rendered = String(++renders);
   }
 
   async function start() {
@@ -721,6 +724,10 @@
       location.href = '/login';
     });
     window.addEventListener('hashchange', render);
+    /* the current page's own link shows it afresh */
+    document.querySelectorAll('#nav a').forEach((a) => a.addEventListener('click', () => {
+      if (a.getAttribute('href') === location.hash) render();
+    }));
     await render();
   }
   start().catch(banner);
