@@ -315,10 +315,11 @@ def rollout(c):
     card = wait(c, EC.presence_of_element_located((By.CSS_SELECTOR, "[data-rollout]")), "the rollout card")
     rid = card.get_attribute("data-rollout")
     text_in(c, "[data-rollout='%s']" % rid, "Running")
-    text_in(c, "[data-rollout='%s']" % rid, "Stage test")
+    text_in(c, "[data-rollout='%s']" % rid, "Current stage: test")
     # from the test stage to 50 %
     wait(c, EC.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Promote']")), "Promote").click()
-    wait(c, lambda d: "(50%)" in d.find_element(By.CSS_SELECTOR, "[data-rollout='%s']" % rid).text, "stage 50%")
+    wait(c, lambda d: "Current stage: 50%" in d.find_element(By.CSS_SELECTOR, "[data-rollout='%s']" % rid).text,
+         "stage 50%")
     sim(c, "2012.001.002", 50, 1, expect="any")
     # the page refreshes itself: upgraded devices appear in the 50% stage
     wait(c, lambda d: any(int(e.text or 0) > 0 for e in d.find_elements(By.CSS_SELECTOR,
@@ -353,6 +354,45 @@ def overview_after(c):
     text_in(c, ".stats", "51")
     time.sleep(0.5)
     shot(c, "11-overview")
+
+
+STATS_STUB = """
+(() => {
+  const real = window.fetch;
+  window.fetch = function (u, o) {
+    if (String(u) === '/admin/v1/stats') {
+      const now = Math.floor(Date.now() / 1000), t0 = now - now % 60 - 59 * 60;
+      const minutes = Array.from({length: 60}, (_, i) => ({t: t0 + 60 * i, checks: 20 + (i * 7) % 13,
+        deliveries: (i * 3) % 5, failed: i % 17 === 0 ? 1 : 0, cut: i % 23 === 0 ? 1 : 0}));
+      const body = {now, minutes, devices: {total: 51, banned: 0, forbidden: 0, failed: 1},
+        versions: [{project: 'K', firmware: 'FOTA2_DEMO_LuatOS-SoC_Air780EHV', version: '2012.001.003', devices: 27},
+                   {project: 'K', firmware: 'FOTA2_DEMO_LuatOS-SoC_Air780EHV', version: '2012.001.002', devices: 23},
+                   {project: 'K', firmware: 'FOTA2_DEMO_LuatOS-SoC_Air780EHV', version: '2012.001.001', devices: 1}]};
+      return Promise.resolve(new Response(JSON.stringify(body), {status: 200, headers: {'Content-Type': 'application/json'}}));
+    }
+    return real.apply(this, arguments);
+  };
+})();
+"""
+
+
+@suite.case
+def overview_charts(c):
+    """The charts of GET /admin/v1/stats (the contract's shape); when the
+    server has no such endpoint the browser is given a stand-in answer."""
+    st, _, _ = c.srv.admin("GET", "/admin/v1/stats")
+    sid = None
+    if st == 404:
+        sid = c.d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": STATS_STUB})["identifier"]
+    try:
+        c.d.get(c.srv.url + "/#/overview")
+        c.d.refresh()
+        wait(c, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".uplot")) == 2, "two charts")
+        text_in(c, ".stats", "Checks (last hour)")
+        shot(c, "11b-overview-charts")
+    finally:
+        if sid:
+            c.d.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": sid})
 
 
 @suite.case

@@ -11,6 +11,7 @@
   let csrf = null;
   let timer = null; /* the current page's refresh timer */
   let charts = [];  /* uPlot instances of the current page */
+  let pageCleanups = []; /* what the current page undoes when another is shown */
   const PAGE = 50;
 
   /* ---- small helpers ------------------------------------------------- */
@@ -161,6 +162,8 @@
     timer = null;
     charts.forEach((c) => c.destroy());
     charts = [];
+    pageCleanups.forEach((f) => f());
+    pageCleanups = [];
   }
 
   function poll(fn, ms) {
@@ -221,6 +224,7 @@
           stat(t('overview.banned'), stats.devices.banned, stats.devices.banned ? 'warn' : ''),
           stat(t('overview.forbidden'), stats.devices.forbidden),
           stat(t('overview.cut_hour'), sum('cut'), sum('cut') ? 'warn' : ''));
+        lastStats = stats;
         drawCharts(stats);
         note.textContent = t('overview.updated', { time: new Date().toLocaleTimeString() });
       } else {
@@ -262,19 +266,27 @@
         axes: [{}, {}],
       }, data, lineEl));
       const v = (stats.versions || []).slice().sort((a, b) => b.devices - a.devices).slice(0, 20);
-      const labels = v.map((x) => x.firmware + ' ' + x.version);
+      const oneFw = new Set(v.map((x) => x.firmware)).size <= 1;
+      const labels = v.map((x) => (oneFw ? '' : x.firmware.split('_').pop() + ' ') + x.version);
       charts.push(new uPlot({
         width: w, height: 240,
         scales: { x: { time: false, range: [-0.5, Math.max(v.length, 1) - 0.5] } },
         series: [{ label: t('overview.version') , value: (u, i) => (i === null || labels[i] === undefined ? '' : labels[i]) },
           { label: t('overview.devices'), fill: 'rgba(31,111,235,0.5)', stroke: '#1f6feb',
             paths: uPlot.paths.bars({ size: [0.6, 80] }), points: { show: false } }],
-        axes: [{ values: (u, ticks) => ticks.map((i) => (Number.isInteger(i) && labels[i] !== undefined ? labels[i].slice(-14) : '')),
+        axes: [{ values: (u, ticks) => ticks.map((i) => (Number.isInteger(i) && labels[i] !== undefined ? labels[i] : '')),
           splits: () => v.map((x, i) => i) }, {}],
         legend: { live: true },
       }, [v.map((x, i) => i), v.map((x) => x.devices)], barEl));
     }
 
+    let lastStats = null, resizeT = null;
+    const onResize = () => {
+      clearTimeout(resizeT);
+      resizeT = setTimeout(() => { if (lastStats && lineEl && lineEl.isConnected) drawCharts(lastStats); }, 150);
+    };
+    window.addEventListener('resize', onResize);
+    pageCleanups.push(() => window.removeEventListener('resize', onResize));
     await load();
     poll(load, 10000);
   }
@@ -528,7 +540,13 @@
     await load();
   }
 
+  function projectName(key) {
+    const p = (projectsCache || []).find((x) => x.key === key);
+    return p ? p.name + ' (' + key + ')' : (key || '—');
+  }
+
   async function pageDevice(view, id) {
+    if (!projectsCache) await projects();
     const info = h('div');
     const hist = h('div');
     view.append(h('p', {}, h('a', { href: '#/devices', text: '← ' + t('nav.devices') })),
@@ -545,7 +563,7 @@
         }) }));
       const pushOut = h('p', { class: 'muted', 'aria-live': 'polite' });
       const rows = [
-        ['devices.project', d.project || '—'], ['packages.firmware', d.firmware || '—'], ['packages.version', d.version || '—'],
+        ['devices.project', projectName(d.project)], ['packages.firmware', d.firmware || '—'], ['packages.version', d.version || '—'],
         ['devices.state', d.banned ? t('devices.banned') + ' (' + fmtTime(d.banned_at) + ')' : d.forbidden ? t('devices.forbidden') : t('devices.ok')],
         ['device.deliveries_today', d.deliveries_today], ['device.failed_upgrades', d.failed_upgrades],
         ['device.last_code', d.last_code], ['devices.last_seen', fmtTime(d.last_seen)],
@@ -608,7 +626,7 @@
       });
       const card = section(t('rollouts.rollout', { id: r.id }) + ' · ' + r.firmware + ' → ' + r.target_version,
         h('p', {}, h('span', { class: 'badge state-' + r.state, text: t('rollouts.state_' + r.state) }), ' ',
-          t('rollouts.stage_now', { name: (r.stages.find((s) => s.index === r.stage) || { name: r.stage }).name, percent: r.percent })),
+          t('rollouts.stage_now', { name: (r.stages.find((s) => s.index === r.stage) || { name: r.stage }).name })),
         r.pause_reason ? h('p', { class: 'error', text: t('rollouts.pause_reason') + ' ' + r.pause_reason }) : null,
         table([
           { head: t('rollouts.stage'), cell: (s) => s.name },
