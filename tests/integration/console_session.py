@@ -139,6 +139,25 @@ def csrf_required_for_changes(srv):
 
 
 @suite.case
+def session_keeps_token_role(srv):
+    st, obj, raw = srv.admin("POST", "/admin/v1/tokens", {"name": "viewer1", "role": "viewer"})
+    check(st == 201 and obj.get("token"), "add a viewer token: %s %r" % (st, raw))
+    st, h, sess, raw = req(srv, "POST", "/console/login", {"token": obj["token"]})
+    check(st == 200 and sess["token"] == "viewer1" and sess["role"] == "viewer", "viewer login: %s %r" % (st, raw))
+    sid = h["set-cookie"].split(";")[0].split("=", 1)[1]
+    ck = {"Cookie": "openfota_session=" + sid}
+    st, _, _, raw = req(srv, "GET", "/admin/v1/devices?limit=1", headers=ck)
+    check(st == 200, "viewer session reads: %s %r" % (st, raw))
+    st, _, o, raw = req(srv, "POST", "/admin/v1/projects", {"name": "nope"},
+                        dict(ck, **{"X-CSRF-Token": sess["csrf"], "Origin": srv.url}))
+    check(st == 403 and o.get("role_needed"), "viewer session writes: expected 403 naming the role, got %s %r"
+          % (st, raw))
+    st, obj, raw = srv.admin("GET", "/admin/v1/audit?limit=50")
+    check(st == 200 and any(e["detail"] == "console login" and e["token"] == "viewer1" for e in obj["entries"]),
+          "console login not in the audit log: %r" % raw[:400])
+
+
+@suite.case
 def logout_ends_session(srv):
     sid, csrf, _ = login(srv)
     ck = {"Cookie": "openfota_session=" + sid}
