@@ -31,7 +31,8 @@
     }
     return el;
   }
-  const fmtTime = (s) => (s ? new Date(s * 1000).toLocaleString() : '—');
+  /* the browser's time zone, written the console language's way */
+  const fmtTime = (s) => (s ? new Date(s * 1000).toLocaleString(I18N.lang) : '—');
   function fmtBytes(n) {
     if (n === null || n === undefined) return '—';
     if (n < 1024) return n + ' B';
@@ -226,7 +227,7 @@
           stat(t('overview.cut_hour'), sum('cut'), sum('cut') ? 'warn' : ''));
         lastStats = stats;
         drawCharts(stats);
-        note.textContent = t('overview.updated', { time: new Date().toLocaleTimeString() });
+        note.textContent = t('overview.updated', { time: new Date().toLocaleTimeString(I18N.lang) });
       } else {
         const count = async (q) => (await api('GET', '/devices?limit=0' + q)).total;
         const [banned, forbidden, failed] = await Promise.all([count('&state=banned'), count('&state=forbidden'),
@@ -238,7 +239,7 @@
           stat(t('overview.failed'), failed, failed ? 'warn' : ''),
           stat(t('overview.banned'), banned, banned ? 'warn' : ''),
           stat(t('overview.forbidden'), forbidden));
-        note.textContent = t('overview.no_stats') + ' ' + t('overview.updated', { time: new Date().toLocaleTimeString() });
+        note.textContent = t('overview.no_stats') + ' ' + t('overview.updated', { time: new Date().toLocaleTimeString(I18N.lang) });
       }
     }
 
@@ -268,13 +269,16 @@
       const v = (stats.versions || []).slice().sort((a, b) => b.devices - a.devices).slice(0, 20);
       const oneFw = new Set(v.map((x) => x.firmware)).size <= 1;
       const labels = v.map((x) => (oneFw ? '' : x.firmware.split('_').pop() + ' ') + x.version);
+      /* narrow charts: the script part of the version under the bar; the legend shows the whole label */
+      const narrow = w < 520;
+      const tick = (i) => (narrow ? labels[i].split('.').slice(-2).join('.') : labels[i]);
       charts.push(new uPlot({
         width: w, height: 240,
         scales: { x: { time: false, range: [-0.5, Math.max(v.length, 1) - 0.5] } },
         series: [{ label: t('overview.version') , value: (u, i) => (i === null || labels[i] === undefined ? '' : labels[i]) },
           { label: t('overview.devices'), fill: 'rgba(31,111,235,0.5)', stroke: '#1f6feb',
             paths: uPlot.paths.bars({ size: [0.6, 80] }), points: { show: false } }],
-        axes: [{ values: (u, ticks) => ticks.map((i) => (Number.isInteger(i) && labels[i] !== undefined ? labels[i] : '')),
+        axes: [{ values: (u, ticks) => ticks.map((i) => (Number.isInteger(i) && labels[i] !== undefined ? tick(i) : '')),
           splits: () => v.map((x, i) => i) }, {}],
         legend: { live: true },
       }, [v.map((x, i) => i), v.map((x) => x.devices)], barEl));
@@ -438,7 +442,7 @@
       const detail = h('div');
       list.replaceChildren(table([
         { head: t('packages.id'), cell: (p) => p.id },
-        { head: t('packages.firmware'), cell: (p) => p.firmware },
+        { head: t('packages.firmware'), cell: (p) => p.firmware, cls: 'hide-s' },
         { head: t('packages.version'), cell: (p) => p.version },
         { head: t('packages.kind'), cell: (p) => p.kind, cls: 'hide-s' },
         { head: t('packages.size'), cell: (p) => fmtBytes(p.size), cls: 'hide-s' },
@@ -630,7 +634,7 @@
         r.pause_reason ? h('p', { class: 'error', text: t('rollouts.pause_reason') + ' ' + r.pause_reason }) : null,
         table([
           { head: t('rollouts.stage'), cell: (s) => s.name },
-          { head: t('rollouts.status'), cell: (s) => t('rollouts.stage_' + s.status) },
+          { head: t('rollouts.status'), cell: (s) => t('rollouts.stage_' + s.status), cls: 'hide-s' },
           { head: t('rollouts.offered'), cell: (s) => s.offered },
           { head: t('rollouts.upgraded'), cell: (s) => h('span', { class: 'n-upgraded', text: String(s.upgraded) }) },
           { head: t('rollouts.failed'), cell: (s) => s.failed },
