@@ -679,8 +679,8 @@
           out.replaceChildren(h('p', { class: 'error', role: 'alert', text: e.message }));
         }
       },
-    }, field(t('files.file'), file), field(t('files.name'), name, t('files.name_hint')), bar,
-    h('div', { class: 'field wide' }, h('button', { type: 'submit', class: 'primary', text: t('files.upload') })));
+    }, field(t('files.file'), file), field(t('files.name'), name, t('files.name_hint')),
+    h('div', { class: 'field wide' }, bar, h('button', { type: 'submit', class: 'primary', text: t('files.upload') })));
     view.append(h('h1', { text: t('files.title') }), h('p', { class: 'muted', text: t('files.intro') }),
       section(t('files.add'), form, out), section(t('files.list'), list));
     async function load() {
