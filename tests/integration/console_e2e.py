@@ -274,6 +274,8 @@ def device_history(c):
     check(len(items) >= 2, "history shows %d events, expected the download and the check after" % len(items))
     text = c.d.find_element(By.CSS_SELECTOR, ".timeline").text
     check("complete" in text and "2012.001.001" in text, "history lacks the delivery: %r" % text[:400])
+    c.d.find_element(By.XPATH, "//button[normalize-space()='Push now']").click()
+    text_in(c, ".card", "sent to 1 device(s)")
     shot(c, "07-device")
 
 
