@@ -181,6 +181,38 @@ static json_t *deltas_json(of_server *s, int64_t id)
     return arr;
 }
 
+/* The Luat header fields a package was validated with (docs/luat-bin.md). */
+static json_t *luat_json(const luatbin_info *i)
+{
+    char magic[12], crc[12], cmd5[33], smd5[33];
+    snprintf(magic, sizeof magic, "0x%08X", i->magic);
+    snprintf(crc, sizeof crc, "0x%08X", i->crc);
+    for (int b = 0; b < 16; b++) {
+        snprintf(cmd5 + 2 * b, 3, "%02x", i->common_md5[b]);
+        snprintf(smd5 + 2 * b, 3, "%02x", i->sdk_md5[b]);
+    }
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:b}", "magic", magic, "header_crc", crc, "main_core",
+                     (json_int_t)i->main_version[4], "std_core", (json_int_t)i->std_version[4], "app_version",
+                     (json_int_t)i->app_version, "common_len", (json_int_t)i->common_len, "sdk_len",
+                     (json_int_t)i->sdk_len, "common_md5", cmd5, "sdk_md5", smd5, "script_only", i->script_only);
+}
+
+/* The header of a stored Luat package, read again from its blob; NULL when it cannot be read. */
+static json_t *luat_json_of_blob(of_server *s, const char *sha256)
+{
+    int fd = blob_open(s->data, sha256);
+    if (fd < 0)
+        return NULL;
+    uint8_t h[92];
+    ssize_t n = pread(fd, h, sizeof h, 0);
+    close(fd);
+    luatbin_info i;
+    char msg[200];
+    if (n != (ssize_t)sizeof h || luatbin_parse_header(h, sizeof h, &i, msg, sizeof msg) != OFPKG_OK)
+        return NULL;
+    return luat_json(&i);
+}
+
 static json_t *device_json(const snapshot *snap, const dev_state *d)
 {
     const snap_project *p = d->project_id ? snap_project_by_id(snap, d->project_id) : NULL;
@@ -786,6 +818,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     k.kind = PKG_KIND_RAW;
     scopy(k.filename, sizeof k.filename, a->filename);
     uint8_t head[8];
+    luatbin_info info;
     ssize_t hn = pread(blob_fd(a->up), head, sizeof head, 0);
     if (hn > 0 && signed_sniff(head, (size_t)hn)) {
         if (signed_begin(s, a, r, &k) < 0)
@@ -795,7 +828,6 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
                   "the version the device will report after the upgrade, CORE.X.Z");
         return;
     } else if (hn > 0 && luatbin_sniff(head, (size_t)hn)) {
-        luatbin_info info;
         char msg[400], full[480];
         ofpkg_err pe = luatbin_check_fd(blob_fd(a->up), &info, msg, sizeof msg);
         if (pe == OFPKG_OK)
@@ -883,6 +915,8 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     snap = snap_acquire(&s->snaps);
     json_t *j = package_json(snap, &k);
     snapshot_unref(snap);
+    if (k.kind == PKG_KIND_LUAT)
+        json_object_set_new(j, "luat", luat_json(&info));
     reply_json(r, 201, j);
 }
 
@@ -943,10 +977,16 @@ static void h_package_get(of_server *s, http_req *r, const char *ids)
         return;
     }
     json_t *j = package_json(snap, k);
-    int is_signed = k->kind == PKG_KIND_SIGNED;
+    int is_signed = k->kind == PKG_KIND_SIGNED, is_luat = k->kind == PKG_KIND_LUAT;
+    char sha[sizeof k->sha256];
+    memcpy(sha, k->sha256, sizeof sha);
     snapshot_unref(snap);
     if (is_signed)
         json_object_set_new(j, "deltas", deltas_json(s, id));
+    if (is_luat) {
+        json_t *l = luat_json_of_blob(s, sha);
+        json_object_set_new(j, "luat", l ? l : json_null());
+    }
     reply_json(r, 200, j);
 }
 

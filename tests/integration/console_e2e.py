@@ -221,7 +221,8 @@ def upload_good_package(c):
     text_in(c, ".result", "Package accepted")
     res = c.d.find_element(By.CSS_SELECTOR, ".result").text
     import hashlib
-    for want in (hashlib.md5(pkg).hexdigest(), "luat", "2012.001.002", str(len(pkg))):
+    for want in (hashlib.md5(pkg).hexdigest(), "luat", "2012.001.002", str(len(pkg)), "0xEAC37218",
+                 hashlib.md5(pkg[92:]).hexdigest(), "CommonDataLen"):
         check(want in res, "validation result lacks %r: %r" % (want, res))
     check(c.d.find_element(By.CSS_SELECTOR, "progress").get_attribute("value") == "1", "progress bar not full")
     shot(c, "04-packages")

@@ -177,6 +177,14 @@ def logout_ends_session(srv):
 def device_list_query(srv):
     key = srv.add_project("fleet")
     srv.upload_ok(key, b"raw package body " * 8, "2012.001.009")
+    import luatbin
+    pkg = luatbin.build(luatbin.script_image(3000, seed=3))
+    up = srv.upload_ok(key, pkg, "2012.001.010", firmware=FW + "_L")
+    st, got, raw = srv.admin("GET", "/admin/v1/packages/%d" % up["id"])
+    for obj in (up, got):
+        lu = obj.get("luat") or {}
+        check(lu.get("magic") == "0xEAC37218" and lu.get("common_len") == 3000 and lu.get("sdk_len") == 0
+              and lu.get("script_only") is True, "luat header fields: %r" % lu)
     ids = ["86000000000%04d" % i for i in range(30)]
     for i, d in enumerate(ids):
         ver = "2012.001.%03d" % (1 + i % 3)

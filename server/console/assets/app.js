@@ -373,7 +373,15 @@
       ['common.created', fmtTime(p.created)],
     ];
     if (p.signed) rows.push(['packages.signed', p.signed.kind + ' #' + p.signed.counter]);
-    return h('dl', { class: 'details' }, rows.map(([k, v]) => [h('dt', { text: t(k) }), h('dd', {}, h('code', { text: String(v) }))]));
+    const dl = (rs) => h('dl', { class: 'details' }, rs.map(([k, v]) => [h('dt', { text: t(k) }), h('dd', {}, h('code', { text: String(v) }))]));
+    if (!p.luat) return dl(rows);
+    const l = p.luat;
+    return h('div', {}, dl(rows), h('h3', { text: t('packages.luat_header') }), dl([
+      ['packages.luat_magic', l.magic], ['packages.luat_crc', l.header_crc + ' ✓'],
+      ['packages.luat_main_core', l.main_core || '—'], ['packages.luat_std_core', l.std_core || '—'],
+      ['packages.luat_app_version', l.app_version], ['packages.luat_common_len', l.common_len],
+      ['packages.luat_common_md5', l.common_md5 + ' ✓'], ['packages.luat_sdk_len', l.sdk_len],
+      ['packages.luat_sdk_md5', l.sdk_len ? l.sdk_md5 + ' ✓' : '—']]));
   }
 
   async function pagePackages(view) {
