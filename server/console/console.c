@@ -58,6 +58,8 @@ static const console_asset *asset_find(const char *rel, size_t len)
     return NULL;
 }
 
+static int is_get(http_req *r) { return !strcmp(r->method, "GET") || r->is_head; }
+
 static void reply_json_err(http_req *r, unsigned status, const char *error, const char *hint)
 {
     char body[700];
@@ -257,13 +259,24 @@ static void done_cb(http_req *r, int ok, uint64_t sent)
     r->user = NULL;
 }
 
-static int is_get(http_req *r) { return !strcmp(r->method, "GET") || r->is_head; }
-
 void console_handle(of_server *s, http_req *r, http_phase phase, const char *data, size_t len)
 {
     const char *p = r->path;
     size_t pl = r->path_len;
     int login_post = pl == 14 && !strncmp(p, "/console/login", 14) && !strcmp(r->method, "POST");
+    if (phase == HTTP_PHASE_HEADERS && s->cfg.admin_tls_only && !http_is_tls(r)) {
+        /* tokens and session cookies never cross plain HTTP on such a server */
+        if (is_get(r) && s->tls_base_url[0]) {
+            char loc[CONFIG_STR_MAX + 80];
+            snprintf(loc, sizeof loc, "%s/", s->tls_base_url);
+            http_hdr h[] = {SEC_HDRS, {"Cache-Control", "no-store"}, {"Location", loc}};
+            http_reply(r, 303, NULL, "", 0, h, sizeof h / sizeof h[0]);
+        } else {
+            reply_json_err(r, 403, "the console answers only over HTTPS on this server",
+                           "use the https:// address (admin_tls_only is set)");
+        }
+        return;
+    }
     if (phase == HTTP_PHASE_HEADERS) {
         if (login_post) {
             if (r->has_content_length && r->content_length > CONSOLE_LOGIN_MAX) {

@@ -174,6 +174,48 @@ def logout_ends_session(srv):
 
 
 @suite.case
+def https_only_console(srv):
+    """With --admin-tls-only the console never takes a token over plain HTTP;
+    over HTTPS the session cookie is Secure."""
+    import shutil
+    import ssl
+    import subprocess
+    import tempfile
+    import urllib.parse
+    from ofharness import Server
+    d = tempfile.mkdtemp(prefix="openfota-console-tls-")
+    key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], capture_output=True)
+    check(r.returncode == 0, "openssl req: %r" % r.stderr)
+    tsrv = Server(srv.binary, extra=["--tls-listen", "127.0.0.1:0", "--tls-cert", crt, "--tls-key", key,
+                                     "--admin-tls-only"])
+    try:
+        tsrv.start()
+        st, h, _, _ = req(tsrv, "GET", "/login")
+        check(st == 303 and h.get("location", "").startswith("https://"), "plain GET /login: %s %r" % (st, h))
+        st, h, obj, raw = req(tsrv, "POST", "/console/login", {"token": tsrv.token})
+        check(st == 403 and "HTTPS" in obj["error"] and "set-cookie" not in h, "plain login: %s %r" % (st, raw))
+        with open(os.path.join(tsrv.data, "serve.json")) as f:
+            port = urllib.parse.urlsplit(json.load(f)["tls_url"]).port
+        ctx = ssl.create_default_context(cafile=crt)
+        conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=15)
+        conn.request("POST", "/console/login", body=json.dumps({"token": tsrv.token}),
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        resp.read()
+        cookie = resp.getheader("Set-Cookie") or ""
+        conn.close()
+        check(resp.status == 200 and "; Secure" in cookie and "HttpOnly" in cookie,
+              "HTTPS login: %s %r" % (resp.status, cookie))
+    finally:
+        tsrv.stop()
+        tsrv.cleanup()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@suite.case
 def device_list_query(srv):
     key = srv.add_project("fleet")
     srv.upload_ok(key, b"raw package body " * 8, "2012.001.009")

@@ -260,10 +260,10 @@
       charts.push(new uPlot({
         width: w, height: 220,
         scales: { x: { time: true } },
-        series: [{}, { label: t('overview.checks'), stroke: '#1f6feb', width: 2 },
-          { label: t('overview.deliveries'), stroke: '#2da44e', width: 2 },
-          { label: t('overview.failed'), stroke: '#cf222e', width: 1 },
-          { label: t('overview.cut'), stroke: '#bf8700', width: 1 }],
+        series: [{}, { label: t('overview.checks'), stroke: '#1f6feb', width: 2, points: { show: false } },
+          { label: t('overview.deliveries'), stroke: '#2da44e', width: 2, points: { show: false } },
+          { label: t('overview.failed'), stroke: '#cf222e', width: 1, points: { show: false } },
+          { label: t('overview.cut'), stroke: '#bf8700', width: 1, points: { show: false } }],
         axes: [{}, {}],
       }, data, lineEl));
       const v = (stats.versions || []).slice().sort((a, b) => b.devices - a.devices).slice(0, 20);
