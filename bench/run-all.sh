@@ -2,7 +2,7 @@
 # Runs every benchmark in bench/ one after the other and prints their reports.
 # Benchmarks are not tests: they measure, they do not pass or fail. Figures go
 # into docs/BENCHMARKS.md by hand, with the command and the machine.
-#   bench/run-all.sh [server|delta|device|sim|fleet ...]   (default: all)
+#   bench/run-all.sh [server|delta|device|sim|fleet|console ...]   (default: all)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -19,7 +19,7 @@ run() {
 }
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(server delta device sim fleet)
+[ ${#want[@]} -eq 0 ] && want=(server delta device sim fleet console)
 for w in "${want[@]}"; do
   case $w in
     server) run server "$here/http/run.sh" "$bin" ;;
@@ -27,7 +27,8 @@ for w in "${want[@]}"; do
     device) run device "$here/device/size.sh" ;;
     sim)    run sim "$here/sim/capacity.sh" "$bin" ;;
     fleet)  run fleet env OPENFOTA_BUILD="$root/build" "$here/fleet/run.sh" ;;
-    *) echo "bench: unknown benchmark '$w' (server, delta, device, sim, fleet)" >&2; exit 2 ;;
+    console) run console "$here/console/run.sh" "$bin" ;;
+    *) echo "bench: unknown benchmark '$w' (server, delta, device, sim, fleet, console)" >&2; exit 2 ;;
   esac
 done
 echo; echo "reports: $out/"

@@ -55,8 +55,11 @@ static void device_help(FILE *out)
             "Devices appear at their first check (IMEI or MAC as the id).\n\n"
             "subcommands:\n"
             "  list [--project KEY] [--state banned|forbidden|failed] [--limit N] [--offset N]\n"
+            "       [--search TEXT] [--firmware NAME] [--version CORE.X.Z]\n"
+            "       [--sort id|last_seen|version|project] [--order asc|desc]\n"
             "                      devices, filtered; 'failed' = came back on the old version\n"
-            "                      after receiving a whole package\n"
+            "                      after receiving a whole package; --search matches part\n"
+            "                      of the ID\n"
             "  show ID [--history N]  one device and its latest N checks (default: the\n"
             "                      server's default)\n"
             "  forbid ID           no upgrades for this device (it gets code 21)\n"
@@ -90,15 +93,24 @@ static char *device_path(const char *id, const char *tail)
 
 static int device_list(struct admin_ctx *ctx, struct admin_args *a)
 {
-    const char *project = admin_args_value(a, "--project");
-    const char *state = admin_args_value(a, "--state");
-    const char *limit = admin_args_value(a, "--limit");
-    const char *offset = admin_args_value(a, "--offset");
+    /* option, query argument */
+    static const char *const opts[][2] = {
+        {"--project", "project"}, {"--state", "state"},      {"--limit", "limit"},
+        {"--offset", "offset"},   {"--search", "q"},         {"--firmware", "firmware"},
+        {"--version", "version"}, {"--sort", "sort"},        {"--order", "order"},
+    };
+    enum { NOPT = sizeof opts / sizeof opts[0] };
+    const char *val[NOPT];
+    for (size_t i = 0; i < NOPT; i++)
+        val[i] = admin_args_value(a, opts[i][0]);
+    const char *state = val[1], *limit = val[2], *offset = val[3];
     if (!admin_args_check(a, "device list"))
         return 2;
     if (a->argc != 0)
-        return admin_usage("device list", "device list [--project KEY] [--state "
-                                          "banned|forbidden|failed] [--limit N] [--offset N]");
+        return admin_usage("device list", "device list [--project KEY] [--state banned|forbidden|failed] "
+                                          "[--limit N] [--offset N] [--search TEXT] [--firmware NAME] "
+                                          "[--version CORE.X.Z] [--sort id|last_seen|version|project] "
+                                          "[--order asc|desc]");
     if (state && strcmp(state, "banned") && strcmp(state, "forbidden") && strcmp(state, "failed")) {
         fprintf(stderr, "openfota device list: --state takes banned, forbidden or failed, not '%s'\n",
                 state);
@@ -112,15 +124,20 @@ static int device_list(struct admin_ctx *ctx, struct admin_args *a)
     }
     if (admin_ctx_connect(ctx))
         return 1;
-    char *pe = project ? admin_escape(project) : NULL;
-    char *path = NULL;
+    char *path = strdup("/admin/v1/devices?");
     json_t *r = NULL;
     int rc = 1;
-    if ((project && !pe) ||
-        asprintf(&path, "/admin/v1/devices?%s%s%s%s%s%s%s%s", pe ? "project=" : "", pe ? pe : "",
-                 state ? "&state=" : "", state ? state : "", limit ? "&limit=" : "",
-                 limit ? limit : "", offset ? "&offset=" : "", offset ? offset : "") < 0) {
-        path = NULL;
+    for (size_t i = 0; i < NOPT && path; i++) {
+        if (val[i] == NULL)
+            continue;
+        char *e = admin_escape(val[i]), *np = NULL;
+        if (e == NULL || asprintf(&np, "%s&%s=%s", path, opts[i][1], e) < 0)
+            np = NULL;
+        free(e);
+        free(path);
+        path = np;
+    }
+    if (path == NULL) {
         fprintf(stderr, "openfota: out of memory\n");
         goto out;
     }
@@ -133,7 +150,6 @@ static int device_list(struct admin_ctx *ctx, struct admin_args *a)
                           "no devices match (devices appear at their first check)");
     rc = 0;
 out:
-    free(pe);
     free(path);
     json_decref(r);
     return rc;

@@ -15,6 +15,7 @@ PKGS=(
   mosquitto mosquitto-clients libmosquitto-dev
   python3-prometheus-client
   help2man debhelper dpkg-dev systemd
+  chromium chromium-driver python3-selenium fonts-wqy-zenhei
 )
 BENCH_PKGS=(wrk nginx-light bsdiff xdelta3 zstd valgrind)
 

@@ -7,6 +7,7 @@
 #include "tls.h"
 
 #include "blobs.h"
+#include "console.h"
 #include "datalock.h"
 #include "diskguard.h"
 #include "fdlimit.h"
@@ -367,6 +368,10 @@ static void route(void *ctx, http_req *r, http_phase phase, const char *data, si
         admin_handle(s, r, phase, data, len);
         return;
     }
+    if (console_is_path(p, pl)) {
+        console_handle(s, r, phase, data, len);
+        return;
+    }
     if (phase == HTTP_PHASE_END)
         not_found(r);
 }
@@ -410,6 +415,7 @@ static void first_screen(of_server *s, int created)
         printf("  ... over HTTPS     %s/api/site/firmware_upgrade?\n", s->tls_base_url);
     printf("  Static downloads   %s/download/<name>\n", s->base_url);
     printf("  Admin API          %s/admin/v1\n", s->base_url);
+    printf("  Web console        %s/   (log in with an admin token)\n", s->base_url);
     /* The token is shown once, on the start that made it; later starts
      * (whose output may go to a journal kept for months) name its file only. */
     if (created)
@@ -522,6 +528,10 @@ int server_cli_serve(int argc, char **argv)
     diskguard_collect_orphans(s->st, s->data);
     diskguard_reserve_make(s->data);
     pthread_mutex_init(&s->admin_mu, NULL);
+    if (console_start(s) < 0) {
+        fprintf(stderr, "openfota serve: out of memory for the console's sessions\n");
+        goto out_store;
+    }
     s->started = (int64_t)time(NULL);
     catalog c;
     snapshot *snap = NULL;
@@ -727,6 +737,7 @@ out_snap:
 out_store:
     auth_tokens_free(s->auth);
     s->st->ops->close(s->st);
+    console_stop(s);
     pthread_mutex_destroy(&s->admin_mu);
     signed_keys_free(s);
     if (rc == 0)

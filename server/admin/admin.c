@@ -12,6 +12,7 @@
 
 #include "blobs.h"
 #include "device_move.h"
+#include "devquery.h"
 #include "diskguard.h"
 #include "log.h"
 #include "offleet.h"
@@ -184,6 +185,38 @@ static json_t *deltas_json(of_server *s, int64_t id)
     }
     free(e);
     return arr;
+}
+
+/* The Luat header fields a package was validated with (docs/luat-bin.md). */
+static json_t *luat_json(const luatbin_info *i)
+{
+    char magic[12], crc[12], cmd5[33], smd5[33];
+    snprintf(magic, sizeof magic, "0x%08X", i->magic);
+    snprintf(crc, sizeof crc, "0x%08X", i->crc);
+    for (int b = 0; b < 16; b++) {
+        snprintf(cmd5 + 2 * b, 3, "%02x", i->common_md5[b]);
+        snprintf(smd5 + 2 * b, 3, "%02x", i->sdk_md5[b]);
+    }
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:b}", "magic", magic, "header_crc", crc, "main_core",
+                     (json_int_t)i->main_version[4], "std_core", (json_int_t)i->std_version[4], "app_version",
+                     (json_int_t)i->app_version, "common_len", (json_int_t)i->common_len, "sdk_len",
+                     (json_int_t)i->sdk_len, "common_md5", cmd5, "sdk_md5", smd5, "script_only", i->script_only);
+}
+
+/* The header of a stored Luat package, read again from its blob; NULL when it cannot be read. */
+static json_t *luat_json_of_blob(of_server *s, const char *sha256)
+{
+    int fd = blob_open(s->data, sha256);
+    if (fd < 0)
+        return NULL;
+    uint8_t h[92];
+    ssize_t n = pread(fd, h, sizeof h, 0);
+    close(fd);
+    luatbin_info i;
+    char msg[200];
+    if (n != (ssize_t)sizeof h || luatbin_parse_header(h, sizeof h, &i, msg, sizeof msg) != OFPKG_OK)
+        return NULL;
+    return luat_json(&i);
 }
 
 static json_t *device_json(const snapshot *snap, const dev_state *d)
@@ -791,6 +824,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     k.kind = PKG_KIND_RAW;
     scopy(k.filename, sizeof k.filename, a->filename);
     uint8_t head[8];
+    luatbin_info info;
     ssize_t hn = pread(blob_fd(a->up), head, sizeof head, 0);
     if (hn > 0 && signed_sniff(head, (size_t)hn)) {
         if (signed_begin(s, a, r, &k) < 0)
@@ -800,7 +834,6 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
                   "the version the device will report after the upgrade, CORE.X.Z");
         return;
     } else if (hn > 0 && luatbin_sniff(head, (size_t)hn)) {
-        luatbin_info info;
         char msg[400], full[480];
         ofpkg_err pe = luatbin_check_fd(blob_fd(a->up), &info, msg, sizeof msg);
         if (pe == OFPKG_OK)
@@ -888,6 +921,8 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     snap = snap_acquire(&s->snaps);
     json_t *j = package_json(snap, &k);
     snapshot_unref(snap);
+    if (k.kind == PKG_KIND_LUAT)
+        json_object_set_new(j, "luat", luat_json(&info));
     reply_json(r, 201, j);
 }
 
@@ -948,10 +983,16 @@ static void h_package_get(of_server *s, http_req *r, const char *ids)
         return;
     }
     json_t *j = package_json(snap, k);
-    int is_signed = k->kind == PKG_KIND_SIGNED;
+    int is_signed = k->kind == PKG_KIND_SIGNED, is_luat = k->kind == PKG_KIND_LUAT;
+    char sha[sizeof k->sha256];
+    memcpy(sha, k->sha256, sizeof sha);
     snapshot_unref(snap);
     if (is_signed)
         json_object_set_new(j, "deltas", deltas_json(s, id));
+    if (is_luat) {
+        json_t *l = luat_json_of_blob(s, sha);
+        json_object_set_new(j, "luat", l ? l : json_null());
+    }
     reply_json(r, 200, j);
 }
 
@@ -1080,23 +1121,32 @@ static void h_listed_add(of_server *s, admin_req *a, http_req *r, const char *ke
     reply_json(r, 200, json_pack("{s:I}", "added", (json_int_t)added));
 }
 
-static int cmp_dev(const void *a, const void *b) { return strcmp(((const dev_state *)a)->id, ((const dev_state *)b)->id); }
-
 static void h_devices(of_server *s, http_req *r)
 {
-    const char *pk = http_arg(r, "project"), *state = http_arg(r, "state"), *lim = http_arg(r, "limit"),
-               *off = http_arg(r, "offset");
+    const char *pk = http_arg(r, "project"), *lim = http_arg(r, "limit"), *off = http_arg(r, "offset"),
+               *q = http_arg(r, "q"), *fw = http_arg(r, "firmware"), *why = NULL;
     unsigned long long limit = 1000, offset = 0;
     if ((lim && lim[0] && parse_uint(lim, 100000, &limit) < 0) || (off && off[0] && parse_uint(off, 1ull << 40, &offset) < 0)) {
         reply_err(r, 400, "limit (0-100000) and offset must be whole numbers", "?limit=100&offset=0");
         return;
     }
-    if (state && state[0] && strcmp(state, "banned") && strcmp(state, "forbidden") && strcmp(state, "failed")) {
-        reply_err(r, 400, "state must be banned, forbidden or failed", "?state=banned");
+    devquery dq;
+    memset(&dq, 0, sizeof dq);
+    if (devquery_parse(&dq, http_arg(r, "state"), http_arg(r, "sort"), http_arg(r, "order"), http_arg(r, "version"),
+                       &why) < 0) {
+        reply_err(r, 400, why, "?state=banned&sort=last_seen&order=desc&version=2012.001.001");
         return;
     }
+    if (q && strlen(q) >= DEVICE_ID_MAX) {
+        reply_err(r, 400, "q is longer than a device ID", "?q=8600 (part of an ID)");
+        return;
+    }
+    dq.q = q;
+    dq.firmware = fw && fw[0] ? fw : NULL;
+    dq.offset = (size_t)offset;
+    dq.limit = (size_t)limit;
+    dq.project_id = -1;
     snapshot *snap = snap_acquire(&s->snaps);
-    int64_t pid = -1;
     if (pk && pk[0]) {
         const snap_project *sp = project_by_ref(snap, pk);
         if (sp == NULL) {
@@ -1104,35 +1154,25 @@ static void h_devices(of_server *s, http_req *r)
             reply_err(r, 404, "no such project", "openfota project list");
             return;
         }
-        pid = sp->p->id;
+        dq.project_id = sp->p->id;
     }
     dev_state *all = NULL;
-    size_t n = 0;
-    if (devtab_snapshot_all(s->devices, &all, &n) < 0) {
+    size_t n = 0, npage = 0, total = 0;
+    const dev_state **page = NULL;
+    if (devtab_snapshot_all(s->devices, &all, &n) < 0 || devquery_run(&dq, all, n, &page, &npage, &total) < 0) {
+        free(all);
         snapshot_unref(snap);
         reply_err(r, 500, "out of memory", "use ?project= or ?limit=");
         return;
     }
-    qsort(all, n, sizeof *all, cmp_dev);
     json_t *arr = json_array();
-    unsigned long long seen = 0;
-    for (size_t i = 0; i < n && json_array_size(arr) < limit; i++) {
-        const dev_state *d = &all[i];
-        if (pid >= 0 && d->project_id != pid)
-            continue;
-        if (state && !strcmp(state, "banned") && !d->banned)
-            continue;
-        if (state && !strcmp(state, "forbidden") && !d->forbidden)
-            continue;
-        if (state && !strcmp(state, "failed") && d->failed_upgrades == 0)
-            continue;
-        if (seen++ < offset)
-            continue;
-        json_array_append_new(arr, device_json(snap, d));
-    }
+    for (size_t i = 0; i < npage; i++)
+        json_array_append_new(arr, device_json(snap, page[i]));
+    free(page);
     free(all);
     snapshot_unref(snap);
-    reply_json(r, 200, json_pack("{s:o}", "devices", arr));
+    reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "devices", arr, "total", (json_int_t)total, "offset",
+                                 (json_int_t)offset, "limit", (json_int_t)limit));
 }
 
 static int ev_cb(void *arg, const store_event *ev)

@@ -13,6 +13,7 @@
 #include "server.h"
 
 #include "auth.h"
+#include "console.h"
 #include "log.h"
 
 #include <jansson.h>
@@ -295,6 +296,16 @@ int admin_gate(of_server *s, http_req *r, auth_principal *who)
         while (tl && t[tl - 1] == ' ')
             tl--;
         ok = tl > 0 && tl <= 256 && auth_tokens_check(s->auth, t, tl, who);
+    } else if (h == NULL) {
+        /* the web console: its session cookie (+ anti-forgery token for changes) */
+        const char *why = NULL;
+        int c = console_admin_auth(s, r, who, &why);
+        if (c < 0) {
+            audit_record(s, who->name, addr, r->method, r->path, r->path_len, "", 403, why);
+            reply_err(r, 403, why, "reload the console page");
+            return 0;
+        }
+        ok = c == 1;
     }
     if (!ok) {
         /* A good token always passes (an operator behind the same address

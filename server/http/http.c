@@ -183,6 +183,7 @@ static const char *reason(unsigned st)
     case 202: return "Accepted";
     case 204: return "No Content";
     case 206: return "Partial Content";
+    case 303: return "See Other";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
