@@ -589,8 +589,10 @@ fleet_offer_kind fleet_rollout_decide(offleet *f, const char *project, const cha
         snprintf(out->target_version, sizeof out->target_version, "%s", r->target_version);
         if (k == FLEET_OFFER_PACKAGE)
             f->offers++;
-        else if (k == FLEET_OFFER_HOLD)
+        else if (k == FLEET_OFFER_HOLD) {
             f->holds++;
+            out->hold = (fleet_hold_kind)r->last_hold;
+        }
     }
     pthread_mutex_unlock(&f->mu);
     out->kind = k;

@@ -211,11 +211,32 @@ typedef enum fleet_offer_kind {
     FLEET_OFFER_PACKAGE,   /* deliver package_id (the rollout's) to this device */
     FLEET_OFFER_HOLD,      /* a rollout governs this firmware and this device may
                               not have its package now: do not deliver
-                              package_id; answer "no upgrade" (code 27) */
+                              package_id; answer FLEET_HELD_CODE */
 } fleet_offer_kind;
+
+/* Why a rollout holds its package back from a device (fleet_offer.hold).
+ * The server answers every hold with FLEET_HELD_CODE and writes the reason's
+ * name (fleet_hold_name) into the device's history. */
+typedef enum fleet_hold_kind {
+    FLEET_HOLD_NONE = 0,
+    FLEET_HOLD_STAGE,     /* not in the rollout's current stage yet */
+    FLEET_HOLD_RATE,      /* the shared rate cap: a later check gets it */
+    FLEET_HOLD_PAUSED,    /* the rollout is paused */
+    FLEET_HOLD_CANCELLED, /* the rollout was cancelled */
+    FLEET_HOLD_FAILED,    /* the device failed, looped on, or was banned over this package */
+} fleet_hold_kind;
+
+/* "stage", "rate cap", "paused", "cancelled", "failed before" ("" for NONE). */
+const char *fleet_hold_name(int hold);
+
+/* The answer code for a device a rollout holds back: openfota's own, outside
+ * the vendor's codes (docs/api.md), sent with HTTP 404 so that a stock
+ * libfota2 module reads it as "no upgrade" (result 4) and never flashes it. */
+#define FLEET_HELD_CODE 60
 
 typedef struct fleet_offer {
     fleet_offer_kind kind;
+    fleet_hold_kind hold;  /* set with FLEET_OFFER_HOLD */
     char rollout_id[32];
     char package_id[64];
     char target_version[32];

@@ -414,12 +414,22 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
             memcpy(ffw, q.firmware_name.p, fl);
         ffw[fl] = 0;
     }
+    char heldmsg[256];
     if (res.decision == DECISION_UPGRADE && s->fleet) {
-        /* a staged rollout may hold this package back from this device */
+        /* a staged rollout may hold this package back from this device: our
+         * own code, so the device and its history say why (docs/api.md) */
         fleet_offer o;
         if (fleet_rollout_decide(s->fleet, fproj, ffw, id, ev.version, now, &o) == FLEET_OFFER_HOLD &&
             strtoll(o.package_id, NULL, 10) == res.pkg->id) {
-            withhold(&res, resume, 27, 404, "staged rollout: not this device's turn yet, or the rollout is paused");
+            snprintf(heldmsg, sizeof heldmsg, "held back by staged rollout %s (%s): %s", o.rollout_id,
+                     fleet_hold_name(o.hold), o.reason ? o.reason : "not this device's turn yet");
+            withhold(&res, resume, FLEET_HELD_CODE, 404, heldmsg);
+            char full[NOTE_MAX + 200];
+            snprintf(full, sizeof full, "held back: %s (rollout %s, package %lld)%s%s", fleet_hold_name(o.hold),
+                     o.rollout_id, (long long)res.pkg->id, res.note[0] ? "; " : "", res.note);
+            size_t fl = strlen(full) < NOTE_MAX - 1 ? strlen(full) : NOTE_MAX - 1;
+            memcpy(res.note, full, fl);
+            res.note[fl] = 0;
         }
     }
     dc_entry dce;
