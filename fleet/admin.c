@@ -461,6 +461,8 @@ static struct reply rollout_one(offleet *f, const char *id, const char *action, 
         rep = err_reply(405, "use POST for rollout actions", NULL);
         goto out;
     }
+    int before = r->state;
+    int64_t fin = r->finished_at;
     if (!strcmp(action, "promote"))
         rc = rollout_promote(r, now, &why);
     else if (!strcmp(action, "pause"))
@@ -481,6 +483,7 @@ static struct reply rollout_one(offleet *f, const char *id, const char *action, 
     }
     fleet_log(f, FLEET_LOG_INFO, "rollout %s: %s (now %s, stage %d)", r->id, action, rollout_state_name(r->state),
               r->stage);
+    fleet_rollout_events(f, r, before, fin);
     rep = ok_reply(200, rollout_to_json(r, 0));
 out:
     pthread_mutex_unlock(&f->mu);

@@ -179,6 +179,14 @@ typedef struct fleet_hooks {
     int (*package_info)(void *ctx, const char *package_id, fleet_package_info *out);
     /* One log line (no newline). NULL: lines go to stderr. */
     void (*log)(void *ctx, int level, const char *msg);
+    /* An event for the operator (webhooks): event is "rollout.paused",
+     * "rollout.finished" or "rollout.cancelled"; json a JSON object text
+     * (borrowed for the call) {"rollout","project","firmware","package",
+     * "target_version","state","stage","percent","reason","by_rule",
+     * "finished","failures","succeeded"}. Called WITH the fleet's lock held,
+     * unlike the other hooks: it must only queue the event (never block,
+     * never call into the fleet). NULL: no events. */
+    void (*notify)(void *ctx, const char *event, const char *json);
 
     /* Persistence; NULL: the file store in cfg->state_dir, or memory only. */
     const fleet_store_ops *store;

@@ -17,6 +17,7 @@
 #include "rules.h"
 
 #include "blobs.h"
+#include "webhook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,9 +447,14 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
                          (long long)dbase->id, (long long)res.pkg->id);
         }
     }
+    int newly_banned = res.next.banned && !in.dev->banned;
     *devtab_state(e) = res.next;
     devtab_mark_dirty(s->devices, e);
     devtab_unlock(s->devices, e);
+    if (newly_banned && s->webhook)
+        webhook_post(s->webhook, "device.banned",
+                     json_pack("{s:s,s:s,s:s,s:s,s:s}", "device", id, "project", fproj, "firmware", ffw,
+                               "version", ev.version, "reason", res.note));
 
     ev.code = res.code;
     ev.decision = res.decision;
