@@ -632,6 +632,20 @@ fleet_offer_kind fleet_rollout_decide(offleet *f, const char *project, const cha
     return k;
 }
 
+int fleet_rollout_package(offleet *f, const char *project, const char *firmware, char out[64])
+{
+    out[0] = 0;
+    if (!f || !project || !firmware)
+        return 0;
+    pthread_mutex_lock(&f->mu);
+    struct rollout *r = fleet_governing(f, project, firmware);
+    int ok = r && r->state != RO_CANCELLED;
+    if (ok)
+        snprintf(out, 64, "%s", r->package_id);
+    pthread_mutex_unlock(&f->mu);
+    return ok;
+}
+
 static void learn_device(offleet *f, const fleet_check_event *ev, int64_t now)
 {
     struct fdev *d = smap_get(&f->devices, ev->device_id);

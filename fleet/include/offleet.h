@@ -259,6 +259,12 @@ fleet_offer_kind fleet_rollout_decide(offleet *f, const char *project, const cha
                                       const char *device_id, const char *reported_version,
                                       int64_t now, fleet_offer *out);
 
+/* The package id (decimal text, into out[64]) of the rollout that governs
+ * project/firmware, when it is running or paused (not cancelled): a draft
+ * package may be offered only through it. Returns 1 and fills out, or 0
+ * (out = ""). Memory only, like fleet_rollout_decide. */
+int fleet_rollout_package(offleet *f, const char *project, const char *firmware, char out[64]);
+
 /* The outcome of one check, reported after the answer was sent (or failed). */
 typedef struct fleet_check_event {
     const char *project;

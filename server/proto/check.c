@@ -393,6 +393,21 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
         .resume = resume,
         .default_max_daily = s->cfg.max_daily_deliveries,
     };
+    char fproj[KEY_MAX_LEN + 1] = "", ffw[NAME_MAX_LEN + 1] = "";
+    if (s->fleet) {
+        size_t pl = q.project_key.len < KEY_MAX_LEN ? q.project_key.len : KEY_MAX_LEN;
+        size_t fl = q.firmware_name.len < NAME_MAX_LEN ? q.firmware_name.len : NAME_MAX_LEN;
+        if (pl)
+            memcpy(fproj, q.project_key.p, pl);
+        fproj[pl] = 0;
+        if (fl)
+            memcpy(ffw, q.firmware_name.p, fl);
+        ffw[fl] = 0;
+        /* a draft package is offered only through its rollout */
+        char rp[64];
+        if (fleet_rollout_package(s->fleet, fproj, ffw, rp))
+            in.rollout_package = strtoll(rp, NULL, 10);
+    }
     rules_result res;
     dev_entry *e = devtab_lock(s->devices, id, 1);
     if (e == NULL) {
@@ -404,17 +419,6 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
     rules_decide(&in, &res);
     if (res.next.failed_upgrades > in.dev->failed_upgrades)
         metrics_failed_upgrade();
-    char fproj[KEY_MAX_LEN + 1] = "", ffw[NAME_MAX_LEN + 1] = "";
-    if (s->fleet) {
-        size_t pl = q.project_key.len < KEY_MAX_LEN ? q.project_key.len : KEY_MAX_LEN;
-        size_t fl = q.firmware_name.len < NAME_MAX_LEN ? q.firmware_name.len : NAME_MAX_LEN;
-        if (pl)
-            memcpy(fproj, q.project_key.p, pl);
-        fproj[pl] = 0;
-        if (fl)
-            memcpy(ffw, q.firmware_name.p, fl);
-        ffw[fl] = 0;
-    }
     char heldmsg[256];
     if (res.decision == DECISION_UPGRADE && s->fleet) {
         /* a staged rollout may hold this package back from this device: our

@@ -11,6 +11,9 @@ usage: rollout_truth.py OPENFOTA_BINARY SCENARIO
             the raw body); a receiver failing its first tries gets the event
             on a retry; an event that keeps failing is dropped after
             --webhook-tries tries (logged); https:// URLs are refused at start
+  drafts    a package uploaded as a draft (package add --draft) is offered to
+            no device until a rollout of it starts (then to its devices) or
+            it is released (package release ID)
 """
 import hashlib
 import hmac
@@ -269,12 +272,72 @@ def scenario_webhooks(binary):
         rec.stop()
 
 
+def add_draft(srv, key, version, data):
+    path = os.path.join(srv.data, "draft-%s.bin" % version)
+    with open(path, "wb") as f:
+        f.write(data)
+    out = srv.cli("package", "add", "--project", key, "--firmware", FW, "--version", version, "--draft", path,
+                  "--json")
+    need(out.returncode == 0, "package add --draft: %s %s" % (out.stdout, out.stderr))
+    j = json.loads(out.stdout)
+    need(j["draft"] is True, "package add --draft answered %r" % j)
+    return j
+
+
+def scenario_drafts(binary):
+    srv = ofharness.Server(binary)
+    try:
+        srv.start()
+        key = srv.add_project("drafts")
+        old = srv.upload_ok(key, os.urandom(2048), "2012.001.001")
+        need(old["draft"] is False, "an ordinary upload is not a draft: %r" % old)
+        draft_data = os.urandom(3000)
+        d = add_draft(srv, key, "2012.001.002", draft_data)
+        # no rollout: nobody is offered the draft
+        r = check(srv, "860000000400001", key, "2012.001.000")
+        need(r.status == 200 and r.header("x-openfota-version") == "2012.001.001",
+             "device on 000 must get the released 001, not the draft: %s" % r.describe())
+        ofharness.expect_code(check(srv, "860000000400002", key, "2012.001.001"), 27, "only a draft is newer")
+        got = admin(srv, "GET", "/packages/%s" % d["id"])
+        need(got["draft"] is True, "GET package: draft %r" % got.get("draft"))
+        # a rollout of the draft offers it to its devices
+        ro = rollout(srv, d["id"], [100], promote_percent=0)
+        r = check(srv, "860000000400002", key, "2012.001.001")
+        need(r.status == 200 and r.body == draft_data, "the rollout of a draft must offer it: %s" % r.describe())
+        # cancelled: the draft is out of reach again
+        admin(srv, "POST", "/rollouts/%s/cancel" % ro["id"])
+        r = check(srv, "860000000400003", key, "2012.001.001")
+        need(r.status >= 300, "a cancelled rollout's draft must not be offered: %s" % r.describe())
+
+        # release (another project, no rollout): offered to every eligible device
+        key2 = srv.add_project("drafts-release")
+        d2 = add_draft(srv, key2, "2012.001.002", draft_data)
+        ofharness.expect_code(check(srv, "860000000400004", key2, "2012.001.001"), 27, "draft before release")
+        out = srv.cli("package", "release", str(d2["id"]))
+        need(out.returncode == 0 and "released" in out.stdout, "package release: %s %s" % (out.stdout, out.stderr))
+        need(admin(srv, "GET", "/packages/%s" % d2["id"])["draft"] is False, "released package still a draft")
+        r = check(srv, "860000000400004", key2, "2012.001.001")
+        need(r.status == 200 and r.body == draft_data, "released package not offered: %s" % r.describe())
+        admin(srv, "POST", "/packages/999999/release", want=(404,))
+        st, obj, raw = srv.admin("POST", "/admin/v1/projects/%s/packages?firmware=%s&version=2012.001.003&draft=maybe"
+                                 % (key2, FW), raw=b"x" * 10)
+        need(st == 422 and "draft" in obj["error"], "a bad draft argument: %d %r" % (st, raw[:200]))
+        # the draft flag survives a restart (store column)
+        srv.stop()
+        srv.start()
+        need(admin(srv, "GET", "/packages/%s" % d["id"])["draft"] is True, "draft flag lost at restart")
+        need(admin(srv, "GET", "/packages/%s" % d2["id"])["draft"] is False, "release lost at restart")
+        print("drafts: offered only through its rollout, or after release")
+    finally:
+        srv.cleanup()
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
     binary, scenario = sys.argv[1], sys.argv[2]
-    {"held": scenario_held, "webhooks": scenario_webhooks}[scenario](binary)
+    {"held": scenario_held, "webhooks": scenario_webhooks, "drafts": scenario_drafts}[scenario](binary)
     print("PASS " + scenario)
     return 0
 
