@@ -61,6 +61,8 @@ typedef struct rules_result {
     const snap_project *project; /* when known */
     dev_state next;
     char note[NOTE_MAX];     /* extra history note ("failed upgrade ...") or "" */
+    int draft_skipped;       /* an eligible draft was left out: the caller may ask the fleet for the
+                              * governing rollout's package and decide again with rollout_package */
 } rules_result;
 
 void rules_decide(const rules_input *in, rules_result *out);

@@ -403,10 +403,6 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
         if (fl)
             memcpy(ffw, q.firmware_name.p, fl);
         ffw[fl] = 0;
-        /* a draft package is offered only through its rollout */
-        char rp[64];
-        if (fleet_rollout_package(s->fleet, fproj, ffw, rp))
-            in.rollout_package = strtoll(rp, NULL, 10);
     }
     rules_result res;
     dev_entry *e = devtab_lock(s->devices, id, 1);
@@ -417,6 +413,14 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
     }
     in.dev = devtab_state(e);
     rules_decide(&in, &res);
+    char rp[64];
+    if (res.draft_skipped && s->fleet && fleet_rollout_package(s->fleet, fproj, ffw, rp)) {
+        /* a draft is offered only through its rollout: decide again knowing it
+         * (pure; the device state is not applied yet). Only firmware with a
+         * draft pays for the fleet look-up. */
+        in.rollout_package = strtoll(rp, NULL, 10);
+        rules_decide(&in, &res);
+    }
     if (res.next.failed_upgrades > in.dev->failed_upgrades)
         metrics_failed_upgrade();
     char heldmsg[256];

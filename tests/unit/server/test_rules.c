@@ -312,6 +312,8 @@ static void test_drafts(void **state)
             fail_msg("case %zu: expected package %lld, got code %d", i, (long long)cases[i].want, r.code);
         if (!cases[i].want && r.code != 27)
             fail_msg("case %zu: expected 27, got code %d", i, r.code);
+        /* the caller learns that a draft was left out (to ask for its rollout) */
+        assert_int_equal(r.draft_skipped, cases[i].rollout_package != 101);
     }
     snapshot_unref(sd);
 }
