@@ -195,10 +195,22 @@ static int load_push_key(fleet_config *fc, const char *path)
     return 0;
 }
 
+static int fleet_start_with_hooks(of_server *s);
+
 int fleet_glue_start(of_server *s)
 {
     if (webhook_glue_start(s) < 0)
         return -1;
+    if (fleet_start_with_hooks(s) < 0) {
+        webhook_destroy(s->webhook, 0); /* the server does not start: nothing to deliver */
+        s->webhook = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int fleet_start_with_hooks(of_server *s)
+{
     fleet_config fc;
     fleet_config_default(&fc);
     fc.push_listen = s->cfg.push[0] ? s->cfg.push : NULL;
