@@ -529,6 +529,21 @@ static void notify_holds_and_draft_package(void **state)
     pthread_mutex_unlock(&events_mu);
     /* a cancelled rollout no longer lets a draft out */
     assert_int_equal(fleet_rollout_package(f, "demo", "FW", pk), 0);
+
+    /* the abort rule pauses a rollout on evidence: the event says by_rule */
+    json_decref(call(f, "POST", "/rollouts", "{\"package\":\"42\",\"stages\":[100],\"abort_min\":1}", 201));
+    snprintf(d, sizeof d, "86000000%07d", 7777777);
+    assert_int_equal(fleet_rollout_decide(f, "demo", "FW", d, "2012.1.3", t + 10, &o), FLEET_OFFER_PACKAGE);
+    check(f, d, "2012.1.3", "42", 1, t + 10);
+    pthread_mutex_lock(&events_mu);
+    events[0] = 0;
+    pthread_mutex_unlock(&events_mu);
+    check(f, d, "2012.1.3", NULL, 0, t + 20); /* back on the old version after a whole download */
+    pthread_mutex_lock(&events_mu);
+    assert_non_null(strstr(events, "rollout.paused {"));
+    assert_non_null(strstr(events, "\"by_rule\":true"));
+    assert_non_null(strstr(events, "abort rule"));
+    pthread_mutex_unlock(&events_mu);
     fleet_destroy(f);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
