@@ -13,6 +13,7 @@
 #include "blobs.h"
 #include "device_move.h"
 #include "drafts.h"
+#include "webhook.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofpkg.h"
@@ -304,6 +305,7 @@ static void h_status(of_server *s, http_req *r)
     snapshot_unref(snap);
     json_object_set_new(j, "deltas_pending", json_integer(delta_gen_pending(s->dgen)));
     json_object_set_new(j, "deltas_enabled", json_boolean(s->dgen != NULL));
+    json_object_set_new(j, "webhooks", webhook_stats_json(s->webhook));
     reply_json(r, 200, j);
 }
 

@@ -324,6 +324,17 @@ void webhook_get_stats(webhook *w, webhook_stats *out)
     pthread_mutex_unlock(&w->mu);
 }
 
+json_t *webhook_stats_json(webhook *w)
+{
+    if (!w)
+        return json_null();
+    webhook_stats st;
+    webhook_get_stats(w, &st);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "queued", (json_int_t)st.queued, "delivered",
+                     (json_int_t)st.delivered, "retries", (json_int_t)st.retries, "failed", (json_int_t)st.failed,
+                     "overflow", (json_int_t)st.overflow, "waiting", (json_int_t)st.waiting);
+}
+
 void webhook_destroy(webhook *w, unsigned grace_ms)
 {
     if (!w)

@@ -64,6 +64,10 @@ webhook *webhook_create(const webhook_config *cfg, char *err, size_t errlen);
 int webhook_post(webhook *w, const char *event, json_t *data);
 
 void webhook_get_stats(webhook *w, webhook_stats *out);
+/* The counters as JSON for GET /admin/v1/status (new reference):
+ * {"queued","delivered","retries","failed","overflow","waiting"}, or JSON
+ * null for a NULL webhook (none configured). */
+json_t *webhook_stats_json(webhook *w);
 
 /* Gives queued events up to grace_ms to go out, stops the thread, frees
  * everything. NULL is accepted. */

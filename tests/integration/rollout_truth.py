@@ -265,6 +265,9 @@ def scenario_webhooks(binary):
         with rec.lock:
             after = [(hh.get("x-openfota-event"), s) for hh, b, s in rec.got[before:]]
         need(after == [("rollout.cancelled", 500)] * 3, "tries of the failing event: %r" % after)
+        wh = admin(srv, "GET", "/status")["webhooks"]
+        need(wh and wh["failed"] == 1 and wh["delivered"] == 3 and wh["retries"] >= 4 and wh["waiting"] == 0,
+             "status webhooks counters: %r" % wh)
         print("webhooks: paused (after 2 failures, %.1fs), finished, banned delivered and signed; "
               "a failing event dropped after 3 tries" % took)
     finally:
