@@ -131,7 +131,7 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
     char *path = NULL;
     json_t *r = NULL;
     if (!pe || !fe || !ve || !ne || (base_core && !be) || (suffix && !se) ||
-        asprintf(&path, "/admin/v1/projects/%s/packages?firmware=%s%s%s&filename=%s%s%s%s%s%s",
+        asprintf(&path, "/admin/v1/projects/%s/packages?firmware=%s%s%s&filename=%s%s%s%s%s%s%s",
                  pe, fe, version ? "&version=" : "", version ? ve : "", ne, be ? "&base_core=" : "", be ? be : "", se ? "&suffix=" : "",
                  se ? se : "", raw ? "&raw=1" : "", draft ? "&draft=1" : "") < 0) {
         path = NULL;

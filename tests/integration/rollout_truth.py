@@ -279,8 +279,8 @@ def add_draft(srv, key, version, data):
     path = os.path.join(srv.data, "draft-%s.bin" % version)
     with open(path, "wb") as f:
         f.write(data)
-    out = srv.cli("package", "add", "--project", key, "--firmware", FW, "--version", version, "--draft", path,
-                  "--json")
+    out = srv.cli("package", "add", "--project", key, "--firmware", FW, "--version", version, "--raw", "--draft",
+                  path, "--json")
     need(out.returncode == 0, "package add --draft: %s %s" % (out.stdout, out.stderr))
     j = json.loads(out.stdout)
     need(j["draft"] is True, "package add --draft answered %r" % j)
@@ -322,7 +322,7 @@ def scenario_drafts(binary):
         r = check(srv, "860000000400004", key2, "2012.001.001")
         need(r.status == 200 and r.body == draft_data, "released package not offered: %s" % r.describe())
         admin(srv, "POST", "/packages/999999/release", want=(404,))
-        st, obj, raw = srv.admin("POST", "/admin/v1/projects/%s/packages?firmware=%s&version=2012.001.003&draft=maybe"
+        st, obj, raw = srv.admin("POST", "/admin/v1/projects/%s/packages?firmware=%s&version=2012.001.003&raw=1&draft=maybe"
                                  % (key2, FW), raw=b"x" * 10)
         need(st == 422 and "draft" in obj["error"], "a bad draft argument: %d %r" % (st, raw[:200]))
         # the draft flag survives a restart (store column)
