@@ -19,6 +19,7 @@ static const struct admin_col list_cols[] = {
     {"BASE-CORE", "base_core", false},
     {"SUFFIX", "suffix", false},
     {"KIND", "kind", false},
+    {"DRAFT", "draft", false},
     {"SIZE", "size", false},
     {"CREATED", "created", true},
 };
@@ -33,6 +34,7 @@ static const struct admin_col show_cols[] = {
     {"base core", "base_core", false},
     {"suffix", "suffix", false},
     {"kind", "kind", false},
+    {"draft", "draft", false},
     {"size", "size", false},
     {"md5", "md5", false},
     {"sha256", "sha256", false},
@@ -46,7 +48,7 @@ static void package_help(FILE *out)
             "usage: openfota package <subcommand> [options]\n\n"
             "subcommands (on the server):\n"
             "  add --project KEY --firmware NAME --version CORE.X.Z [--base-core N]\n"
-            "      [--suffix S] [--raw] FILE\n"
+            "      [--suffix S] [--raw] [--draft] FILE\n"
             "        upload a package. NAME is the firmware_name devices send (created when\n"
             "        new). CORE.X.Z is the version devices will report after the upgrade:\n"
             "        core build number, then the first and third parts of the script VERSION.\n"
@@ -61,12 +63,16 @@ static void package_help(FILE *out)
             "        A signed openfota package (openfota package sign) is checked against\n"
             "        the server's keys and kept as a release for deltas; its --version may be\n"
             "        left out (the manifest's target version is used).\n"
+            "        --draft uploads it as a draft: no device is offered it until a rollout\n"
+            "        of it (openfota rollout start --package ID) or 'package release ID'.\n"
             "        Prints the package id and its sha256; exits 1 with the server's reason\n"
             "        when the package is refused.\n"
             "  list [--project KEY] [--firmware NAME]   packages, newest first\n"
             "  show ID                                  one package\n"
             "  rm ID                                    remove a package (downloads under way\n"
-            "                                           finish)\n\n"
+            "                                           finish)\n"
+            "  release ID                               a draft becomes an ordinary package,\n"
+            "                                           offered to every eligible device\n\n"
             "subcommands (local files, no server):\n"
             "  sign ...     sign a package       (openfota package sign --help)\n"
             "  verify ...   verify a signature   (openfota package verify --help)\n"
@@ -85,11 +91,12 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
     const char *base_core = admin_args_value(a, "--base-core");
     const char *suffix = admin_args_value(a, "--suffix");
     bool raw = admin_args_flag(a, "--raw");
+    bool draft = admin_args_flag(a, "--draft");
     if (!admin_args_check(a, "package add"))
         return 2;
     const char *file = admin_args_pos(a, 0);
     const char *usage = "package add --project KEY --firmware NAME --version CORE.X.Z "
-                        "[--base-core N] [--suffix S] [--raw] FILE";
+                        "[--base-core N] [--suffix S] [--raw] [--draft] FILE";
     if (!file || a->argc != 1)
         return admin_usage("package add", usage);
     /* --version may be left out: the server takes a signed package's version
@@ -124,9 +131,9 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
     char *path = NULL;
     json_t *r = NULL;
     if (!pe || !fe || !ve || !ne || (base_core && !be) || (suffix && !se) ||
-        asprintf(&path, "/admin/v1/projects/%s/packages?firmware=%s%s%s&filename=%s%s%s%s%s%s",
+        asprintf(&path, "/admin/v1/projects/%s/packages?firmware=%s%s%s&filename=%s%s%s%s%s%s%s",
                  pe, fe, version ? "&version=" : "", version ? ve : "", ne, be ? "&base_core=" : "", be ? be : "", se ? "&suffix=" : "",
-                 se ? se : "", raw ? "&raw=1" : "") < 0) {
+                 se ? se : "", raw ? "&raw=1" : "", draft ? "&draft=1" : "") < 0) {
         path = NULL;
         fprintf(stderr, "openfota: out of memory\n");
         goto out;
@@ -139,7 +146,7 @@ static int package_add(struct admin_ctx *ctx, struct admin_args *a)
         admin_print_json(r);
     } else {
         char b1[256], b2[256], b3[256];
-        printf("package added: %s %s version %s (%s, %s bytes)\n", project, firmware,
+        printf("package added%s: %s %s version %s (%s, %s bytes)\n", draft ? " as a draft" : "", project, firmware,
                admin_cell(json_object_get(r, "version"), b1, sizeof b1),
                admin_cell(json_object_get(r, "kind"), b2, sizeof b2),
                admin_cell(json_object_get(r, "size"), b3, sizeof b3));
@@ -293,6 +300,33 @@ static int package_rm(struct admin_ctx *ctx, struct admin_args *a)
     return rc;
 }
 
+static int package_release(struct admin_ctx *ctx, struct admin_args *a)
+{
+    if (!admin_args_check(a, "package release"))
+        return 2;
+    const char *id = admin_args_pos(a, 0);
+    if (!id || a->argc != 1)
+        return admin_usage("package release", "package release ID");
+    if (admin_ctx_connect(ctx))
+        return 1;
+    char *path = package_path(id), *rel = NULL;
+    json_t *r = NULL;
+    int rc = 1;
+    if (path && asprintf(&rel, "%s/release", path) < 0)
+        rel = NULL;
+    if (rel && !admin_request(ctx, "POST", rel, NULL, &r, NULL)) {
+        if (ctx->json)
+            admin_print_json(r);
+        else
+            printf("package %s released: offered to every eligible device from now on\n", id);
+        rc = 0;
+    }
+    free(rel);
+    free(path);
+    json_decref(r);
+    return rc;
+}
+
 int admin_cli_package(int argc, char **argv)
 {
     /* Local commands: handed over whole, argv[0] = "sign" etc. */
@@ -307,7 +341,7 @@ int admin_cli_package(int argc, char **argv)
     static const struct admin_sub subs[] = {
         {"add", package_add},   {"upload", package_add}, {"list", package_list},
         {"ls", package_list},   {"show", package_show},  {"rm", package_rm},
-        {"remove", package_rm},
+        {"remove", package_rm}, {"release", package_release},
     };
     return admin_run_noun(argc, argv, subs, NCOLS(subs), package_help);
 }

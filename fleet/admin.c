@@ -318,7 +318,18 @@ static struct reply rollout_post(offleet *f, json_t *body)
             nt++;
         }
     }
-    uint32_t interval, amin, loopdl, silentf;
+    uint32_t interval, amin, loopdl, silentf, pmin;
+    if (get_u32(body, "promote_min", 0, 100000000u, &pmin))
+        return err_reply(400, "promote_min must be a whole number of devices from 0",
+                         "e.g. 10: a stage advances by time only after 10 of its devices succeeded");
+    double ppct = ROLLOUT_DEFAULT_PROMOTE_PERCENT;
+    json_t *pp = json_object_get(body, "promote_percent");
+    if (pp) {
+        if (!json_is_number(pp) || !(json_number_value(pp) >= 0 && json_number_value(pp) <= 100))
+            return err_reply(400, "promote_percent must be a number from 0 to 100",
+                             "e.g. 95: a stage advances by time only when 95% of its offered devices succeeded");
+        ppct = json_number_value(pp);
+    }
     if (get_u32(body, "stage_interval_s", 0, 365u * 86400u, &interval) ||
         get_u32(body, "abort_min", f->cfg.abort_min, 1000000, &amin) ||
         get_u32(body, "loop_downloads", f->cfg.loop_downloads, 1000, &loopdl) ||
@@ -337,7 +348,7 @@ static struct reply rollout_post(offleet *f, json_t *body)
     struct rollout_spec sp = {
         .id = id, .project = project, .firmware = firmware, .package_id = pkg, .target_version = target,
         .percents = np ? pcs : NULL, .npercents = np, .test_devices = tv, .ntest = nt,
-        .stage_interval_s = interval, .abort_ratio = ratio, .abort_min = amin, .loop_downloads = loopdl,
+        .stage_interval_s = interval, .promote_percent = &ppct, .promote_min = pmin, .abort_ratio = ratio, .abort_min = amin, .loop_downloads = loopdl,
         .silent_factor = silentf,
     };
     const char *why = NULL;
@@ -450,6 +461,8 @@ static struct reply rollout_one(offleet *f, const char *id, const char *action, 
         rep = err_reply(405, "use POST for rollout actions", NULL);
         goto out;
     }
+    int before = r->state;
+    int64_t fin = r->finished_at;
     if (!strcmp(action, "promote"))
         rc = rollout_promote(r, now, &why);
     else if (!strcmp(action, "pause"))
@@ -470,6 +483,7 @@ static struct reply rollout_one(offleet *f, const char *id, const char *action, 
     }
     fleet_log(f, FLEET_LOG_INFO, "rollout %s: %s (now %s, stage %d)", r->id, action, rollout_state_name(r->state),
               r->stage);
+    fleet_rollout_events(f, r, before, fin);
     rep = ok_reply(200, rollout_to_json(r, 0));
 out:
     pthread_mutex_unlock(&f->mu);

@@ -410,6 +410,7 @@ static void rollout_help(FILE *out)
             "usage: openfota rollout start --package ID [--project KEY --firmware NAME]\n"
             "                [--stages 1,10,50,100] [--stage-interval DURATION]\n"
             "                [--test-devices ID,ID,...] [--abort-ratio 0.2] [--abort-min 5]\n"
+            "                [--promote-percent 95] [--promote-min N]\n"
             "       openfota rollout list [--project KEY] [--firmware NAME]\n"
             "       openfota rollout status ID\n"
             "       openfota rollout promote|resume|cancel ID\n"
@@ -418,7 +419,11 @@ static void rollout_help(FILE *out)
             "A rollout offers one package to a firmware's devices in stages. Test devices\n"
             "get it first (stage 'test'); then each stage lets a larger share of the devices\n"
             "have it, chosen by a stable hash of the device id. Stages advance after\n"
-            "--stage-interval (e.g. 30m, 6h, 1d) or by hand with 'promote'.\n"
+            "--stage-interval (e.g. 30m, 6h, 1d) once the stage has succeeded: at least one\n"
+            "device offered in it, --promote-percent (default 95) of its offered devices\n"
+            "on the new version and at least --promote-min (default 0) of them; or by\n"
+            "hand with 'promote' at any time. The same test in the last stage marks the\n"
+            "rollout finished.\n"
             "Device status is inferred from checks: offered, downloading, downloaded,\n"
             "succeeded, failed, silent, looping, banned. When failures among finished devices\n"
             "reach --abort-ratio (after --abort-min of them), the rollout pauses itself;\n"
@@ -453,6 +458,13 @@ static void print_rollout(json_t *r)
                !json_is_true(json_object_get(r, "last_stage"))) {
         printf("  next stage: by hand (openfota rollout promote ID)\n");
     }
+    printf("  promotion needs: %g%% of a stage's offered devices succeeded, at least %lld\n",
+           json_number_value(json_object_get(r, "promote_percent")), jint(r, "promote_min"));
+    const char *wait = json_string_value(json_object_get(r, "stage_waiting_for"));
+    if (wait)
+        printf("  this stage is waiting: %s\n", wait);
+    if (json_is_integer(json_object_get(r, "finished_at")))
+        printf("  finished: the last stage reached its threshold\n");
     printf("  abort rule: pause when failures >= %.0f%% of finished devices (after %lld)\n",
            100 * json_number_value(json_object_get(r, "abort_ratio")), jint(r, "abort_min"));
     printf("  %-8s %-8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "STAGE", "", "OFFERED", "DOWNLDNG", "DOWNLDED",
@@ -527,6 +539,8 @@ int fleet_cli_rollout(int argc, char **argv)
         const char *tests = take(&argc, argv, "--test-devices", &bad);
         const char *ratio = take(&argc, argv, "--abort-ratio", &bad);
         const char *amin = take(&argc, argv, "--abort-min", &bad);
+        const char *ppct = take(&argc, argv, "--promote-percent", &bad);
+        const char *pmin = take(&argc, argv, "--promote-min", &bad);
         if (bad || leftover_options(argc, argv, "rollout start"))
             return 2;
         if (!pkg || argc) {
@@ -573,6 +587,26 @@ int fleet_cli_rollout(int argc, char **argv)
                 goto out;
             }
             json_object_set_new(body, "abort_ratio", json_real(v));
+        }
+        if (ppct) {
+            char *e;
+            double v = strtod(ppct, &e);
+            if (e == ppct || *e || !(v >= 0 && v <= 100)) {
+                fprintf(stderr, "openfota rollout start: --promote-percent takes a number from 0 to 100\n");
+                rc = 2;
+                goto out;
+            }
+            json_object_set_new(body, "promote_percent", json_real(v));
+        }
+        if (pmin) {
+            char *e;
+            long v = strtol(pmin, &e, 10);
+            if (e == pmin || *e || v < 0 || v > 100000000) {
+                fprintf(stderr, "openfota rollout start: --promote-min takes a whole number from 0\n");
+                rc = 2;
+                goto out;
+            }
+            json_object_set_new(body, "promote_min", json_integer(v));
         }
         if (amin) {
             char *e;

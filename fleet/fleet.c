@@ -387,12 +387,17 @@ static void *tick_thread(void *arg)
         for (size_t i = 0; now != last_rollout_tick && smap_next(&f->rollouts, &i, &k, &v);) {
             struct rollout *r = v;
             int before = r->state, stage = r->stage;
+            int64_t fin = r->finished_at;
             rollout_tick(r, now);
             if (r->stage != stage)
                 fleet_log(f, FLEET_LOG_INFO, "rollout %s: stage %d (%g%%) started", r->id, r->stage,
                           r->threshold[r->stage] / 100.0);
             if (before != r->state && r->state == RO_PAUSED)
                 fleet_log(f, FLEET_LOG_WARN, "rollout %s paused: %s", r->id, r->pause_reason);
+            if (r->finished_at && !fin)
+                fleet_log(f, FLEET_LOG_INFO, "rollout %s finished: its last stage reached the success threshold",
+                          r->id);
+            fleet_rollout_events(f, r, before, fin);
         }
         last_rollout_tick = now;
         push_tick(f, now);
@@ -558,6 +563,34 @@ struct rollout *fleet_governing(offleet *f, const char *project, const char *fir
     return best;
 }
 
+void fleet_rollout_events(offleet *f, struct rollout *r, int before_state, int64_t before_finished)
+{
+    const char *ev = NULL;
+    if (r->state != before_state && r->state == RO_PAUSED)
+        ev = "rollout.paused";
+    else if (r->state != before_state && r->state == RO_CANCELLED)
+        ev = "rollout.cancelled";
+    else if (r->finished_at && !before_finished)
+        ev = "rollout.finished";
+    if (!ev || !f->hooks.notify)
+        return;
+    uint32_t ok = 0;
+    for (int s = 0; s < r->nstages; s++)
+        ok += r->counts[s][RS_SUCCEEDED];
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:f,s:s?,s:b,s:I,s:I,s:I}", "rollout", r->id, "project",
+                          r->project, "firmware", r->firmware, "package", r->package_id, "target_version",
+                          r->target_version, "state", rollout_state_name(r->state), "stage", r->stage, "percent",
+                          r->threshold[r->stage] / 100.0, "reason",
+                          r->state == RO_PAUSED ? r->pause_reason : NULL, "by_rule",
+                          r->state == RO_PAUSED && r->paused_by_rule, "finished", (json_int_t)r->finished,
+                          "failures", (json_int_t)r->failures, "succeeded", (json_int_t)ok);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text)
+        f->hooks.notify(f->hooks.ctx, ev, text);
+    free(text);
+}
+
 static uint32_t expected_of(offleet *f, const char *device_id)
 {
     struct fdev *d = smap_get(&f->devices, device_id);
@@ -589,12 +622,28 @@ fleet_offer_kind fleet_rollout_decide(offleet *f, const char *project, const cha
         snprintf(out->target_version, sizeof out->target_version, "%s", r->target_version);
         if (k == FLEET_OFFER_PACKAGE)
             f->offers++;
-        else if (k == FLEET_OFFER_HOLD)
+        else if (k == FLEET_OFFER_HOLD) {
             f->holds++;
+            out->hold = (fleet_hold_kind)r->last_hold;
+        }
     }
     pthread_mutex_unlock(&f->mu);
     out->kind = k;
     return k;
+}
+
+int fleet_rollout_package(offleet *f, const char *project, const char *firmware, char out[64])
+{
+    out[0] = 0;
+    if (!f || !project || !firmware)
+        return 0;
+    pthread_mutex_lock(&f->mu);
+    struct rollout *r = fleet_governing(f, project, firmware);
+    int ok = r && r->state != RO_CANCELLED;
+    if (ok)
+        snprintf(out, 64, "%s", r->package_id);
+    pthread_mutex_unlock(&f->mu);
+    return ok;
 }
 
 static void learn_device(offleet *f, const fleet_check_event *ev, int64_t now)
@@ -643,9 +692,11 @@ void fleet_on_check(offleet *f, const fleet_check_event *ev)
         struct rollout *r = fleet_governing(f, ev->project, ev->firmware);
         if (r) {
             int before = r->state;
+            int64_t fin = r->finished_at;
             rollout_observe(r, ev, now, expected_of(f, ev->device_id));
             if (before == RO_RUNNING && r->state == RO_PAUSED)
                 fleet_log(f, FLEET_LOG_WARN, "rollout %s paused: %s", r->id, r->pause_reason);
+            fleet_rollout_events(f, r, before, fin);
         }
     }
     pthread_mutex_unlock(&f->mu);
@@ -671,9 +722,11 @@ void fleet_on_report(offleet *f, const char *device_id, fleet_report_state state
     struct rollout *r = d && d->project && d->firmware ? fleet_governing(f, d->project, d->firmware) : NULL;
     if (r) {
         int before = r->state;
+        int64_t fin = r->finished_at;
         rollout_report(r, device_id, (int)state, version, now);
         if (before == RO_RUNNING && r->state == RO_PAUSED)
             fleet_log(f, FLEET_LOG_WARN, "rollout %s paused: %s", r->id, r->pause_reason);
+        fleet_rollout_events(f, r, before, fin);
     }
     pthread_mutex_unlock(&f->mu);
 }

@@ -113,6 +113,10 @@ const char *fleet_intern(offleet *f, const char *s); /* mu held */
 /* The rollout that governs a firmware (the newest of it), or NULL; mu held. */
 struct rollout *fleet_governing(offleet *f, const char *project, const char *firmware);
 
+/* Tells hooks.notify what changed in r since before_state / before_finished
+ * (paused, cancelled, finished); mu held. */
+void fleet_rollout_events(offleet *f, struct rollout *r, int before_state, int64_t before_finished);
+
 /* push.c (mu held unless said otherwise) */
 int push_create(offleet *f, const char *const *ids, size_t n, const char *project, const char *firmware,
                 unsigned ttl_s, int64_t now, struct push **out);

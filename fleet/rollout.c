@@ -25,6 +25,18 @@ int rdev_status_parse(const char *name)
     return -1;
 }
 
+const char *fleet_hold_name(int hold)
+{
+    switch (hold) {
+    case FLEET_HOLD_STAGE: return "stage";
+    case FLEET_HOLD_RATE: return "rate cap";
+    case FLEET_HOLD_PAUSED: return "paused";
+    case FLEET_HOLD_CANCELLED: return "cancelled";
+    case FLEET_HOLD_FAILED: return "failed before";
+    default: return "";
+    }
+}
+
 const char *rollout_state_name(int s)
 {
     switch (s) {
@@ -130,6 +142,13 @@ struct rollout *rollout_new(const struct rollout_spec *s, int64_t now, const cha
     r->state = RO_RUNNING;
     r->created = r->stage_started = r->updated = now;
     r->stage_interval_s = s->stage_interval_s;
+    r->promote_percent = s->promote_percent ? *s->promote_percent : ROLLOUT_DEFAULT_PROMOTE_PERCENT;
+    if (!(r->promote_percent >= 0 && r->promote_percent <= 100)) {
+        *why = "promote_percent must be from 0 to 100";
+        rollout_free(r);
+        return NULL;
+    }
+    r->promote_min = s->promote_min;
     r->abort_ratio = s->abort_ratio;
     r->abort_min = s->abort_min ? s->abort_min : 1;
     r->loop_downloads = s->loop_downloads ? s->loop_downloads : 3;
@@ -246,7 +265,18 @@ static struct rdev *add_device(struct rollout *r, const char *id, const char *ve
     return d;
 }
 
-/* What a reported version says about a tracked device. */
+/* Is v the version the device had when the rollout first saw it? */
+static int is_old_version(const struct rdev *d, const char *v)
+{
+    return !d->from_version[0] || !strcmp(v, d->from_version);
+}
+
+/* What a reported version says about a tracked device. A device counts as
+ * failed only on evidence: a whole download followed by a check that still
+ * reports the version it had (or its own "failed" report, rollout_report).
+ * A check on any other version that is not the target (the device was given
+ * something else, or went further back) only notes that version as its new
+ * starting point. */
 static void observe_version(struct rollout *r, struct rdev *d, const char *v, int64_t now)
 {
     if (!v || !*v || d->status == RS_BANNED)
@@ -262,10 +292,23 @@ static void observe_version(struct rollout *r, struct rdev *d, const char *v, in
         set_status(r, d, RS_LOOPING, d->downloads, now); /* went back after success */
         break;
     case RS_DOWNLOADED:
-        set_status(r, d, RS_FAILED, d->downloads, now);
-        break;
     case RS_SILENT:
-        set_status(r, d, d->downloads ? RS_FAILED : RS_OFFERED, d->downloads, now);
+        if (d->downloads && is_old_version(d, v)) {
+            set_status(r, d, RS_FAILED, d->downloads, now);
+        } else {
+            if (d->downloads) {
+                snprintf(d->from_version, sizeof d->from_version, "%s", v);
+                r->dirty = 1;
+            }
+            set_status(r, d, RS_OFFERED, d->downloads, now);
+        }
+        break;
+    case RS_OFFERED:
+    case RS_DOWNLOADING:
+        if (!d->downloads && !is_old_version(d, v)) {
+            snprintf(d->from_version, sizeof d->from_version, "%s", v);
+            r->dirty = 1;
+        }
         break;
     default:
         break;
@@ -277,6 +320,7 @@ fleet_offer_kind rollout_decide(struct rollout *r, const char *device_id, const 
                                 uint32_t expected_s, const char **reason)
 {
     *reason = NULL;
+    r->last_hold = FLEET_HOLD_NONE;
     int on_target = version && *version && !strcmp(version, r->target_version);
     struct rdev *d = smap_get(&r->devices, device_id);
     if (d) {
@@ -288,12 +332,15 @@ fleet_offer_kind rollout_decide(struct rollout *r, const char *device_id, const 
             return FLEET_OFFER_NONE;
         case RS_FAILED:
             *reason = "this device failed this rollout's package";
+            r->last_hold = FLEET_HOLD_FAILED;
             return FLEET_OFFER_HOLD;
         case RS_LOOPING:
             *reason = "this device is looping on this rollout's package";
+            r->last_hold = FLEET_HOLD_FAILED;
             return FLEET_OFFER_HOLD;
         case RS_BANNED:
             *reason = "this device is banned";
+            r->last_hold = FLEET_HOLD_FAILED;
             return FLEET_OFFER_HOLD;
         default:
             break;
@@ -302,12 +349,14 @@ fleet_offer_kind rollout_decide(struct rollout *r, const char *device_id, const 
             return FLEET_OFFER_NONE;
         if (r->state == RO_CANCELLED) {
             *reason = "the rollout was cancelled";
+            r->last_hold = FLEET_HOLD_CANCELLED;
             return FLEET_OFFER_HOLD;
         }
         /* a device already offered keeps its offer while paused: it may be
          * mid-download; no new token is taken */
         if (r->state == RO_PAUSED && d->downloads == 0 && d->status == RS_OFFERED) {
             *reason = "the rollout is paused";
+            r->last_hold = FLEET_HOLD_PAUSED;
             return FLEET_OFFER_HOLD;
         }
         return FLEET_OFFER_PACKAGE;
@@ -316,22 +365,27 @@ fleet_offer_kind rollout_decide(struct rollout *r, const char *device_id, const 
         return FLEET_OFFER_NONE;
     if (r->state == RO_CANCELLED) {
         *reason = "the rollout was cancelled";
+        r->last_hold = FLEET_HOLD_CANCELLED;
         return FLEET_OFFER_HOLD;
     }
     if (r->state == RO_PAUSED) {
         *reason = "the rollout is paused";
+        r->last_hold = FLEET_HOLD_PAUSED;
         return FLEET_OFFER_HOLD;
     }
     if (!rollout_eligible(r, device_id)) {
         *reason = "not in the rollout's current stage";
+        r->last_hold = FLEET_HOLD_STAGE;
         return FLEET_OFFER_HOLD;
     }
     if (rate && !rate_try_take(rate, rate_now)) {
         *reason = "rate cap reached, the device will get it at a later check";
+        r->last_hold = FLEET_HOLD_RATE;
         return FLEET_OFFER_HOLD;
     }
     if (!add_device(r, device_id, version, now, expected_s)) {
         *reason = "out of memory";
+        r->last_hold = FLEET_HOLD_RATE; /* a later check may get it */
         return FLEET_OFFER_HOLD;
     }
     return FLEET_OFFER_PACKAGE;
@@ -402,13 +456,45 @@ void rollout_report(struct rollout *r, const char *device_id, int state, const c
     }
 }
 
+int rollout_stage_ready(const struct rollout *r, const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    uint32_t offered = 0;
+    for (int s = 0; s < RS__COUNT; s++)
+        offered += r->counts[r->stage][s];
+    uint32_t ok = r->counts[r->stage][RS_SUCCEEDED];
+    if (offered == 0) {
+        *why = "no device was offered the package in this stage yet";
+        return 0;
+    }
+    if (ok < r->promote_min) {
+        *why = "fewer devices of this stage succeeded than promote_min";
+        return 0;
+    }
+    if ((double)ok * 100.0 + 1e-9 < r->promote_percent * (double)offered) {
+        *why = "the share of this stage's devices that succeeded is below promote_percent";
+        return 0;
+    }
+    return 1;
+}
+
 int rollout_tick(struct rollout *r, int64_t now)
 {
     int changed = 0;
-    if (r->state == RO_RUNNING && r->stage_interval_s && r->stage < r->nstages - 1 &&
-        now - r->stage_started >= (int64_t)r->stage_interval_s) {
+    int timed = r->stage_interval_s && now - r->stage_started >= (int64_t)r->stage_interval_s;
+    if (r->state == RO_RUNNING && timed && r->stage < r->nstages - 1 && rollout_stage_ready(r, NULL)) {
         r->stage++;
         r->stage_started = now;
+        r->updated = now;
+        r->dirty = 1;
+        changed = 1;
+    }
+    if (r->state == RO_RUNNING && !r->finished_at && r->stage == r->nstages - 1 &&
+        (timed || !r->stage_interval_s) && rollout_stage_ready(r, NULL)) {
+        r->finished_at = now;
         r->updated = now;
         r->dirty = 1;
         changed = 1;
@@ -524,6 +610,13 @@ json_t *rollout_to_json(const struct rollout *r, int with_devices)
                         (r->state == RO_RUNNING && r->stage_interval_s && r->stage < r->nstages - 1)
                             ? json_integer(r->stage_started + r->stage_interval_s)
                             : json_null());
+    json_object_set_new(o, "promote_percent", json_real(r->promote_percent));
+    json_object_set_new(o, "promote_min", json_integer(r->promote_min));
+    const char *wait = NULL;
+    int ready = rollout_stage_ready(r, &wait);
+    json_object_set_new(o, "stage_ready", json_boolean(ready));
+    json_object_set_new(o, "stage_waiting_for", ready ? json_null() : json_string(wait));
+    json_object_set_new(o, "finished_at", r->finished_at ? json_integer(r->finished_at) : json_null());
     json_object_set_new(o, "abort_ratio", json_real(r->abort_ratio));
     json_object_set_new(o, "abort_min", json_integer(r->abort_min));
     json_object_set_new(o, "loop_downloads", json_integer(r->loop_downloads));
@@ -606,6 +699,13 @@ struct rollout *rollout_from_json(const json_t *j)
     int np = (int)json_array_size(th) - 1;
     for (int i = 0; i < np; i++)
         pcs[i] = (double)json_integer_value(json_array_get(th, (size_t)i + 1)) / 100.0;
+    /* stored before promotion thresholds existed: none (time alone) */
+    double ppct = 0;
+    json_int_t pmin = 0;
+    json_int_t fin_at = json_integer_value(json_object_get(j, "finished_at")); /* null: 0 */
+    if (json_unpack((json_t *)j, "{s?F,s?I}", "promote_percent", &ppct, "promote_min", &pmin) < 0 || pmin < 0 ||
+        pmin > (json_int_t)UINT32_MAX)
+        return NULL;
     const char *tv[ROLLOUT_MAX_TEST];
     int nt = (int)json_array_size(tests);
     for (int i = 0; i < nt; i++)
@@ -613,7 +713,8 @@ struct rollout *rollout_from_json(const json_t *j)
     struct rollout_spec sp = {
         .id = id, .project = project, .firmware = firmware, .package_id = pkg, .target_version = target,
         .percents = pcs, .npercents = np, .test_devices = tv, .ntest = nt,
-        .stage_interval_s = (uint32_t)interval, .abort_ratio = ratio, .abort_min = (uint32_t)abort_min,
+        .stage_interval_s = (uint32_t)interval, .promote_percent = &ppct, .promote_min = (uint32_t)pmin,
+        .abort_ratio = ratio, .abort_min = (uint32_t)abort_min,
         .loop_downloads = (uint32_t)loop_dl, .silent_factor = (uint32_t)silent_f,
     };
     const char *why;
@@ -626,6 +727,7 @@ struct rollout *rollout_from_json(const json_t *j)
     r->state = !strcmp(state, "paused") ? RO_PAUSED : !strcmp(state, "cancelled") ? RO_CANCELLED : RO_RUNNING;
     r->stage_started = stage_started;
     r->updated = updated;
+    r->finished_at = fin_at;
     json_unpack(persist, "{s?s}", "pause_reason", &reason);
     snprintf(r->pause_reason, sizeof r->pause_reason, "%s", reason);
     r->paused_by_rule = (int)json_integer_value(json_object_get(persist, "paused_by_rule"));

@@ -22,7 +22,16 @@
  * Finished: succeeded, failed, looping, banned, and silent after a full
  * download. Failures: all finished except succeeded.
  * Abort rule: when failures/finished >= abort_ratio with finished >= abort_min
- * (counted since the last resume), a running rollout pauses itself.
+ * (counted since the last resume), a running rollout pauses itself. A device
+ * is failed only on evidence: its own "failed" report, or a whole download
+ * followed by a check that still reports the version it had (from_version);
+ * a check on another older version only moves from_version.
+ *
+ * Promotion by time (stage_interval_s) also needs the current stage to have
+ * succeeded: at least one device offered in it, at least promote_min of its
+ * devices succeeded, and succeeded >= promote_percent % of its offered
+ * devices. The same test in the last stage marks the rollout finished
+ * (finished_at, once). promote by hand ignores the threshold.
  */
 #ifndef OPENFOTA_FLEET_ROLLOUT_H
 #define OPENFOTA_FLEET_ROLLOUT_H
@@ -37,6 +46,7 @@
 
 #define ROLLOUT_MAX_STAGES 16   /* including the test stage */
 #define ROLLOUT_MAX_TEST 1000   /* listed test devices */
+#define ROLLOUT_DEFAULT_PROMOTE_PERCENT 95.0
 
 enum rdev_status {
     RS_OFFERED = 0,
@@ -81,6 +91,9 @@ struct rollout {
     int paused_by_rule;
     int64_t created, stage_started, updated;
     uint32_t stage_interval_s;            /* 0 = promote by hand only */
+    double promote_percent;               /* 0..100 of a stage's offered devices succeeded */
+    uint32_t promote_min;                 /* succeeded devices a stage needs */
+    int64_t finished_at;                  /* last stage reached its threshold; 0 = not yet */
     double abort_ratio;
     uint32_t abort_min;
     uint32_t loop_downloads;
@@ -89,6 +102,7 @@ struct rollout {
     uint32_t counts[ROLLOUT_MAX_STAGES][RS__COUNT];
     uint32_t finished, failures;          /* totals */
     uint32_t base_finished, base_failures; /* at the last resume */
+    int last_hold;                        /* fleet_hold_kind of the last rollout_decide HOLD */
     int dirty;                            /* changed since the last persist */
     int64_t saved_at;                     /* last persisted (fleet) */
 };
@@ -105,6 +119,8 @@ struct rollout_spec {
     const char *const *test_devices;
     int ntest;
     uint32_t stage_interval_s;
+    const double *promote_percent;  /* NULL = ROLLOUT_DEFAULT_PROMOTE_PERCENT; 0..100 */
+    uint32_t promote_min;           /* succeeded devices a stage needs to advance by time */
     double abort_ratio;
     uint32_t abort_min;
     uint32_t loop_downloads;
@@ -132,8 +148,12 @@ void rollout_observe(struct rollout *r, const fleet_check_event *ev, int64_t now
 /* A device's own report (FLEET_REPORT_*); ignored for devices the rollout has
  * not offered its package to, and for reports about another version. */
 void rollout_report(struct rollout *r, const char *device_id, int state, const char *version, int64_t now);
-/* Timers: stage advance by time and silence. Returns 1 when anything changed. */
+/* Timers: stage advance by time (and threshold), finish, and silence.
+ * Returns 1 when anything changed. */
 int rollout_tick(struct rollout *r, int64_t now);
+/* Has the current stage met its success threshold (see above)? When not,
+ * *why (may be NULL) gets a static text saying what is missing. */
+int rollout_stage_ready(const struct rollout *r, const char **why);
 
 /* Operator actions; return 0 or FLEET_ERR_STATE with *why. */
 int rollout_promote(struct rollout *r, int64_t now, const char **why);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 void config_defaults(of_config *c)
@@ -31,6 +32,7 @@ void config_defaults(of_config *c)
     c->delta_margin = 0.8;
     c->delta_workers = 1;
     c->delta_retry_after = 30;
+    c->webhook_tries = 5;
 }
 
 /* Unsigned decimal with optional K/M/G suffix (binary), bounded. */
@@ -216,6 +218,26 @@ int config_set(of_config *c, const char *key, const char *value, char *err, size
     }
     if (strcmp(key, "push_key_file") == 0)
         return set_str(c->push_key_file, value, key, err, errlen);
+    if (strcmp(key, "webhook_url") == 0) {
+        if (value[0] && strncasecmp(value, "http://", 7) != 0) {
+            snprintf(err, errlen, "webhook_url: '%.100s' is not an http:// URL (only http:// is supported)", value);
+            return -1;
+        }
+        return set_str(c->webhook_url, value, key, err, errlen);
+    }
+    if (strcmp(key, "webhook_secret_file") == 0)
+        return set_str(c->webhook_secret_file, value, key, err, errlen);
+    if (strcmp(key, "webhook_tries") == 0) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(value, &end, 10);
+        if (errno || end == value || *end || value[0] == '-' || v < 1 || v > 100) {
+            snprintf(err, errlen, "webhook_tries: a whole number of tries from 1 to 100");
+            return -1;
+        }
+        c->webhook_tries = (unsigned)v;
+        return 0;
+    }
     if (strcmp(key, "data") == 0)
         return set_str(c->data, value, key, err, errlen);
     if (strcmp(key, "signing_key") == 0)

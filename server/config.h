@@ -46,6 +46,10 @@ typedef struct of_config {
     char tls_ciphers[CONFIG_STR_MAX];   /* TLS 1.2 cipher list, "" = the default */
     int admin_tls_only;                 /* 1: /admin/ answers only over HTTPS */
     char trusted_proxies[CONFIG_STR_MAX]; /* reverse proxies whose X-Forwarded-For is believed, "" = none */
+    /* webhooks (docs/server.md, "Webhooks") */
+    char webhook_url[CONFIG_STR_MAX];         /* http:// URL events are POSTed to, "" = none */
+    char webhook_secret_file[CONFIG_STR_MAX]; /* file with the HMAC-SHA256 secret, "" = unsigned */
+    unsigned webhook_tries;                   /* tries per event before it is dropped, default 5 */
 } of_config;
 
 void config_defaults(of_config *c);

@@ -14,6 +14,7 @@
 #include "health.h"
 #include "log.h"
 #include "offleet.h"
+#include "webhook.h"
 #include "ofserver.h"
 #include "rules.h"
 #include "sdnotify.h"
@@ -91,6 +92,10 @@ static void usage(FILE *out)
             "  --delta-workers N           delta generator threads (default 1)               delta_workers\n"
             "  --delta-retry-after S       Retry-After of the code 43 answer (default 30)    delta_retry_after\n"
             "  --delta-while-generating M  wait (code 43, default) or full                   delta_while_generating\n"
+            "  --webhook-url URL           POST rollout and ban events (JSON) to this\n"
+            "                              http:// URL (default: none)                       webhook_url\n"
+            "  --webhook-secret-file FILE  sign them with HMAC-SHA256 of this secret         webhook_secret_file\n"
+            "  --webhook-tries N           tries per event before it is dropped (default 5)  webhook_tries\n"
             "  -h, --help                  this help\n"
             "\n"
             "On start it prints the device check URL (ending in '?', ready for a device\n"
@@ -135,6 +140,9 @@ static const struct {
     {"--tls-client-ca", "tls_client_ca"},
     {"--tls-ciphers", "tls_ciphers"},
     {"--trusted-proxies", "trusted_proxies"},
+    {"--webhook-url", "webhook_url"},
+    {"--webhook-secret-file", "webhook_secret_file"},
+    {"--webhook-tries", "webhook_tries"},
 };
 
 /* 0 ok, 1 help shown, 2 usage error */
@@ -718,6 +726,7 @@ int server_cli_serve(int argc, char **argv)
     tls_free(s->tls);
     s->tls = NULL;
     fleet_destroy(s->fleet); /* after HTTP: no check or admin call can reach it now */
+    webhook_destroy(s->webhook, 3000); /* after the fleet, its last producer */
     delta_gen_stop(s->dgen); /* a delta being made is finished and kept */
     s->dgen = NULL;
     rc = 0;

@@ -41,6 +41,7 @@ typedef struct of_server {
     pthread_mutex_t admin_mu;
     http_prebuilt *pre[PRE_COUNT];
     struct offleet *fleet; /* push channels and staged rollouts (fleet/), owned */
+    struct webhook *webhook; /* operator notifications (notify/webhook.h), owned; NULL when not configured */
     signed_keys keys;      /* delta signing key and trusted upload keys (signed.c) */
     dcache *deltas;        /* which deltas exist / are being made (delta_cache.c), owned */
     delta_gen *dgen;       /* delta generator threads (delta_gen.c), owned; NULL without a signing key */

@@ -153,8 +153,8 @@ static void print_human(const sim_config *cfg, const sim_summary *s)
 {
     printf("openfota sim: %u %s devices in %.1f s\n", s->devices,
            cfg->profile == SIM_PROFILE_AGENT ? "agent" : "libfota2", s->elapsed_s);
-    printf("  upgraded %u  latest %u  banned %u  forbidden %u  failed %u (unfinished %u)  looping %u\n",
-           s->upgraded, s->latest, s->banned, s->forbidden, s->failed, s->unfinished, s->looping);
+    printf("  upgraded %u  latest %u  held %u  banned %u  forbidden %u  failed %u (unfinished %u)  looping %u\n",
+           s->upgraded, s->latest, s->held, s->banned, s->forbidden, s->failed, s->unfinished, s->looping);
     printf("  checks %llu (%.1f/s)  packages %llu  bytes %llu  max packages/device %u\n",
            (unsigned long long)s->checks, s->checks_per_s, (unsigned long long)s->packages,
            (unsigned long long)s->bytes, s->max_packages_per_device);

@@ -166,6 +166,10 @@ int sim_addr_is_local(const void *sockaddr);
  * otherwise (real script-only packages state nothing). */
 int sim_luat_target_core(const uint8_t *head, size_t n, uint32_t *core);
 
+/* openfota's answer for a device a staged rollout holds back (FLEET_HELD_CODE
+ * in offleet.h): "no upgrade now", counted as held, never as an error. */
+#define SIM_CODE_HELD 60
+
 /* ---- sim_stats.c ---- */
 
 enum { SIM_LAT_BUCKETS = 2048 };

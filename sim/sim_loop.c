@@ -506,7 +506,7 @@ static void finish(sim_loop *L, uint32_t id, enum fin how)
             if (wait < cfg->retry_s)
                 wait = cfg->retry_s;
             schedule(L, id, now + secs_ns(wait));
-        } else if (code == 27 || code == 40 || code == 21) {
+        } else if (code == 27 || code == 40 || code == 21 || code == SIM_CODE_HELD) {
             after_answer(L, id, now);
         } else if (code < 0 && st_status >= 500) {
             after_failure(L, id, now); /* a server error without a code: try again */
@@ -944,7 +944,7 @@ void sim_loop_run(sim_loop *L)
 }
 
 /* A device's final state (exclusive, in this precedence). */
-enum { FS_BANNED = 0, FS_FORBIDDEN, FS_UPGRADED, FS_LATEST, FS_FAILED };
+enum { FS_BANNED = 0, FS_FORBIDDEN, FS_UPGRADED, FS_LATEST, FS_HELD, FS_FAILED };
 static int final_state(const sim_dev *d)
 {
     if (d->answered && d->last_code == 40)
@@ -955,6 +955,8 @@ static int final_state(const sim_dev *d)
         return FS_UPGRADED;
     if (d->answered && d->last_code == 27)
         return FS_LATEST;
+    if (d->answered && d->last_code == SIM_CODE_HELD)
+        return FS_HELD;
     return FS_FAILED;
 }
 
@@ -995,6 +997,7 @@ void sim_loop_tally(const sim_loop *L, sim_summary *s, sim_latency *lat)
         case FS_FORBIDDEN: s->forbidden++; break;
         case FS_UPGRADED: s->upgraded++; break;
         case FS_LATEST: s->latest++; break;
+        case FS_HELD: s->held++; break;
         default:
             s->failed++;
             if (L->cfg->schedule == SIM_SCHED_ONCE && d->state != D_DONE)
@@ -1005,7 +1008,7 @@ void sim_loop_tally(const sim_loop *L, sim_summary *s, sim_latency *lat)
 
 int sim_loop_report(const sim_loop *L, FILE *f)
 {
-    static const char *const names[] = { "banned", "forbidden", "upgraded", "latest", "failed" };
+    static const char *const names[] = { "banned", "forbidden", "upgraded", "latest", "held", "failed" };
     for (uint32_t i = 0; i < L->n; i++) {
         const sim_dev *d = &L->dev[i];
         char imei[SIM_IMEI_LEN + 1], v0[32], v[32];

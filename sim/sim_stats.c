@@ -78,6 +78,7 @@ static int lookup(const sim_summary *s, const char *name, size_t n, uint64_t *ou
         { "devices", s->devices },      { "upgraded", s->upgraded },
         { "latest", s->latest },        { "banned", s->banned },
         { "forbidden", s->forbidden },  { "failed", s->failed },
+        { "held", s->held },
         { "unfinished", s->unfinished }, { "looping", s->looping },
         { "checks", s->checks },        { "packages", s->packages },
         { "bytes", s->bytes },          { "resets", s->resets },
@@ -179,6 +180,7 @@ char *sim_summary_json(const sim_config *cfg, const sim_summary *s, int expect_m
     I("banned", s->banned);
     I("latest", s->latest);
     I("forbidden", s->forbidden);
+    I("held", s->held);
     I("unfinished", s->unfinished);
     I("looping", s->looping);
     I("checks", s->checks);

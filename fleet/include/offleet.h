@@ -179,6 +179,14 @@ typedef struct fleet_hooks {
     int (*package_info)(void *ctx, const char *package_id, fleet_package_info *out);
     /* One log line (no newline). NULL: lines go to stderr. */
     void (*log)(void *ctx, int level, const char *msg);
+    /* An event for the operator (webhooks): event is "rollout.paused",
+     * "rollout.finished" or "rollout.cancelled"; json a JSON object text
+     * (borrowed for the call) {"rollout","project","firmware","package",
+     * "target_version","state","stage","percent","reason","by_rule",
+     * "finished","failures","succeeded"}. Called WITH the fleet's lock held,
+     * unlike the other hooks: it must only queue the event (never block,
+     * never call into the fleet). NULL: no events. */
+    void (*notify)(void *ctx, const char *event, const char *json);
 
     /* Persistence; NULL: the file store in cfg->state_dir, or memory only. */
     const fleet_store_ops *store;
@@ -211,11 +219,32 @@ typedef enum fleet_offer_kind {
     FLEET_OFFER_PACKAGE,   /* deliver package_id (the rollout's) to this device */
     FLEET_OFFER_HOLD,      /* a rollout governs this firmware and this device may
                               not have its package now: do not deliver
-                              package_id; answer "no upgrade" (code 27) */
+                              package_id; answer FLEET_HELD_CODE */
 } fleet_offer_kind;
+
+/* Why a rollout holds its package back from a device (fleet_offer.hold).
+ * The server answers every hold with FLEET_HELD_CODE and writes the reason's
+ * name (fleet_hold_name) into the device's history. */
+typedef enum fleet_hold_kind {
+    FLEET_HOLD_NONE = 0,
+    FLEET_HOLD_STAGE,     /* not in the rollout's current stage yet */
+    FLEET_HOLD_RATE,      /* the shared rate cap: a later check gets it */
+    FLEET_HOLD_PAUSED,    /* the rollout is paused */
+    FLEET_HOLD_CANCELLED, /* the rollout was cancelled */
+    FLEET_HOLD_FAILED,    /* the device failed, looped on, or was banned over this package */
+} fleet_hold_kind;
+
+/* "stage", "rate cap", "paused", "cancelled", "failed before" ("" for NONE). */
+const char *fleet_hold_name(int hold);
+
+/* The answer code for a device a rollout holds back: openfota's own, outside
+ * the vendor's codes (docs/api.md), sent with HTTP 404 so that a stock
+ * libfota2 module reads it as "no upgrade" (result 4) and never flashes it. */
+#define FLEET_HELD_CODE 60
 
 typedef struct fleet_offer {
     fleet_offer_kind kind;
+    fleet_hold_kind hold;  /* set with FLEET_OFFER_HOLD */
     char rollout_id[32];
     char package_id[64];
     char target_version[32];
@@ -229,6 +258,12 @@ typedef struct fleet_offer {
 fleet_offer_kind fleet_rollout_decide(offleet *f, const char *project, const char *firmware,
                                       const char *device_id, const char *reported_version,
                                       int64_t now, fleet_offer *out);
+
+/* The package id (decimal text, into out[64]) of the rollout that governs
+ * project/firmware, when it is running or paused (not cancelled): a draft
+ * package may be offered only through it. Returns 1 and fills out, or 0
+ * (out = ""). Memory only, like fleet_rollout_decide. */
+int fleet_rollout_package(offleet *f, const char *project, const char *firmware, char out[64]);
 
 /* The outcome of one check, reported after the answer was sent (or failed). */
 typedef struct fleet_check_event {

@@ -14,6 +14,8 @@
 #include "device_move.h"
 #include "devquery.h"
 #include "diskguard.h"
+#include "drafts.h"
+#include "webhook.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofpkg.h"
@@ -55,6 +57,7 @@ typedef struct admin_req {
     int suffix;          /* 0: not given */
     int suffix_explicit; /* 1 when the suffix came from ?suffix= or the file name */
     int raw;             /* ?raw=1: a LuatOS firmware name may take a file that is no Luat .bin */
+    int draft;           /* ?draft=1: offered only through a rollout until released (drafts.c) */
     char fname[NAME_MAX_LEN + 1]; /* static file name */
     auth_principal who;           /* the token that passed the gate */
 } admin_req;
@@ -124,7 +127,7 @@ static json_t *firmware_json(const snapshot *snap, const cat_firmware *f)
                      "created", (json_int_t)f->created);
 }
 
-static json_t *package_json(const snapshot *snap, const cat_package *k)
+json_t *package_json(const snapshot *snap, const cat_package *k)
 {
     const snap_project *p = snap_project_by_id(snap, k->project_id);
     const char *fw = "";
@@ -142,6 +145,7 @@ static json_t *package_json(const snapshot *snap, const cat_package *k)
                           (json_int_t)k->size, "md5", k->md5, "sha256", k->sha256, "filename", k->filename, "created",
                           (json_int_t)k->created);
     json_object_set_new(j, "base_core", k->base_core < 0 ? json_null() : json_integer(k->base_core));
+    json_object_set_new(j, "draft", json_boolean(k->draft));
     if (k->kind == PKG_KIND_SIGNED)
         json_object_set_new(j, "signed",
                             json_pack("{s:s,s:I,s:I,s:s}", "kind", k->sg_kind == OFPKG_KIND_FULL ? "full" : "delta",
@@ -340,6 +344,7 @@ static void h_status(of_server *s, http_req *r)
     snapshot_unref(snap);
     json_object_set_new(j, "deltas_pending", json_integer(delta_gen_pending(s->dgen)));
     json_object_set_new(j, "deltas_enabled", json_boolean(s->dgen != NULL));
+    json_object_set_new(j, "webhooks", webhook_stats_json(s->webhook));
     reply_json(r, 200, j);
 }
 
@@ -648,6 +653,11 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
     const char *fw = http_arg(r, "firmware"), *ver = http_arg(r, "version"), *bc = http_arg(r, "base_core"),
                *sf = http_arg(r, "suffix"), *fn = http_arg(r, "filename");
     scopy(a->project, sizeof a->project, key);
+    if (drafts_parse_arg(http_arg(r, "draft"), &a->draft) < 0) {
+        reply_err(r, 422, "draft: 1 (or true) to upload a draft, 0 (or false) otherwise",
+                  "a draft is offered to no device until a rollout of it or openfota package release ID");
+        return -1;
+    }
     if (fw == NULL || !fw_name_valid(fw)) {
         reply_err(r, 422, "firmware: required, the firmware_name devices send (A-Z a-z 0-9 . _ -)",
                   "?firmware=FOTA2_DEMO_LuatOS-SoC_Air780EHV&version=2012.001.002");
@@ -822,6 +832,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     }
     k.size = blob_size(a->up);
     k.kind = PKG_KIND_RAW;
+    k.draft = a->draft;
     scopy(k.filename, sizeof k.filename, a->filename);
     uint8_t head[8];
     luatbin_info info;
@@ -1640,7 +1651,9 @@ static void dispatch(of_server *s, admin_req *a, http_req *r, route_t *rt)
             h_package_delete(s, r, rt->seg[1]);
         else if (rt->n == 3 && !strcmp(rt->seg[2], "deltas") && IS("GET"))
             h_package_deltas(s, r, rt->seg[1]);
-        else if (rt->n <= 2 || (rt->n == 3 && !strcmp(rt->seg[2], "deltas")))
+        else if (rt->n == 3 && !strcmp(rt->seg[2], "release") && IS("POST"))
+            drafts_release(s, r, rt->seg[1]);
+        else if (rt->n <= 2 || (rt->n == 3 && (!strcmp(rt->seg[2], "deltas") || !strcmp(rt->seg[2], "release"))))
             method_not_allowed(r);
         else
             not_found(r);

@@ -15,7 +15,10 @@
  *   metrics_http.c GET /metrics (Prometheus text) and GET /admin/v1/stats
  *   fleet_glue.c  the hooks that connect the fleet component (fleet/: push
  *                 channels, staged rollouts) to the server's snapshot,
- *                 device table and writer
+ *                 device table and writer; starts the webhook sender
+ *                 (notify/webhook.h) the fleet's events go to
+ *   drafts.c      draft packages: the upload's ?draft= and the release
+ *                 route (drafts.h)
  *
  * Admin writes are serialized by of_server.admin_mu, go to the store first
  * and then swap a fresh snapshot (server_reload).

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "offleet.h"
+#include "webhook.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -114,6 +115,61 @@ static void h_log(void *ctx, int level, const char *msg)
     log_msg(level < LOG_ERROR ? LOG_ERROR : level > LOG_DEBUG ? LOG_DEBUG : level, "%s", msg);
 }
 
+static void h_notify(void *ctx, const char *event, const char *json)
+{
+    of_server *s = ctx;
+    json_error_t err;
+    json_t *data = json_loads(json, 0, &err);
+    webhook_post(s->webhook, event, data);
+}
+
+/* The webhook secret: the file's bytes without a trailing newline. */
+static int load_webhook_secret(const char *path, unsigned char *out, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        log_error("webhook_secret_file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(out, 1, WEBHOOK_SECRET_MAX, fp);
+    int big = n == WEBHOOK_SECRET_MAX && fgetc(fp) != EOF;
+    fclose(fp);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        n--;
+    if (big || n == 0) {
+        log_error("webhook_secret_file %s: %s", path,
+                  big ? "larger than 256 bytes" : "empty; put a secret in it, e.g. openssl rand -hex 32");
+        return -1;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077))
+        log_warn("webhook_secret_file %s can be read by other users (chmod 600 it)", path);
+    *len = n;
+    return 0;
+}
+
+/* Starts the webhook sender when webhook_url is set. 0 ok (or none), -1 failed (logged). */
+static int webhook_glue_start(of_server *s)
+{
+    if (!s->cfg.webhook_url[0])
+        return 0;
+    unsigned char secret[WEBHOOK_SECRET_MAX];
+    size_t slen = 0;
+    if (s->cfg.webhook_secret_file[0] && load_webhook_secret(s->cfg.webhook_secret_file, secret, &slen) < 0)
+        return -1;
+    webhook_config wc = {.url = s->cfg.webhook_url, .secret = secret, .secret_len = slen,
+                         .tries = s->cfg.webhook_tries};
+    char err[256];
+    s->webhook = webhook_create(&wc, err, sizeof err);
+    memset(secret, 0, sizeof secret);
+    if (s->webhook == NULL) {
+        log_error("%s", err);
+        return -1;
+    }
+    log_info("webhook: events go to %s%s", s->cfg.webhook_url, slen ? " (signed)" : "");
+    return 0;
+}
+
 /* Reads the push master key (hex) from path into fc. */
 static int load_push_key(fleet_config *fc, const char *path)
 {
@@ -139,7 +195,21 @@ static int load_push_key(fleet_config *fc, const char *path)
     return 0;
 }
 
+static int fleet_start_with_hooks(of_server *s);
+
 int fleet_glue_start(of_server *s)
+{
+    if (webhook_glue_start(s) < 0)
+        return -1;
+    if (fleet_start_with_hooks(s) < 0) {
+        webhook_destroy(s->webhook, 0); /* the server does not start: nothing to deliver */
+        s->webhook = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int fleet_start_with_hooks(of_server *s)
 {
     fleet_config fc;
     fleet_config_default(&fc);
@@ -158,7 +228,8 @@ int fleet_glue_start(of_server *s)
                      .device_info = h_device_info,
                      .device_foreach = h_device_foreach,
                      .package_info = h_package_info,
-                     .log = h_log};
+                     .log = h_log,
+                     .notify = s->webhook ? h_notify : NULL};
     s->fleet = fleet_create(&fc, &h);
     if (s->fleet == NULL || fleet_start(s->fleet) != 0)
         return -1;

@@ -57,6 +57,8 @@ typedef struct cat_package {
     char sg_result_sha256[65];  /* its SHA-256 (hex) */
     of_version sg_base;         /* delta: the version it applies to (manifest base); all zero when not known
                                    (a delta uploaded before this was recorded: offered to no device) */
+    int draft;                  /* 1: no device is offered it unless a rollout of it governs the
+                                 * firmware, until it is released (store op package_set_draft) */
 } cat_package;
 
 typedef struct cat_file {

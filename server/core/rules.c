@@ -119,6 +119,10 @@ void rules_decide(const rules_input *in, rules_result *out)
     const cat_package *best = NULL;
     for (size_t i = 0; i < f->npkgs; i++) {
         const cat_package *c = f->pkgs[i];
+        if (c->draft && c->id != in->rollout_package) {
+            out->draft_skipped |= rules_eligible(&in->ver, c);
+            continue; /* a draft reaches devices only through its rollout */
+        }
         if (rules_eligible(&in->ver, c) && (best == NULL || newer(c, best)))
             best = c;
     }

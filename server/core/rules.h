@@ -29,6 +29,9 @@
  * An uploaded signed delta (kind signed, sg_kind 2) patches one image: it is
  * eligible only for a device on exactly its base version (sg_base).
  * Newest = highest (core, X, Z), then the most recently added.
+ * A draft package (cat_package.draft) is eligible only when it is the
+ * package of the staged rollout that governs the firmware (rollout_package;
+ * the rollout then decides, per device, whether it may have it now).
  */
 #ifndef OPENFOTA_SERVER_RULES_H
 #define OPENFOTA_SERVER_RULES_H
@@ -46,6 +49,7 @@ typedef struct rules_input {
     int64_t now;          /* Unix seconds */
     int resume;
     unsigned default_max_daily; /* used when a project says 0 */
+    int64_t rollout_package;    /* package id a rollout of this firmware offers (draft or not), 0 none */
 } rules_input;
 
 typedef struct rules_result {
@@ -57,6 +61,8 @@ typedef struct rules_result {
     const snap_project *project; /* when known */
     dev_state next;
     char note[NOTE_MAX];     /* extra history note ("failed upgrade ...") or "" */
+    int draft_skipped;       /* an eligible draft was left out: the caller may ask the fleet for the
+                              * governing rollout's package and decide again with rollout_package */
 } rules_result;
 
 void rules_decide(const rules_input *in, rules_result *out);

@@ -17,6 +17,7 @@
 #include "rules.h"
 
 #include "blobs.h"
+#include "webhook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,17 +393,6 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
         .resume = resume,
         .default_max_daily = s->cfg.max_daily_deliveries,
     };
-    rules_result res;
-    dev_entry *e = devtab_lock(s->devices, id, 1);
-    if (e == NULL) {
-        snapshot_unref(snap);
-        reply_code(r, 503, 0, "server out of memory");
-        return METRICS_CODES;
-    }
-    in.dev = devtab_state(e);
-    rules_decide(&in, &res);
-    if (res.next.failed_upgrades > in.dev->failed_upgrades)
-        metrics_failed_upgrade();
     char fproj[KEY_MAX_LEN + 1] = "", ffw[NAME_MAX_LEN + 1] = "";
     if (s->fleet) {
         size_t pl = q.project_key.len < KEY_MAX_LEN ? q.project_key.len : KEY_MAX_LEN;
@@ -414,12 +404,41 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
             memcpy(ffw, q.firmware_name.p, fl);
         ffw[fl] = 0;
     }
+    rules_result res;
+    dev_entry *e = devtab_lock(s->devices, id, 1);
+    if (e == NULL) {
+        snapshot_unref(snap);
+        reply_code(r, 503, 0, "server out of memory");
+        return METRICS_CODES;
+    }
+    in.dev = devtab_state(e);
+    rules_decide(&in, &res);
+    char rp[64];
+    if (res.draft_skipped && s->fleet && fleet_rollout_package(s->fleet, fproj, ffw, rp)) {
+        /* a draft is offered only through its rollout: decide again knowing it
+         * (pure; the device state is not applied yet). Only firmware with a
+         * draft pays for the fleet look-up. */
+        in.rollout_package = strtoll(rp, NULL, 10);
+        rules_decide(&in, &res);
+    }
+    if (res.next.failed_upgrades > in.dev->failed_upgrades)
+        metrics_failed_upgrade();
+    char heldmsg[256];
     if (res.decision == DECISION_UPGRADE && s->fleet) {
-        /* a staged rollout may hold this package back from this device */
+        /* a staged rollout may hold this package back from this device: our
+         * own code, so the device and its history say why (docs/api.md) */
         fleet_offer o;
         if (fleet_rollout_decide(s->fleet, fproj, ffw, id, ev.version, now, &o) == FLEET_OFFER_HOLD &&
             strtoll(o.package_id, NULL, 10) == res.pkg->id) {
-            withhold(&res, resume, 27, 404, "staged rollout: not this device's turn yet, or the rollout is paused");
+            snprintf(heldmsg, sizeof heldmsg, "held back by staged rollout %s (%s): %s", o.rollout_id,
+                     fleet_hold_name(o.hold), o.reason ? o.reason : "not this device's turn yet");
+            withhold(&res, resume, FLEET_HELD_CODE, 404, heldmsg);
+            char full[NOTE_MAX + 200];
+            snprintf(full, sizeof full, "held back: %s (rollout %s, package %lld)%s%s", fleet_hold_name(o.hold),
+                     o.rollout_id, (long long)res.pkg->id, res.note[0] ? "; " : "", res.note);
+            size_t fl = strlen(full) < NOTE_MAX - 1 ? strlen(full) : NOTE_MAX - 1;
+            memcpy(res.note, full, fl);
+            res.note[fl] = 0;
         }
     }
     dc_entry dce;
@@ -436,9 +455,14 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
                          (long long)dbase->id, (long long)res.pkg->id);
         }
     }
+    int newly_banned = res.next.banned && !in.dev->banned;
     *devtab_state(e) = res.next;
     devtab_mark_dirty(s->devices, e);
     devtab_unlock(s->devices, e);
+    if (newly_banned && s->webhook)
+        webhook_post(s->webhook, "device.banned",
+                     json_pack("{s:s,s:s,s:s,s:s,s:s}", "device", id, "project", fproj, "firmware", ffw,
+                               "version", ev.version, "reason", res.note));
 
     ev.code = res.code;
     ev.decision = res.decision;

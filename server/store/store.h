@@ -96,6 +96,11 @@ typedef struct store_ops {
     store_err (*firmware_delete)(store *s, int64_t id);
     store_err (*package_insert)(store *s, cat_package *p);
     store_err (*package_delete)(store *s, int64_t id); /* also its signed facts and its deltas' rows */
+    /* Column packages.draft (INTEGER NOT NULL DEFAULT 0, schema version 5;
+     * package_insert writes it from p->draft, load_catalog reads it):
+     *   UPDATE packages SET draft = ? WHERE id = ?
+     * STORE_NOTFOUND when no row changed. Durable on return like every admin write. */
+    store_err (*package_set_draft)(store *s, int64_t id, int draft);
     store_err (*file_put)(store *s, const cat_file *f);
     store_err (*file_delete)(store *s, const char *name);
     store_err (*listed_add)(store *s, int64_t project_id, const char (*ids)[DEVICE_ID_MAX], size_t n, size_t *added);

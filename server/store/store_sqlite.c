@@ -125,6 +125,8 @@ static const schema_step migrations[] = {
     {4, "ALTER TABLE signed_packages ADD COLUMN base_core BIGINT NOT NULL DEFAULT 0;"
         "ALTER TABLE signed_packages ADD COLUMN base_x BIGINT NOT NULL DEFAULT 0;"
         "ALTER TABLE signed_packages ADD COLUMN base_z BIGINT NOT NULL DEFAULT 0"},
+    /* 5: draft packages: offered only through a rollout of them until released */
+    {5, "ALTER TABLE packages ADD COLUMN draft INTEGER NOT NULL DEFAULT 0"},
     {0, NULL},
 };
 
@@ -304,7 +306,7 @@ static store_err load_catalog(store *s, catalog *c)
     sqlite3_prepare_v2(db,
                        "SELECT p.id, p.project_id, p.firmware_id, p.core, p.script_x, p.script_z, p.base_core,"
                        " p.suffix, p.kind, p.size, p.md5, p.sha256, p.filename, p.created,"
-                       " s.kind, s.counter, s.result_len, s.result_sha256, s.base_core, s.base_x, s.base_z"
+                       " s.kind, s.counter, s.result_len, s.result_sha256, s.base_core, s.base_x, s.base_z, p.draft"
                        " FROM packages p LEFT JOIN signed_packages s ON s.package_id = p.id",
                        -1, &st, NULL);
     while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -334,6 +336,7 @@ static store_err load_catalog(store *s, catalog *c)
             p->sg_base.x = (uint32_t)sqlite3_column_int64(st, 19);
             p->sg_base.z = (uint32_t)sqlite3_column_int64(st, 20);
         }
+        p->draft = sqlite3_column_int(st, 21) != 0;
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -727,6 +730,7 @@ static int bind_pkg(sqlite3_stmt *st, const void *a)
     sqlite3_bind_text(st, 12, p->filename, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 13, p->created);
     sqlite3_bind_int64(st, 14, p->id);
+    sqlite3_bind_int(st, 15, p->draft);
     return 0;
 }
 
@@ -755,7 +759,8 @@ static store_err package_insert(store *s, cat_package *p)
     if (e == STORE_OK)
         e = run1(db,
                  "INSERT INTO packages (project_id, firmware_id, core, script_x, script_z, base_core, suffix,"
-                 " kind, size, md5, sha256, filename, created, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 " kind, size, md5, sha256, filename, created, id, draft)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  "add package", bind_pkg, p, NULL);
     if (e == STORE_OK && p->kind == PKG_KIND_SIGNED)
         e = run1(db,
@@ -772,6 +777,30 @@ static store_err package_insert(store *s, cat_package *p)
 out:
     pthread_mutex_unlock(&SS(s)->adm_mu);
     return e;
+}
+
+typedef struct draft_arg {
+    int64_t id;
+    int draft;
+} draft_arg;
+
+static int bind_draft(sqlite3_stmt *st, const void *a)
+{
+    const draft_arg *d = a;
+    sqlite3_bind_int(st, 1, d->draft);
+    sqlite3_bind_int64(st, 2, d->id);
+    return 0;
+}
+
+static store_err package_set_draft(store *s, int64_t id, int draft)
+{
+    sqlite3 *db = SS(s)->adm;
+    int ch = 0;
+    draft_arg d = {id, draft != 0};
+    pthread_mutex_lock(&SS(s)->adm_mu);
+    store_err e = run1(db, "UPDATE packages SET draft = ? WHERE id = ?", "release package", bind_draft, &d, &ch);
+    pthread_mutex_unlock(&SS(s)->adm_mu);
+    return e == STORE_OK && ch == 0 ? STORE_NOTFOUND : e;
 }
 
 static int bind_i64x2(sqlite3_stmt *st, const void *a)
@@ -1169,6 +1198,7 @@ static const store_ops sqlite_ops = {
     .firmware_delete = firmware_delete,
     .package_insert = package_insert,
     .package_delete = package_delete,
+    .package_set_draft = package_set_draft,
     .file_put = file_put,
     .file_delete = file_delete,
     .listed_add = listed_add,

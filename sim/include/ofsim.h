@@ -100,6 +100,7 @@ enum { SIM_CODE_SLOTS = 64, SIM_RESULT_SLOTS = 6 };
 typedef struct sim_summary {
     /* final state of each device (exclusive) */
     uint32_t devices, upgraded, latest, banned, forbidden, failed;
+    uint32_t held; /* last answer: held back by a staged rollout (code 60), not upgraded */
     uint32_t unfinished;      /* part of failed: still working at the deadline */
     uint32_t looping;         /* got >= 2 packages and stayed on its version */
     /* events */

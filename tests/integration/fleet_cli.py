@@ -117,7 +117,9 @@ def main():
         for bad in (["push"], ["push", "8600", "--project", "demo"], ["push", "--firmware", "FW"],
                     ["push", "8600", "--ttl", "soon"], ["rollout", "start"], ["rollout", "start", "--package", "7",
                     "--stages", "1,x"], ["rollout", "promote"], ["rollout", "frobnicate", "r1"],
-                    ["rollout", "start", "--package", "7", "--abort-ratio", "3"]):
+                    ["rollout", "start", "--package", "7", "--abort-ratio", "3"],
+                    ["rollout", "start", "--package", "7", "--promote-percent", "101"],
+                    ["rollout", "start", "--package", "7", "--promote-min", "-2"]):
             run(binary, bad + conn, want=2)
             check(seen == [], "usage error %r still sent %r" % (bad, seen))
 
@@ -136,6 +138,10 @@ def main():
             "package": "7", "stages": [1.0, 10.0, 50.0, 100.0], "stage_interval_s": 1800,
             "test_devices": ["860000000000001", "860000000000002"], "abort_ratio": 0.1, "abort_min": 10}),
             "rollout start sent %r" % seen)
+
+        run(binary, ["rollout", "start", "--package", "7", "--promote-percent", "90", "--promote-min", "25"] + conn)
+        check(seen and seen[0][2] == {"package": "7", "promote_percent": 90.0, "promote_min": 25},
+              "rollout start with a promotion threshold sent %r" % seen)
 
         out = run(binary, ["rollout", "status", "r1"] + conn)
         check(seen and seen[0][:2] == ("GET", "/admin/v1/rollouts/r1"), "status sent %r" % seen)

@@ -114,6 +114,7 @@ def old_database_migrates(c):
         db = sqlite3.connect(os.path.join(srv.data, "openfota.db"), isolation_level=None)
         for col in ("base_core", "base_x", "base_z"):
             db.execute("ALTER TABLE signed_packages DROP COLUMN %s" % col)
+        db.execute("ALTER TABLE packages DROP COLUMN draft")  # schema step 5
         db.execute("DELETE FROM meta WHERE key LIKE 'last_id.%'")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         for pid, key in ((3, "OLDKEY1"), (4, "OLDKEY2")):
@@ -131,11 +132,13 @@ def old_database_migrates(c):
         check(st == 409, "a name two old projects share must be ambiguous: %s %r" % (st, raw))
         st, obj, raw = srv.admin("GET", "/admin/v1/projects/OLDKEY1")
         check(st == 200 and obj["name"] == "dup", "old project by key: %s %r" % (st, raw))
+        st, obj, raw = srv.admin("GET", "/admin/v1/packages/5")
+        check(st == 200 and obj["draft"] is False, "an old package after migration is no draft: %s %r" % (st, raw))
         srv.stop()
         db = sqlite3.connect(os.path.join(srv.data, "openfota.db"))
         v = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
         db.close()
-        check(int(v) >= 4, "schema_version after migration: %r" % v)
+        check(int(v) >= 5, "schema_version after migration: %r" % v)
     finally:
         srv.cleanup()
 

@@ -437,6 +437,119 @@ static void server_store_hook(void **state)
     assert_non_null(strstr(fleet_store_sql_ddl, "CREATE TABLE IF NOT EXISTS fleet_state"));
 }
 
+/* Events the notify hook got, "event json" per line. */
+static char events[8192];
+static pthread_mutex_t events_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_notify(void *ctx, const char *event, const char *json)
+{
+    (void)ctx;
+    pthread_mutex_lock(&events_mu);
+    size_t l = strlen(events);
+    snprintf(events + l, sizeof events - l, "%s %s\n", event, json);
+    pthread_mutex_unlock(&events_mu);
+}
+
+/* Webhook events (paused, cancelled, finished), hold kinds and the rollout
+ * package a draft may go out through, as the server sees them. */
+static void notify_holds_and_draft_package(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/fleet-api-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    fleet_config cfg;
+    fleet_config_default(&cfg);
+    cfg.state_dir = dir;
+    cfg.rate_per_s = 10000;
+    fleet_hooks h = {.package_info = pkg_info, .check_url = check_url, .notify = on_notify};
+    offleet *f = fleet_create(&cfg, &h);
+    assert_non_null(f);
+    assert_int_equal(fleet_start(f), 0);
+    events[0] = 0;
+    char pk[64];
+    assert_int_equal(fleet_rollout_package(f, "demo", "FW", pk), 0);
+    assert_string_equal(pk, "");
+    json_t *r = call(f, "POST", "/rollouts", "{\"package\":\"42\",\"stages\":[1,100],\"promote_percent\":100}", 201);
+    char id[32], path[128];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r, "id")));
+    assert_true(json_number_value(json_object_get(r, "promote_percent")) == 100);
+    assert_false(json_is_true(json_object_get(r, "stage_ready")));
+    json_decref(r);
+    assert_int_equal(fleet_rollout_package(f, "demo", "FW", pk), 1);
+    assert_string_equal(pk, "42");
+    /* a bad threshold is refused by the API */
+    json_decref(call(f, "POST", "/rollouts", "{\"package\":\"42\",\"promote_percent\":120}", 400));
+    json_decref(call(f, "POST", "/rollouts", "{\"package\":\"42\",\"promote_min\":-1}", 400));
+
+    /* a device outside the 1% stage: held, and the offer says why */
+    fleet_offer o;
+    int64_t t = (int64_t)time(NULL) - 100;
+    char d[32];
+    int i = 0;
+    do
+        snprintf(d, sizeof d, "86000000%07d", i++);
+    while (fleet_rollout_decide(f, "demo", "FW", d, "2012.1.3", t, &o) != FLEET_OFFER_HOLD);
+    assert_int_equal(o.hold, FLEET_HOLD_STAGE);
+    assert_string_equal(fleet_hold_name(o.hold), "stage");
+
+    snprintf(path, sizeof path, "/rollouts/%s/pause", id);
+    json_decref(call(f, "POST", path, "{\"reason\":\"looking\"}", 200));
+    assert_int_equal(fleet_rollout_decide(f, "demo", "FW", d, "2012.1.3", t, &o), FLEET_OFFER_HOLD);
+    assert_int_equal(o.hold, FLEET_HOLD_PAUSED);
+    pthread_mutex_lock(&events_mu);
+    assert_non_null(strstr(events, "rollout.paused {"));
+    assert_non_null(strstr(events, "\"reason\":\"looking\""));
+    pthread_mutex_unlock(&events_mu);
+    snprintf(path, sizeof path, "/rollouts/%s/resume", id);
+    json_decref(call(f, "POST", path, NULL, 200));
+
+    /* promote to 100%: the device succeeds; the tick marks it finished */
+    snprintf(path, sizeof path, "/rollouts/%s/promote", id);
+    json_decref(call(f, "POST", path, NULL, 200));
+    assert_int_equal(fleet_rollout_decide(f, "demo", "FW", d, "2012.1.3", t, &o), FLEET_OFFER_PACKAGE);
+    check(f, d, "2012.1.3", "42", 1, t);
+    check(f, d, "2012.1.4", NULL, 0, t + 1);
+    for (int w = 0; w < 40; w++) {
+        pthread_mutex_lock(&events_mu);
+        int got = strstr(events, "rollout.finished {") != NULL;
+        pthread_mutex_unlock(&events_mu);
+        if (got)
+            break;
+        usleep(100000);
+    }
+    pthread_mutex_lock(&events_mu);
+    assert_non_null(strstr(events, "rollout.finished {"));
+    assert_non_null(strstr(events, "\"succeeded\":1"));
+    pthread_mutex_unlock(&events_mu);
+
+    snprintf(path, sizeof path, "/rollouts/%s/cancel", id);
+    json_decref(call(f, "POST", path, NULL, 200));
+    pthread_mutex_lock(&events_mu);
+    assert_non_null(strstr(events, "rollout.cancelled {"));
+    pthread_mutex_unlock(&events_mu);
+    /* a cancelled rollout no longer lets a draft out */
+    assert_int_equal(fleet_rollout_package(f, "demo", "FW", pk), 0);
+
+    /* the abort rule pauses a rollout on evidence: the event says by_rule */
+    json_decref(call(f, "POST", "/rollouts", "{\"package\":\"42\",\"stages\":[100],\"abort_min\":1}", 201));
+    snprintf(d, sizeof d, "86000000%07d", 7777777);
+    assert_int_equal(fleet_rollout_decide(f, "demo", "FW", d, "2012.1.3", t + 10, &o), FLEET_OFFER_PACKAGE);
+    check(f, d, "2012.1.3", "42", 1, t + 10);
+    pthread_mutex_lock(&events_mu);
+    events[0] = 0;
+    pthread_mutex_unlock(&events_mu);
+    check(f, d, "2012.1.3", NULL, 0, t + 20); /* back on the old version after a whole download */
+    pthread_mutex_lock(&events_mu);
+    assert_non_null(strstr(events, "rollout.paused {"));
+    assert_non_null(strstr(events, "\"by_rule\":true"));
+    assert_non_null(strstr(events, "abort rule"));
+    pthread_mutex_unlock(&events_mu);
+    fleet_destroy(f);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +558,7 @@ int main(void)
         cmocka_unit_test(pending_push_delivered_by_check),
         cmocka_unit_test(server_store_hook),
         cmocka_unit_test(agent_reports_refine_status),
+        cmocka_unit_test(notify_holds_and_draft_package),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,22 @@ static void dev(char *buf, int i)
     sprintf(buf, "8600000%08d", i);
 }
 
+/* Offers the package to the first device of the current stage and sees it
+ * come back on the target version (succeeded). */
+static void succeed_one(struct rollout *r, int64_t now)
+{
+    const char *why;
+    char d[32];
+    for (int i = 0; i < 100000; i++) {
+        dev(d, i);
+        if (!smap_get(&r->devices, d) && rollout_eligible(r, d))
+            break;
+    }
+    assert_int_equal(rollout_decide(r, d, "2012.1.3", now, NULL, 0, 60, &why), FLEET_OFFER_PACKAGE);
+    assert_int_equal(rollout_decide(r, d, "2012.1.4", now, NULL, 0, 60, &why), FLEET_OFFER_NONE);
+    assert_int_equal(((struct rdev *)smap_get(&r->devices, d))->status, RS_SUCCEEDED);
+}
+
 static void cohort_deterministic_and_uniform(void **state)
 {
     (void)state;
@@ -103,6 +119,7 @@ static void stages_and_test_devices(void **state)
     r = mk("rB", pc, 2, NULL, 0);
     r->stage_interval_s = 60;
     assert_int_equal(r->stage, 1);
+    succeed_one(r, 1001);
     assert_int_equal(rollout_tick(r, 1059), 0);
     assert_int_equal(r->stage, 1);
     assert_int_equal(rollout_tick(r, 1060), 1);
@@ -113,6 +130,7 @@ static void stages_and_test_devices(void **state)
     rollout_free(r);
     r = mk("rC", pc, 2, NULL, 0);
     r->stage_interval_s = 60;
+    succeed_one(r, 1001);
     assert_int_equal(rollout_pause(r, 1010, NULL, &why), 0);
     rollout_tick(r, 2000);
     assert_int_equal(r->stage, 1);
@@ -338,6 +356,195 @@ static void persistence_roundtrip(void **state)
     rollout_free(b);
 }
 
+/* Each hold says why: stage, rate cap, paused, cancelled, failed before. */
+static void hold_reasons(void **state)
+{
+    (void)state;
+    double pc[] = {1, 100};
+    struct rollout *r = mk("rH", pc, 2, NULL, 0);
+    r->abort_min = 1000;
+    const char *why;
+    char d[32];
+    int i = 0;
+    do
+        dev(d, i++);
+    while (rollout_eligible(r, d));
+    assert_int_equal(rollout_decide(r, d, "2012.1.3", 1000, NULL, 0, 60, &why), FLEET_OFFER_HOLD);
+    assert_int_equal(r->last_hold, FLEET_HOLD_STAGE);
+    assert_string_equal(fleet_hold_name(r->last_hold), "stage");
+    /* a device of the stage when the rate cap has no token left */
+    struct fleet_rate rate;
+    rate_init(&rate, 1, 1, 0.0);
+    assert_true(rate_try_take(&rate, 0.0));
+    i = 0;
+    do
+        dev(d, i++);
+    while (!rollout_eligible(r, d));
+    assert_int_equal(rollout_decide(r, d, "2012.1.3", 1000, &rate, 0.0, 60, &why), FLEET_OFFER_HOLD);
+    assert_int_equal(r->last_hold, FLEET_HOLD_RATE);
+    assert_string_equal(fleet_hold_name(r->last_hold), "rate cap");
+    /* an offer clears the hold */
+    assert_int_equal(rollout_decide(r, d, "2012.1.3", 1000, NULL, 0, 60, &why), FLEET_OFFER_PACKAGE);
+    assert_int_equal(r->last_hold, FLEET_HOLD_NONE);
+    /* failed before: a whole download, then the old version again */
+    fleet_check_event e = ev(d, "2012.1.3", "7", 10, 1, 0);
+    rollout_observe(r, &e, 1001, 60);
+    assert_int_equal(rollout_decide(r, d, "2012.1.3", 1002, NULL, 0, 60, &why), FLEET_OFFER_HOLD);
+    assert_int_equal(r->last_hold, FLEET_HOLD_FAILED);
+    /* paused, then cancelled: a new device of the stage is held for that */
+    rollout_promote(r, 1003, &why);
+    dev(d, 99999);
+    assert_int_equal(rollout_pause(r, 1004, NULL, &why), 0);
+    assert_int_equal(rollout_decide(r, d, "2012.1.3", 1005, NULL, 0, 60, &why), FLEET_OFFER_HOLD);
+    assert_int_equal(r->last_hold, FLEET_HOLD_PAUSED);
+    assert_string_equal(fleet_hold_name(r->last_hold), "paused");
+    assert_int_equal(rollout_cancel(r, 1006, &why), 0);
+    assert_int_equal(rollout_decide(r, d, "2012.1.3", 1007, NULL, 0, 60, &why), FLEET_OFFER_HOLD);
+    assert_int_equal(r->last_hold, FLEET_HOLD_CANCELLED);
+    rollout_free(r);
+}
+
+/* The abort rule counts failures only on evidence. */
+static void failure_needs_evidence(void **state)
+{
+    (void)state;
+    double pc[] = {100};
+    struct rollout *r = mk("rE", pc, 1, NULL, 0); /* ratio 0.2, min 5 */
+    r->abort_min = 1;
+    r->abort_ratio = 0.01; /* the first failure would pause it */
+    const char *why;
+    char d[32];
+    fleet_check_event e;
+    /* devices first seen on older versions, offered, checking again on an
+     * even older version, or answered "no upgrade": nobody failed */
+    for (int i = 0; i < 20; i++) {
+        dev(d, i);
+        e = ev(d, "2012.1.1", NULL, 0, 0, 27);
+        rollout_observe(r, &e, 1000, 60);
+        assert_int_equal(rollout_decide(r, d, "2012.1.2", 1001, NULL, 0, 60, &why), FLEET_OFFER_PACKAGE);
+        e = ev(d, "2012.1.2", NULL, 0, 0, FLEET_HELD_CODE);
+        rollout_observe(r, &e, 1001, 60);
+        assert_int_equal(rollout_decide(r, d, "2012.1.1", 1002, NULL, 0, 60, &why), FLEET_OFFER_PACKAGE);
+        e = ev(d, "2012.1.1", "7", 100, 0, 0); /* a cut download */
+        rollout_observe(r, &e, 1003, 60);
+        assert_int_equal(rollout_decide(r, d, "2012.1.1", 1004, NULL, 0, 60, &why), FLEET_OFFER_PACKAGE);
+    }
+    assert_int_equal(r->failures, 0);
+    assert_int_equal(r->finished, 0);
+    assert_int_equal(r->state, RO_RUNNING);
+    /* a whole download followed by another version that is not the old one
+     * (the device was given something else): not a failure either */
+    dev(d, 0);
+    e = ev(d, "2012.1.1", "7", 5000, 1, 0);
+    rollout_observe(r, &e, 1005, 60);
+    assert_int_equal(((struct rdev *)smap_get(&r->devices, d))->status, RS_DOWNLOADED);
+    assert_int_equal(rollout_decide(r, d, "2012.1.2", 1006, NULL, 0, 60, &why), FLEET_OFFER_PACKAGE);
+    assert_int_equal(((struct rdev *)smap_get(&r->devices, d))->status, RS_OFFERED);
+    assert_string_equal(((struct rdev *)smap_get(&r->devices, d))->from_version, "2012.1.2");
+    assert_int_equal(r->failures, 0);
+    assert_int_equal(r->state, RO_RUNNING);
+    /* evidence: a whole download, then the old version on the next check */
+    e = ev(d, "2012.1.2", "7", 5000, 1, 0);
+    rollout_observe(r, &e, 1007, 60);
+    assert_int_equal(rollout_decide(r, d, "2012.1.2", 1008, NULL, 0, 60, &why), FLEET_OFFER_HOLD);
+    assert_int_equal(((struct rdev *)smap_get(&r->devices, d))->status, RS_FAILED);
+    assert_int_equal(r->failures, 1);
+    assert_int_equal(r->state, RO_PAUSED);
+    rollout_free(r);
+
+    /* evidence: the device's own report */
+    r = mk("rE2", pc, 1, NULL, 0);
+    r->abort_min = 1;
+    dev(d, 1);
+    assert_int_equal(rollout_decide(r, d, "2012.1.3", 1000, NULL, 0, 60, &why), FLEET_OFFER_PACKAGE);
+    rollout_report(r, d, FLEET_REPORT_FAILED, "2012.1.4", 1001);
+    assert_int_equal(r->failures, 1);
+    assert_int_equal(r->state, RO_PAUSED);
+    rollout_free(r);
+}
+
+/* Time alone never promotes: a stage needs offers and its success threshold. */
+static void promotion_threshold(void **state)
+{
+    (void)state;
+    double pc[] = {50, 100};
+    struct rollout *r = mk("rT", pc, 2, NULL, 0); /* default 95% */
+    r->stage_interval_s = 60;
+    r->abort_min = 1000;
+    assert_true(r->promote_percent > 94.9 && r->promote_percent < 95.1);
+    const char *why;
+    /* nothing offered: the interval passes, the stage stays */
+    assert_int_equal(rollout_tick(r, 5000), 0);
+    assert_int_equal(r->stage, 1);
+    assert_false(rollout_stage_ready(r, &why));
+    assert_non_null(strstr(why, "no device"));
+    /* 10 offered, 9 succeeded: 90% < 95% */
+    char d[32];
+    int n = 0, ids[10];
+    for (int i = 0; n < 10; i++) {
+        dev(d, i);
+        if (rollout_decide(r, d, "2012.1.3", 5001, NULL, 0, 60, &why) == FLEET_OFFER_PACKAGE)
+            ids[n++] = i;
+    }
+    for (int k = 0; k < 9; k++) {
+        dev(d, ids[k]);
+        rollout_decide(r, d, "2012.1.4", 5002, NULL, 0, 60, &why);
+    }
+    assert_int_equal(rollout_tick(r, 5003), 0);
+    assert_int_equal(r->stage, 1);
+    assert_non_null(strstr(rollout_stage_ready(r, &why) ? "" : why, "promote_percent"));
+    /* the tenth succeeds: promoted at the next tick */
+    dev(d, ids[9]);
+    rollout_decide(r, d, "2012.1.4", 5004, NULL, 0, 60, &why);
+    assert_int_equal(rollout_tick(r, 5005), 1);
+    assert_int_equal(r->stage, 2);
+    assert_int_equal(r->finished_at, 0);
+    /* the last stage: finished once its own threshold holds after the interval */
+    assert_int_equal(rollout_tick(r, 5006), 0);
+    int added = 0;
+    for (int i = 0; added < 2; i++) {
+        dev(d, i);
+        if (smap_get(&r->devices, d))
+            continue;
+        assert_int_equal(rollout_decide(r, d, "2012.1.3", 5007, NULL, 0, 60, &why), FLEET_OFFER_PACKAGE);
+        rollout_decide(r, d, "2012.1.4", 5008, NULL, 0, 60, &why);
+        added++;
+    }
+    assert_int_equal(rollout_tick(r, 5010), 0); /* interval not over */
+    assert_int_equal(rollout_tick(r, 5005 + 60), 1);
+    assert_int_equal(r->finished_at, 5065);
+    json_t *j = rollout_to_json(r, 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "finished_at")), 5065);
+    json_decref(j);
+    rollout_free(r);
+
+    /* a minimum count: 100% of 1 is not enough with promote_min 3 */
+    double pm = 0;
+    struct rollout_spec sp = {.id = "rM", .project = "demo", .firmware = "FW", .package_id = "7",
+                              .target_version = "2012.1.4", .percents = pc, .npercents = 2, .abort_ratio = 0.2,
+                              .stage_interval_s = 60, .promote_percent = &pm, .promote_min = 3};
+    r = rollout_new(&sp, 1000, &why);
+    assert_non_null(r);
+    succeed_one(r, 1001);
+    assert_int_equal(rollout_tick(r, 2000), 0);
+    succeed_one(r, 2001);
+    succeed_one(r, 2002);
+    assert_int_equal(rollout_tick(r, 2003), 1);
+    assert_int_equal(r->stage, 2);
+    /* promote by hand needs no threshold; the fields survive a restart */
+    json_t *pj = rollout_to_json(r, 1);
+    struct rollout *b = rollout_from_json(pj);
+    assert_non_null(b);
+    assert_int_equal(b->promote_min, 3);
+    assert_true(b->promote_percent == 0);
+    json_decref(pj);
+    rollout_free(b);
+    rollout_free(r);
+    /* out of range */
+    pm = 101;
+    assert_null(rollout_new(&sp, 1000, &why));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +554,9 @@ int main(void)
         cmocka_unit_test(abort_rule),
         cmocka_unit_test(rate_caps_new_offers),
         cmocka_unit_test(persistence_roundtrip),
+        cmocka_unit_test(hold_reasons),
+        cmocka_unit_test(failure_needs_evidence),
+        cmocka_unit_test(promotion_threshold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

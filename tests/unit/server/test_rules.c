@@ -271,6 +271,53 @@ static void test_project_max_daily(void **state)
     assert_int_equal(decide(&d, "K2", "F1", "2012.001.001", NOW, 0).code, 40);
 }
 
+/* A draft is eligible only through the rollout that offers it. */
+static void test_drafts(void **state)
+{
+    (void)state;
+    catalog c;
+    memset(&c, 0, sizeof c);
+    c.projects = calloc(1, sizeof *c.projects);
+    c.firmware = calloc(1, sizeof *c.firmware);
+    c.packages = calloc(2, sizeof *c.packages);
+    c.projects[0] = (cat_project){.id = 1, .key = "K1", .name = "one", .upgrades_enabled = 1, .max_daily_deliveries = 6};
+    c.nprojects = 1;
+    c.firmware[0] = (cat_firmware){.id = 10, .project_id = 1, .name = "F1", .suffix = 1};
+    c.nfirmware = 1;
+    add_pkg(&c, 100, 10, 1, "2012.001.002", -1);
+    add_pkg(&c, 101, 10, 1, "2012.001.005", -1);
+    c.packages[1].draft = 1;
+    snapshot *sd = snapshot_build(&c);
+    assert_non_null(sd);
+    static const struct {
+        int64_t rollout_package;
+        const char *ver;
+        int64_t want; /* 0: code 27 */
+    } cases[] = {
+        {0, "2012.001.001", 100},   /* the draft is skipped: the released one */
+        {0, "2012.001.002", 0},     /* only the draft is newer: already latest */
+        {100, "2012.001.001", 100}, /* a rollout of another package: still no draft */
+        {101, "2012.001.001", 101}, /* its rollout offers it */
+        {101, "2012.001.002", 101},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dev_state d = fresh("860000000000009");
+        rules_input in = {.snap = sd, .dev = &d, .project_key = "K1", .project_key_len = 2, .firmware = "F1",
+                          .firmware_len = 2, .now = NOW, .default_max_daily = 6,
+                          .rollout_package = cases[i].rollout_package};
+        assert_int_equal(version_parse(cases[i].ver, strlen(cases[i].ver), &in.ver), VERSION_OK);
+        rules_result r;
+        rules_decide(&in, &r);
+        if (cases[i].want && (r.decision != DECISION_UPGRADE || r.pkg->id != cases[i].want))
+            fail_msg("case %zu: expected package %lld, got code %d", i, (long long)cases[i].want, r.code);
+        if (!cases[i].want && r.code != 27)
+            fail_msg("case %zu: expected 27, got code %d", i, r.code);
+        /* the caller learns that a draft was left out (to ask for its rollout) */
+        assert_int_equal(r.draft_skipped, cases[i].rollout_package != 101);
+    }
+    snapshot_unref(sd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_codes),           cmocka_unit_test(test_listed_only),
         cmocka_unit_test(test_loop_guard),      cmocka_unit_test(test_failed_upgrade_detection),
         cmocka_unit_test(test_project_max_daily), cmocka_unit_test(test_uploaded_delta_base_only),
+        cmocka_unit_test(test_drafts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -70,6 +70,7 @@ static void test_catalog_roundtrip(void **state)
     assert_int_equal(s->ops->package_insert(s, &k), STORE_OK);
     cat_package k2 = k;
     k2.base_core = 2000;
+    k2.draft = 1;
     assert_int_equal(s->ops->package_insert(s, &k2), STORE_OK);
     assert_int_equal(s->ops->project_delete(s, p.id), STORE_INUSE);
     assert_int_equal(s->ops->firmware_delete(s, f.id), STORE_INUSE);
@@ -104,6 +105,14 @@ static void test_catalog_roundtrip(void **state)
     assert_int_equal(c.packages[1].base_core, 2000);
     assert_int_equal(c.packages[0].ver.z, 2);
     assert_int_equal(c.packages[0].kind, PKG_KIND_LUAT);
+    assert_int_equal(c.packages[0].draft, 0);
+    assert_int_equal(c.packages[1].draft, 1);
+    catalog_free(&c);
+    /* release: the draft column is cleared and read back */
+    assert_int_equal(s->ops->package_set_draft(s, k2.id, 0), STORE_OK);
+    assert_int_equal(s->ops->package_set_draft(s, k2.id + 1000, 0), STORE_NOTFOUND);
+    assert_int_equal(s->ops->load_catalog(s, &c), STORE_OK);
+    assert_int_equal(c.packages[1].draft, 0);
     assert_int_equal(c.nfiles, 1);
     assert_int_equal(c.files[0].size, 4);
     assert_int_equal(c.nlisted, 2);
