@@ -37,6 +37,10 @@ int devtab_load(devtab *t, const dev_state *st);
  * their dirty mark. Returns the count. */
 size_t devtab_take_dirty(devtab *t, dev_state *out, size_t max);
 size_t devtab_count(devtab *t);
+/* The longest hash chain (diagnostics and tests: ids are hashed with a
+ * random SipHash key per table, so no set of ids chosen from outside can
+ * make one chain long). Locks each stripe in turn. */
+size_t devtab_max_chain(devtab *t);
 
 /* Copy all states (malloc'ed array into *out, caller frees). -1 on OOM. */
 int devtab_snapshot_all(devtab *t, dev_state **out, size_t *n);
