@@ -16,6 +16,7 @@
 #include "offleet.h"
 #include "ofpkg.h"
 #include "project_ref.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -1127,11 +1128,14 @@ static void h_devices(of_server *s, http_req *r)
 static int ev_cb(void *arg, const store_event *ev)
 {
     json_t *arr = arg;
+    char note[NOTE_MAX * 3], ver[VERSION_TEXT_MAX * 3]; /* rows stored before notes were cleaned */
+    utf8_clean(note, sizeof note, ev->note, strnlen(ev->note, sizeof ev->note));
+    utf8_clean(ver, sizeof ver, ev->version, strnlen(ev->version, sizeof ev->version));
     json_t *j = json_pack("{s:I,s:o,s:i,s:s,s:o,s:I,s:b,s:s}", "time", (json_int_t)ev->time, "version",
-                          ev->version[0] ? json_string(ev->version) : json_null(), "code", ev->code, "decision",
+                          ver[0] ? json_string(ver) : json_null(), "code", ev->code, "decision",
                           decision_name(ev->decision), "package",
                           ev->package_id ? json_integer(ev->package_id) : json_null(), "bytes_sent",
-                          (json_int_t)ev->bytes_sent, "complete", ev->complete, "note", ev->note);
+                          (json_int_t)ev->bytes_sent, "complete", ev->complete, "note", note);
     json_array_append_new(arr, j);
     return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -43,8 +44,19 @@ struct writer {
     size_t nslots;
 };
 
-int writer_event(writer *w, const store_event *ev)
+int writer_event(writer *w, const store_event *in)
 {
+    /* notes and versions carry device text: store only valid UTF-8, or the
+     * event could not be rendered as JSON later */
+    store_event cleaned;
+    const store_event *ev = in;
+    if (!utf8_valid(in->note, strnlen(in->note, sizeof in->note)) ||
+        !utf8_valid(in->version, strnlen(in->version, sizeof in->version))) {
+        cleaned = *in;
+        utf8_clean_inplace(cleaned.note, sizeof cleaned.note);
+        utf8_clean_inplace(cleaned.version, sizeof cleaned.version);
+        ev = &cleaned;
+    }
     pthread_mutex_lock(&w->mu);
     if (w->count == WRITER_QUEUE) {
         w->dropped++;
