@@ -46,6 +46,17 @@ typedef struct of_config {
     char tls_ciphers[CONFIG_STR_MAX];   /* TLS 1.2 cipher list, "" = the default */
     int admin_tls_only;                 /* 1: /admin/ answers only over HTTPS */
     char trusted_proxies[CONFIG_STR_MAX]; /* reverse proxies whose X-Forwarded-For is believed, "" = none */
+    /* flood limits of the device check (docs/server.md, "Limits"); 0 turns one off */
+    unsigned limit_device_burst;     /* checks a device may make in a row, default 10 */
+    unsigned limit_device_interval;  /* then one check per this many seconds, default 10 */
+    unsigned limit_address_rate;     /* checks per second per client address (IPv6: per /64), default 100 */
+    unsigned limit_address_burst;    /* default 1000 */
+    unsigned limit_new_devices_rate; /* devices first seen per minute per address, default 600 */
+    unsigned limit_new_devices_burst; /* default 1000 */
+    unsigned downloads_max;          /* package downloads at once, server-wide, default 2000 */
+    unsigned downloads_per_address;  /* package downloads at once per client address, default 200 */
+    unsigned device_expire_days;     /* devices never sent a package and unseen this long are
+                                      * forgotten, default 60 */
 } of_config;
 
 void config_defaults(of_config *c);

@@ -45,6 +45,7 @@ typedef struct of_server {
     dcache *deltas;        /* which deltas exist / are being made (delta_cache.c), owned */
     delta_gen *dgen;       /* delta generator threads (delta_gen.c), owned; NULL without a signing key */
     struct auth_tokens *auth; /* named admin tokens and roles (admin/auth.c), owned */
+    struct guard *guard;   /* flood limits of checks and downloads (guard.c), owned; NULL = none */
 } of_server;
 
 /* Reload the catalog from the store and swap the snapshot (admin_mu held).

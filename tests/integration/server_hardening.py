@@ -6,12 +6,13 @@ usage: server_hardening.py /path/to/openfota
 """
 import json
 import os
+import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from ofharness import (FW, Suite, check, expect_code, expect_package,  # noqa: E402
-                       main_with_server, module_bytes)
+from ofharness import (FW, Server, Suite, check, expect_code, expect_package,  # noqa: E402
+                       main_with_server, module_bytes, parse_response, recv_all)
 import luatbin  # noqa: E402
 
 suite = Suite("server_hardening")
@@ -79,5 +80,195 @@ def notes_not_utf8_stay_in_history(c):
           "the bad byte is not shown as U+FFFD: %s" % json.dumps(h)[:800])
 
 
+def check_from(c, srv, dev, source="127.0.0.1", headers=(), key=None, version="2012.001.001", method="GET"):
+    """One libfota2 check from a given loopback source address."""
+    q = "imei=%s&project_key=%s&firmware_name=%s&version=%s" % (dev, key or c.key, FW, version)
+    req = "%s /api/site/firmware_upgrade?%s HTTP/1.1\r\nConnection: Close\r\nHost: 127.0.0.1:%d\r\n" % (
+        method, q, srv.port)
+    for k, v in headers:
+        req += "%s: %s\r\n" % (k, v)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", srv.port))
+    with s:
+        s.sendall((req + "\r\n").encode("latin-1"))
+        buf, _ = recv_all(s, 10)
+    r, _ = parse_response(buf, method == "HEAD")
+    check(r is not None, "no answer to a check from %s: %r" % (source, buf[:200]))
+    return r
+
+
+def expect_429(r, what):
+    check(r.status == 429, "%s: expected 429, got %s" % (what, r.describe()))
+    ra = r.header("retry-after")
+    check(ra is not None and ra.isdigit() and int(ra) >= 1, "%s: Retry-After %r" % (what, ra))
+    check(r.code() == 60, "%s: expected code 60, got %s" % (what, r.describe()))
+
+
+def with_server(c, config, fn):
+    srv = Server(c.srv.binary)
+    path = os.path.join(srv.data, "limits.conf")
+    with open(path, "w") as f:
+        for k, v in config.items():
+            f.write("%s = %s\n" % (k, v))
+    srv.extra += ["--config", path]
+    try:
+        srv.start()
+        key = srv.add_project("limits")
+        srv.upload_ok(key, c.pkg, "2012.001.002")
+        return fn(srv, key)
+    finally:
+        srv.cleanup()
+
+
+@suite.case
+def device_burst_gets_429_others_answered(c):
+    # the suite's server: burst 10 per device, then one check per 3 s
+    dev, other = imei(700), imei(701)
+    answered = refused = 0
+    for i in range(30):
+        r = check_from(c, c.srv, dev, version="2012.001.002")
+        if r.status == 429:
+            expect_429(r, "check %d of a device over its limit" % (i + 1))
+            refused += 1
+        else:
+            expect_code(r, 27, "check %d of a device within its burst" % (i + 1))
+            answered += 1
+        if i % 5 == 0:
+            expect_code(check_from(c, c.srv, imei(710 + i), version="2012.001.002"), 27,
+                        "another device's check while %s is limited" % dev)
+    check(answered == 10 and refused == 20, "30 checks at once: %d answered, %d refused (expected 10 and 20)"
+          % (answered, refused))
+    expect_code(check_from(c, c.srv, other, version="2012.001.002"), 27, "another device after the burst")
+    time.sleep(3.2)
+    expect_code(check_from(c, c.srv, dev, version="2012.001.002"), 27, "the limited device after 3 s")
+    h = wait_history(c, dev, lambda e: e["code"] == 60, "the rate-limited event")
+    limited = [e for e in h if e["code"] == 60]
+    check(len(limited) == 1 and "20 checks" in limited[0]["note"],
+          "expected one rate-limited event counting 20 checks, got %s" % json.dumps(limited))
+
+
+@suite.case
+def address_burst_gets_429_other_address_answered(c):
+    cfg = {"limit_address_rate": "1", "limit_address_burst": "50", "limit_device_burst": "0"}
+
+    def run(srv, key):
+        t0 = time.time()
+        refused = 0
+        for i in range(80):
+            r = check_from(c, srv, imei(800 + i), key=key, version="2012.001.002")
+            if r.status == 429:
+                expect_429(r, "check %d from one address over its limit" % (i + 1))
+                refused += 1
+            else:
+                expect_code(r, 27, "check %d from one address" % (i + 1))
+            if i % 10 == 0 and i >= 60:
+                expect_code(check_from(c, srv, imei(900 + i), source="127.0.0.2", key=key,
+                                       version="2012.001.002"), 27,
+                            "a check from another address while 127.0.0.1 is limited")
+        slack = int(time.time() - t0) + 1
+        check(30 - slack <= refused <= 30, "80 checks from one address (burst 50, 1/s, %.1f s): %d refused"
+              % (time.time() - t0, refused))
+    with_server(c, cfg, run)
+
+
+@suite.case
+def new_devices_per_address_limited_unknown_key_creates_none(c):
+    cfg = {"limit_new_devices_rate": "1", "limit_new_devices_burst": "20"}
+
+    def run(srv, key):
+        st, before, _ = srv.admin("GET", "/admin/v1/status")
+        for i in range(200):
+            r = check_from(c, srv, imei(5000 + i), key="MADEUPKEY%d" % (i % 3))
+            expect_code(r, 25, "made-up device with an unknown key")
+        st, after, _ = srv.admin("GET", "/admin/v1/status")
+        check(after["devices"] == before["devices"],
+              "200 checks with an unknown key created %d devices" % (after["devices"] - before["devices"]))
+        refused = 0
+        for i in range(40):
+            r = check_from(c, srv, imei(6000 + i), key=key, version="2012.001.002")
+            if r.status == 429:
+                expect_429(r, "new device %d from one address" % (i + 1))
+                refused += 1
+        check(19 <= refused <= 20, "40 new devices from one address (burst 20): %d refused" % refused)
+        # devices already known are not held back by the new-device limit
+        expect_code(check_from(c, srv, imei(6000), key=key, version="2012.001.002"), 27, "a known device")
+    with_server(c, cfg, run)
+
+
+def loop_dev(c, dev, headers=(), method="GET"):
+    return check_from(c, c.srv, dev, headers=headers, version="2012.001.001", method=method)
+
+
+@suite.case
+def loop_guard_counts_suffix_range_deliveries(c):
+    dev = imei(1001)
+    n = len(c.pkg)
+    for i in range(6):
+        r = loop_dev(c, dev, [("Range", "bytes=-%d" % n)])
+        check(r.status == 206 and r.body == c.pkg, "suffix range %d: %s" % (i + 1, r.describe()))
+    r = loop_dev(c, dev, [("Range", "bytes=-%d" % n)])
+    expect_code(r, 40, "7th whole package fetched with a suffix range")
+
+
+@suite.case
+def loop_guard_counts_stale_if_range(c):
+    dev = imei(1002)
+    for i in range(6):
+        r = loop_dev(c, dev, [("Range", "bytes=1-"), ("If-Range", '"0000000000000000"')])
+        expect_package(r, c.pkg, "stale If-Range %d (whole package)" % (i + 1))
+    r = loop_dev(c, dev, [("Range", "bytes=1-"), ("If-Range", '"0000000000000000"')])
+    expect_code(r, 40, "7th whole package fetched with a stale If-Range")
+
+
+@suite.case
+def loop_guard_one_byte_ranges_do_not_ban(c):
+    victim = imei(1003)
+    for i in range(7):
+        r = loop_dev(c, victim, [("Range", "bytes=0-0")])
+        check(r.status == 206 and len(r.body) == 1, "one-byte range %d: %s" % (i + 1, r.describe()))
+    r = loop_dev(c, victim)
+    expect_package(r, c.pkg, "the device's own check after seven one-byte ranges in its name")
+
+
+@suite.case
+def download_cap_per_address(c):
+    big = os.urandom(3 << 20)
+    cfg = {"downloads_per_address": "2", "limit_device_burst": "0"}
+
+    def run(srv, key):
+        srv.upload_ok(key, big, "2012.001.003", firmware="BIG_FW")
+        held = []
+        try:
+            for i in range(2):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.settimeout(10)
+                s.connect(("127.0.0.1", srv.port))
+                q = "imei=%s&project_key=%s&firmware_name=BIG_FW&version=2012.001.001" % (imei(2000 + i), key)
+                s.sendall(module_bytes(srv.port, "/api/site/firmware_upgrade?" + q))
+                first = s.recv(1024)
+                check(first.startswith(b"HTTP/1.1 200"), "download %d did not start: %r" % (i + 1, first[:100]))
+                held.append(s)
+            q = "imei=%s&project_key=%s&firmware_name=BIG_FW&version=2012.001.001" % (imei(2010), key)
+            r = srv.raw(module_bytes(srv.port, "/api/site/firmware_upgrade?" + q))
+            check(r.status == 503 and r.code() == 61 and r.header("retry-after"),
+                  "third download at once from one address: %s" % r.describe())
+            r = check_from(c, srv, imei(2011), source="127.0.0.2", key=key)
+            check(r.status == 200, "a download from another address: %s" % r.describe()[:200])
+        finally:
+            for s in held:
+                s.close()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            r = srv.raw(module_bytes(srv.port, "/api/site/firmware_upgrade?" + q))
+            if r.status == 200:
+                break
+            time.sleep(0.2)
+        check(r.status == 200, "download after the others ended: %s" % r.describe()[:200])
+    with_server(c, cfg, run)
+
+
 if __name__ == "__main__":
-    sys.exit(main_with_server(suite, setup))
+    sys.exit(main_with_server(suite, setup, config={"limit_device_interval": "3"}))
