@@ -10,6 +10,7 @@
 #include "datalock.h"
 #include "health.h"
 #include "guard.h"
+#include "report_auth.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofserver.h"
@@ -569,6 +570,8 @@ int server_cli_serve(int argc, char **argv)
         fprintf(stderr, "openfota serve: cannot load the delta index from %s/openfota.db\n", s->data);
         goto out_dev;
     }
+    if (report_auth_load(s) < 0)
+        goto out_dev;
     s->guard = guard_new(s);
     if (s->guard == NULL)
         log_warn("limits: out of memory for the flood limit tables: checks are not rate limited");

@@ -111,6 +111,7 @@ typedef struct dev_state {
     int64_t acct_package;
     uint64_t acct_size;
     uint64_t acct_bytes;
+    int64_t report_last_ms;        /* time of the last signed report accepted (memory only) */
 } dev_state;
 
 /* One check (or admin action) in a device's history. */

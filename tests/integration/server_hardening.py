@@ -4,6 +4,8 @@ can no longer do to the update server. Each case failed before its fix.
 
 usage: server_hardening.py /path/to/openfota
 """
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -268,6 +270,82 @@ def download_cap_per_address(c):
             time.sleep(0.2)
         check(r.status == 200, "download after the others ended: %s" % r.describe()[:200])
     with_server(c, cfg, run)
+
+
+MASTER = bytes(range(1, 33))
+
+
+def signed_report(srv, dev, body, t_ms=None, key=MASTER, mac=None):
+    data = json.dumps(body).encode()
+    t = str(t_ms if t_ms is not None else int(time.time() * 1000))
+    dk = hmac.new(key, dev.encode(), hashlib.sha256).digest()
+    auth = mac or hmac.new(dk, t.encode() + b"\n" + data, hashlib.sha256).hexdigest()
+    req = ("POST /api/v1/device/status HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+           "Content-Type: application/json\r\nContent-Length: %d\r\nX-Openfota-Time: %s\r\n"
+           "X-Openfota-Auth: %s\r\n\r\n" % (srv.port, len(data), t, auth))
+    return srv.raw(req.encode() + data)
+
+
+def plain_report(srv, body):
+    data = json.dumps(body).encode()
+    req = ("POST /api/v1/device/status HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+           "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (srv.port, len(data)))
+    return srv.raw(req.encode() + data)
+
+
+@suite.case
+def forged_reports_cannot_pause_a_rollout(c):
+    srv = Server(c.srv.binary)
+    kf = os.path.join(srv.data, "push.key")
+    with open(kf, "w") as f:
+        f.write(MASTER.hex() + "\n")
+    os.chmod(kf, 0o600)
+    srv.extra += ["--push-key-file", kf]
+    try:
+        srv.start()
+        key = srv.add_project("rollout")
+        pkg = srv.upload_ok(key, c.pkg, "2012.001.002")
+        st, ro, raw = srv.admin("POST", "/admin/v1/rollouts",
+                                {"package": str(pkg["id"]), "stages": [100], "abort_min": 5})
+        check(st == 201, "POST /admin/v1/rollouts: %s %r" % (st, raw[:300]))
+        rid = ro["id"]
+        fake = [imei(3000 + i) for i in range(8)]
+        for d in fake:
+            r = check_from(c, srv, d, key=key, method="HEAD")
+            check(r.status == 200, "HEAD check of a made-up IMEI: %s" % r.describe())
+        body = lambda d: {"id": d, "version": "2012.001.002", "state": "failed", "reason": "x", "sha256": ""}
+        for d in fake:
+            r = plain_report(srv, body(d))
+            check(r.status == 204, "unsigned report: %s" % r.describe())
+        time.sleep(1.5)
+        st, ro, raw = srv.admin("GET", "/admin/v1/rollouts/%s" % rid)
+        check(st == 200 and ro["state"] == "running",
+              "unsigned failed reports for made-up IMEIs paused the rollout: %r" % raw[:400])
+        st, dv, raw = srv.admin("GET", "/admin/v1/devices/%s" % fake[0])
+        check(any((e["note"] or "").startswith("unverified: ") for e in dv.get("history", [])),
+              "unsigned report not kept as unverified history: %r" % raw[:600])
+        # signatures: wrong key, stale time, replay are refused with 401
+        d = fake[0]
+        check(signed_report(srv, d, body(d), key=bytes(32)).status == 401, "report signed with another key")
+        check(signed_report(srv, d, body(d), t_ms=int(time.time() * 1000) - 600000).status == 401,
+              "report signed 10 minutes ago")
+        t = int(time.time() * 1000)
+        r = signed_report(srv, d, body(d), t_ms=t)
+        check(r.status == 204, "signed report: %s" % r.describe())
+        check(signed_report(srv, d, body(d), t_ms=t).status == 401, "replayed signed report")
+        # signed failures from the devices themselves do pause it
+        for d in fake[1:]:
+            r = signed_report(srv, d, body(d))
+            check(r.status == 204, "signed report of %s: %s" % (d, r.describe()))
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            st, ro, raw = srv.admin("GET", "/admin/v1/rollouts/%s" % rid)
+            if ro.get("state") == "paused":
+                break
+            time.sleep(0.2)
+        check(ro.get("state") == "paused", "signed failed reports did not pause the rollout: %r" % raw[:400])
+    finally:
+        srv.cleanup()
 
 
 if __name__ == "__main__":
