@@ -99,10 +99,10 @@ static void usage(FILE *out)
             "  --limit-new-devices-rate N  devices first seen per minute per address\n"
             "                              (default 600; 0: no limit)                        limit_new_devices_rate\n"
             "  --limit-new-devices-burst N burst of that limit (default 1000)                limit_new_devices_burst\n"
-            "  --downloads-max N           package downloads at once (default 2000; 0: no cap) downloads_max\n"
-            "  --downloads-per-address N   package downloads at once per address (default 200) downloads_per_address\n"
-            "  --device-expire-days N      forget devices never sent a package and unseen\n"
-            "                              for N days (default 60; 0: never)                 device_expire_days\n"
+            "  --downloads-max N           package downloads at once, server-wide (default\n"
+            "                              2000; 0: no cap)                                  downloads_max\n"
+            "  --downloads-per-address N   package downloads at once per address (default\n"
+            "                              200; 0: no cap)                                   downloads_per_address\n"
             "  -h, --help                  this help\n"
             "\n"
             "On start it prints the device check URL (ending in '?', ready for a device\n"
@@ -155,7 +155,6 @@ static const struct {
     {"--limit-new-devices-burst", "limit_new_devices_burst"},
     {"--downloads-max", "downloads_max"},
     {"--downloads-per-address", "downloads_per_address"},
-    {"--device-expire-days", "device_expire_days"},
 };
 
 /* 0 ok, 1 help shown, 2 usage error */

@@ -12,6 +12,7 @@
 
 #include "blobs.h"
 #include "device_move.h"
+#include "guard.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofpkg.h"
@@ -302,6 +303,7 @@ static void h_status(of_server *s, http_req *r)
     snapshot_unref(snap);
     json_object_set_new(j, "deltas_pending", json_integer(delta_gen_pending(s->dgen)));
     json_object_set_new(j, "deltas_enabled", json_boolean(s->dgen != NULL));
+    guard_json(s, j);
     reply_json(r, 200, j);
 }
 

@@ -10,6 +10,7 @@
 #include "log.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,4 +222,14 @@ void guard_get_stats(of_server *s, guard_stats *out)
         lim_get_stats(tabs[i], &ls);
         out->evicted_busy += ls.evicted_busy;
     }
+}
+
+void guard_json(of_server *s, json_t *j)
+{
+    guard_stats st;
+    guard_get_stats(s, &st);
+    json_object_set_new(j, "checks_limited", json_integer((json_int_t)(st.refused_device + st.refused_address)));
+    json_object_set_new(j, "new_devices_limited", json_integer((json_int_t)st.refused_new_device));
+    json_object_set_new(j, "downloads_refused", json_integer((json_int_t)st.refused_downloads));
+    json_object_set_new(j, "downloads_running", json_integer((json_int_t)st.downloads_running));
 }

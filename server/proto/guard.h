@@ -60,4 +60,10 @@ void guard_download_end(struct of_server *s, const guard_addr *a);
 
 void guard_get_stats(struct of_server *s, guard_stats *out);
 
+/* Adds the counters to an admin status object (GET /admin/v1/status):
+ * checks_limited (device + address), new_devices_limited,
+ * downloads_refused, downloads_running. */
+struct json_t;
+void guard_json(struct of_server *s, struct json_t *status);
+
 #endif

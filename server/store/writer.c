@@ -13,6 +13,7 @@
 #include <time.h>
 
 #define PRUNE_AGE_EVERY_S 60
+#define DROP_LOG_EVERY_S 10 /* at most one "events dropped" log line per this many seconds */
 #define PRUNE_DEVICE_SLACK 10 /* prune a device's history every N new events */
 #define PROBE_IDLE_S 5        /* idle this long: prove the database still takes writes */
 
@@ -130,7 +131,8 @@ static void *writer_main(void *arg)
     writer *w = arg;
     dev_state *devs = malloc(WRITER_BATCH * sizeof *devs);
     store_event *evs = malloc(WRITER_BATCH * sizeof *evs);
-    time_t last_prune = 0, last_dev_prune = 0;
+    time_t last_prune = 0, last_dev_prune = 0, last_drop_log = 0;
+    unsigned long long drops_logged = 0; /* dropped events already said in the log */
     unsigned failing = 0; /* consecutive failed batches */
     if (devs == NULL || evs == NULL) {
         log_error("writer: out of memory; device state will not be saved");
@@ -233,6 +235,19 @@ static void *writer_main(void *arg)
             }
         }
         time_t now = time(NULL);
+        if (now - last_drop_log >= DROP_LOG_EVERY_S) {
+            /* never silent: say how many events were lost, and since when */
+            pthread_mutex_lock(&w->mu);
+            unsigned long long d = w->dropped;
+            pthread_mutex_unlock(&w->mu);
+            if (d > drops_logged) {
+                log_warn("writer: %llu history events dropped in the last %lld s (%llu since start): the event "
+                         "queue (%d) was full because the disk could not keep up; device state is kept",
+                         d - drops_logged, last_drop_log ? (long long)(now - last_drop_log) : 0LL, d, WRITER_QUEUE);
+                drops_logged = d;
+            }
+            last_drop_log = now;
+        }
         if (now != last_dev_prune || stopping) {
             last_dev_prune = now; /* once a second: devices with PRUNE_DEVICE_SLACK new events */
             prune_devices(w);
