@@ -6,7 +6,7 @@
 
 #include "server.h"
 
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
 
 #include <arpa/inet.h>

@@ -5,7 +5,7 @@
  * package downloads running at once (server-wide and per address).
  *
  * Owned by of_server (s->guard), created at start from the settings, freed
- * at stop after the HTTP layer. Tables are bounded (limits.h); the hot path
+ * at stop after the HTTP layer. Tables are bounded (ratelimit.h); the hot path
  * takes one stripe lock per table consulted.
  *
  * Codes of our own (docs/api.md): 60 with HTTP 429 (too many checks, or too

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
+#include "ratelimit.h"
 
 static void test_burst_then_rate(void **state)
 {

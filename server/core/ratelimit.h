@@ -1,5 +1,5 @@
 /*
- * limits.h — bounded tables of token buckets and concurrency counters,
+ * ratelimit.h — bounded tables of token buckets and concurrency counters,
  * keyed by short byte strings (a device id, a client address), for the
  * flood limits of the device check (docs/server.md, "Limits").
  *
@@ -15,8 +15,8 @@
  * A table with rate <= 0 or burst <= 0 allows every take (limit off) but
  * still counts concurrency (lim_acquire).
  */
-#ifndef OPENFOTA_SERVER_LIMITS_H
-#define OPENFOTA_SERVER_LIMITS_H
+#ifndef OPENFOTA_SERVER_RATELIMIT_H
+#define OPENFOTA_SERVER_RATELIMIT_H
 
 #include <stddef.h>
 #include <stdint.h>

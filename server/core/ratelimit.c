@@ -1,7 +1,7 @@
 /*
- * limits.c — bounded token-bucket tables (limits.h).
+ * ratelimit.c — bounded token-bucket tables (ratelimit.h).
  */
-#include "limits.h"
+#include "ratelimit.h"
 
 #include "siphash.h"
 
