@@ -574,6 +574,7 @@ int server_cli_serve(int argc, char **argv)
     s->guard = guard_new(s);
     if (s->guard == NULL)
         log_warn("limits: out of memory for the flood limit tables: checks are not rate limited");
+    guard_count_devices(s);
     s->wr = writer_start(s->st, s->devices, s->cfg.retention_events, s->cfg.retention_days);
     if (s->wr == NULL) {
         fprintf(stderr, "openfota serve: cannot start the writer thread\n");

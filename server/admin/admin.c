@@ -107,9 +107,10 @@ static void reply_store(http_req *r, store_err e, const char *what)
 
 static json_t *project_json(const cat_project *p)
 {
-    return json_pack("{s:s,s:s,s:b,s:b,s:I,s:I}", "key", p->key, "name", p->name, "listed_only", p->listed_only,
+    return json_pack("{s:s,s:s,s:b,s:b,s:I,s:I,s:I}", "key", p->key, "name", p->name, "listed_only", p->listed_only,
                      "upgrades_enabled", p->upgrades_enabled, "max_daily_deliveries",
-                     (json_int_t)p->max_daily_deliveries, "created", (json_int_t)p->created);
+                     (json_int_t)p->max_daily_deliveries, "created", (json_int_t)p->created, "max_devices",
+                     (json_int_t)p->max_devices);
 }
 
 static json_t *firmware_json(const snapshot *snap, const cat_firmware *f)
@@ -407,6 +408,12 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
         return;
     json_t *lo = json_object_get(b, "listed_only"), *ue = json_object_get(b, "upgrades_enabled"),
            *md = json_object_get(b, "max_daily_deliveries"), *nm = json_object_get(b, "name");
+    json_t *mx = json_object_get(b, "max_devices");
+    if (mx && (!json_is_integer(mx) || json_integer_value(mx) < 0 || json_integer_value(mx) > 100000000)) {
+        json_decref(b);
+        reply_err(r, 422, "max_devices must be a whole number from 0 (no cap) to 100000000", "{\"max_devices\":5000}");
+        return;
+    }
     if ((lo && !json_is_boolean(lo)) || (ue && !json_is_boolean(ue)) ||
         (md && (!json_is_integer(md) || json_integer_value(md) < 1 || json_integer_value(md) > 1000)) ||
         (nm && (!json_is_string(nm) || !text_valid(json_string_value(nm), NAME_MAX_LEN)))) {
@@ -434,6 +441,8 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
         p.upgrades_enabled = json_is_true(ue);
     if (md)
         p.max_daily_deliveries = (unsigned)json_integer_value(md);
+    if (mx)
+        p.max_devices = (unsigned)json_integer_value(mx);
     if (nm)
         scopy(p.name, sizeof p.name, json_string_value(nm));
     json_decref(b);
@@ -455,8 +464,8 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
         reply_store(r, e, "change project");
         return;
     }
-    log_info("admin: project %s changed (listed_only=%d upgrades_enabled=%d max_daily_deliveries=%u)", p.key,
-             p.listed_only, p.upgrades_enabled, p.max_daily_deliveries);
+    log_info("admin: project %s changed (listed_only=%d upgrades_enabled=%d max_daily_deliveries=%u max_devices=%u)",
+             p.key, p.listed_only, p.upgrades_enabled, p.max_daily_deliveries, p.max_devices);
     reply_json(r, 200, project_json(&p));
 }
 

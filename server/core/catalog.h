@@ -25,6 +25,7 @@ typedef struct cat_project {
     int upgrades_enabled;
     unsigned max_daily_deliveries;
     int64_t created;
+    unsigned max_devices;   /* devices a check may create for it at most, 0 = no cap (store column max_devices) */
 } cat_project;
 
 typedef struct cat_firmware {

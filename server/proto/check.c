@@ -410,7 +410,8 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
         /* a new device: only for a project that exists (made-up ids with a
          * wrong key create nothing), and not faster than the address's
          * new-device limit */
-        if (snap_project_by_key(snap, in.project_key, in.project_key_len) == NULL || in.project_key_len == 0) {
+        const snap_project *np = snap_project_by_key(snap, in.project_key, in.project_key_len);
+        if (np == NULL || in.project_key_len == 0) {
             dev_state blank;
             memset(&blank, 0, sizeof blank);
             memcpy(blank.id, id, sizeof blank.id);
@@ -421,7 +422,7 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
             reply_code(r, res.status, res.code, res.msg);
             return;
         }
-        if (!guard_new_device(s, r)) {
+        if (!guard_new_device(s, r) || !guard_project_admit(s, r, np->p)) {
             snapshot_unref(snap);
             return;
         }

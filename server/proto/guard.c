@@ -24,6 +24,13 @@ struct guard {
     unsigned dl_max, dl_per_addr;
     atomic_uint dl_running;
     atomic_ullong refused_device, refused_address, refused_new_device, refused_downloads;
+    pthread_mutex_t proj_mu; /* devices per project (only touched when a device is created) */
+    struct proj_count {
+        int64_t id;
+        unsigned n;
+    } *proj;
+    size_t nproj, capproj;
+    int64_t full_logged; /* time a "project full" line was last logged */
 };
 
 static double mono(void)
@@ -45,6 +52,7 @@ guard *guard_new(const of_server *s)
     g->newdev = lim_new(GUARD_ADDRESS_ENTRIES, (double)c->limit_new_devices_rate / 60.0,
                         (double)c->limit_new_devices_burst);
     g->dl = lim_new(GUARD_ADDRESS_ENTRIES, 0, 0);
+    pthread_mutex_init(&g->proj_mu, NULL);
     g->dl_max = c->downloads_max;
     g->dl_per_addr = c->downloads_per_address;
     if (!g->dev || !g->addr || !g->newdev || !g->dl) {
@@ -62,6 +70,8 @@ void guard_free(guard *g)
     lim_free(g->addr);
     lim_free(g->newdev);
     lim_free(g->dl);
+    pthread_mutex_destroy(&g->proj_mu);
+    free(g->proj);
     free(g);
 }
 
@@ -232,4 +242,65 @@ void guard_json(of_server *s, json_t *j)
     json_object_set_new(j, "new_devices_limited", json_integer((json_int_t)st.refused_new_device));
     json_object_set_new(j, "downloads_refused", json_integer((json_int_t)st.refused_downloads));
     json_object_set_new(j, "downloads_running", json_integer((json_int_t)st.downloads_running));
+}
+
+/* proj_mu held. The counter of project id, added when absent (NULL on OOM). */
+static struct proj_count *proj_slot(guard *g, int64_t id)
+{
+    for (size_t i = 0; i < g->nproj; i++)
+        if (g->proj[i].id == id)
+            return &g->proj[i];
+    if (g->nproj == g->capproj) {
+        size_t nc = g->capproj ? g->capproj * 2 : 16;
+        struct proj_count *np = realloc(g->proj, nc * sizeof *np);
+        if (np == NULL)
+            return NULL;
+        g->proj = np;
+        g->capproj = nc;
+    }
+    g->proj[g->nproj] = (struct proj_count){id, 0};
+    return &g->proj[g->nproj++];
+}
+
+void guard_count_devices(of_server *s)
+{
+    guard *g = s->guard;
+    dev_state *all = NULL;
+    size_t n = 0;
+    if (g == NULL || devtab_snapshot_all(s->devices, &all, &n) < 0)
+        return;
+    pthread_mutex_lock(&g->proj_mu);
+    for (size_t i = 0; i < n; i++) {
+        if (all[i].project_id == 0)
+            continue;
+        struct proj_count *c = proj_slot(g, all[i].project_id);
+        if (c)
+            c->n++;
+    }
+    pthread_mutex_unlock(&g->proj_mu);
+    free(all);
+}
+
+int guard_project_admit(of_server *s, http_req *r, const cat_project *p)
+{
+    guard *g = s->guard;
+    if (g == NULL)
+        return 1;
+    pthread_mutex_lock(&g->proj_mu);
+    struct proj_count *c = proj_slot(g, p->id);
+    int ok = c == NULL || p->max_devices == 0 || c->n < p->max_devices;
+    if (ok && c)
+        c->n++;
+    int64_t now = (int64_t)time(NULL);
+    int say = !ok && now - g->full_logged >= 60;
+    if (say)
+        g->full_logged = now;
+    pthread_mutex_unlock(&g->proj_mu);
+    if (say)
+        log_warn("project %s has its %u devices (max_devices): checks of new devices get code 27; raise it with "
+                 "openfota project set %s --max-devices N",
+                 p->key, p->max_devices, p->key);
+    if (!ok)
+        reply_code(r, 404, 27, "this project has as many devices as it allows (max_devices): no new device accepted");
+    return ok;
 }

@@ -60,6 +60,15 @@ void guard_download_end(struct of_server *s, const guard_addr *a);
 
 void guard_get_stats(struct of_server *s, guard_stats *out);
 
+/* Devices per project, for a project's max_devices: counted once at start
+ * from the device table (guard_count_devices), then one more for each
+ * device a check creates. guard_project_admit: before a check creates a
+ * device for project p: 1 go on (counted), 0 the project has max_devices
+ * devices (answered 404, code 27, nothing created). */
+struct cat_project;
+void guard_count_devices(struct of_server *s);
+int guard_project_admit(struct of_server *s, http_req *r, const struct cat_project *p);
+
 /* Adds the counters to an admin status object (GET /admin/v1/status):
  * checks_limited (device + address), new_devices_limited,
  * downloads_refused, downloads_running. */

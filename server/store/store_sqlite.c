@@ -125,6 +125,8 @@ static const schema_step migrations[] = {
     {4, "ALTER TABLE signed_packages ADD COLUMN base_core BIGINT NOT NULL DEFAULT 0;"
         "ALTER TABLE signed_packages ADD COLUMN base_x BIGINT NOT NULL DEFAULT 0;"
         "ALTER TABLE signed_packages ADD COLUMN base_z BIGINT NOT NULL DEFAULT 0"},
+    /* 5: a project's cap on its devices (0: none), docs/api.md */
+    {5, "ALTER TABLE projects ADD COLUMN max_devices INTEGER NOT NULL DEFAULT 0"},
     {0, NULL},
 };
 
@@ -270,7 +272,7 @@ static store_err load_catalog(store *s, catalog *c)
         goto out;
     }
     cap = 0;
-    sqlite3_prepare_v2(db, "SELECT id, key, name, listed_only, upgrades_enabled, max_daily_deliveries, created FROM projects", -1, &st, NULL);
+    sqlite3_prepare_v2(db, "SELECT id, key, name, listed_only, upgrades_enabled, max_daily_deliveries, created, max_devices FROM projects", -1, &st, NULL);
     while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         GROW(c->projects, c->nprojects, cap);
         cat_project *p = &c->projects[c->nprojects++];
@@ -282,6 +284,7 @@ static store_err load_catalog(store *s, catalog *c)
         p->upgrades_enabled = sqlite3_column_int(st, 4);
         p->max_daily_deliveries = (unsigned)sqlite3_column_int(st, 5);
         p->created = sqlite3_column_int64(st, 6);
+        p->max_devices = (unsigned)sqlite3_column_int64(st, 7);
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -572,6 +575,7 @@ static int bind_project(sqlite3_stmt *st, const void *a)
     sqlite3_bind_int64(st, 5, p->max_daily_deliveries);
     sqlite3_bind_int64(st, 6, p->created);
     sqlite3_bind_int64(st, 7, p->id);
+    sqlite3_bind_int64(st, 8, p->max_devices);
     return 0;
 }
 
@@ -585,7 +589,7 @@ static store_err project_insert(store *s, cat_project *p)
         if (e == STORE_OK)
             e = run1(db,
                      "INSERT INTO projects (key, name, listed_only, upgrades_enabled, max_daily_deliveries, created,"
-                     " id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     " id, max_devices) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                      "add project", bind_project, p, NULL);
         if (e == STORE_OK)
             e = exec(db, "COMMIT");
@@ -601,8 +605,8 @@ static store_err project_update(store *s, const cat_project *p)
     int ch = 0;
     pthread_mutex_lock(&SS(s)->adm_mu);
     store_err e = run1(SS(s)->adm,
-                       "UPDATE projects SET key = ?, name = ?, listed_only = ?, upgrades_enabled = ?,"
-                       " max_daily_deliveries = ?, created = ? WHERE id = ?",
+                       "UPDATE projects SET key = ?1, name = ?2, listed_only = ?3, upgrades_enabled = ?4,"
+                       " max_daily_deliveries = ?5, created = ?6, max_devices = ?8 WHERE id = ?7",
                        "change project", bind_project, p, &ch);
     pthread_mutex_unlock(&SS(s)->adm_mu);
     return e == STORE_OK && ch == 0 ? STORE_NOTFOUND : e;

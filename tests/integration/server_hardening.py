@@ -272,6 +272,32 @@ def download_cap_per_address(c):
     with_server(c, cfg, run)
 
 
+@suite.case
+def project_device_cap(c):
+    def run(srv, key):
+        st, obj, raw = srv.admin("PATCH", "/admin/v1/projects/%s" % key, {"max_devices": 3})
+        check(st == 200 and obj.get("max_devices") == 3, "PATCH max_devices: %s %r" % (st, raw[:300]))
+        st, obj, raw = srv.admin("PATCH", "/admin/v1/projects/%s" % key, {"max_devices": -1})
+        check(st == 422, "PATCH max_devices -1: %s %r" % (st, raw[:300]))
+        codes = []
+        for i in range(5):
+            r = check_from(c, srv, imei(7000 + i), key=key, version="2012.001.002")
+            expect_code(r, 27, "new device %d with a cap of 3" % (i + 1))
+            codes.append(r.status)
+        check(codes == [404] * 5, "statuses %r" % codes)
+        st, status, _ = srv.admin("GET", "/admin/v1/status")
+        check(status["devices"] == 3, "a project capped at 3 devices holds %s" % status["devices"])
+        st, dv, _ = srv.admin("GET", "/admin/v1/devices/%s" % imei(7004))
+        check(st == 404, "the refused 5th device was created: %s" % st)
+        expect_code(check_from(c, srv, imei(7000), key=key, version="2012.001.002"), 27, "a device within the cap")
+        r = srv.cli("project", "set", key, "--max-devices", "10")
+        check(r.returncode == 0 and "10" in r.stdout, "openfota project set --max-devices: %s %s" % (r.stdout, r.stderr))
+        check_from(c, srv, imei(7004), key=key, version="2012.001.002")
+        st, dv, _ = srv.admin("GET", "/admin/v1/devices/%s" % imei(7004))
+        check(st == 200, "a new device after the cap was raised: %s" % st)
+    with_server(c, {}, run)
+
+
 MASTER = bytes(range(1, 33))
 
 
