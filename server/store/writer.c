@@ -133,6 +133,7 @@ static void *writer_main(void *arg)
     store_event *evs = malloc(WRITER_BATCH * sizeof *evs);
     time_t last_prune = 0, last_dev_prune = 0, last_drop_log = 0;
     unsigned long long drops_logged = 0; /* dropped events already said in the log */
+    time_t started = time(NULL);
     unsigned failing = 0; /* consecutive failed batches */
     if (devs == NULL || evs == NULL) {
         log_error("writer: out of memory; device state will not be saved");
@@ -243,10 +244,11 @@ static void *writer_main(void *arg)
             if (d > drops_logged) {
                 log_warn("writer: %llu history events dropped in the last %lld s (%llu since start): the event "
                          "queue (%d) was full because the disk could not keep up; device state is kept",
-                         d - drops_logged, last_drop_log ? (long long)(now - last_drop_log) : 0LL, d, WRITER_QUEUE);
+                         d - drops_logged, (long long)(now - (last_drop_log ? last_drop_log : started)), d,
+                         WRITER_QUEUE);
                 drops_logged = d;
+                last_drop_log = now;
             }
-            last_drop_log = now;
         }
         if (now != last_dev_prune || stopping) {
             last_dev_prune = now; /* once a second: devices with PRUNE_DEVICE_SLACK new events */
