@@ -176,6 +176,26 @@ def address_burst_gets_429_other_address_answered(c):
 
 
 @suite.case
+def address_limit_behind_trusted_proxy(c):
+    # behind a reverse proxy every check comes from its address: the limit
+    # must apply to the client address it forwards
+    cfg = {"trusted_proxies": "127.0.0.1", "limit_address_rate": "1", "limit_address_burst": "5",
+           "limit_device_burst": "0"}
+
+    def run(srv, key):
+        statuses = []
+        for i in range(8):
+            r = check_from(c, srv, imei(8100 + i), key=key, version="2012.001.002",
+                           headers=[("X-Forwarded-For", "198.51.100.7")])
+            statuses.append(r.status)
+        check(statuses.count(429) >= 2, "8 checks from one forwarded client (burst 5): %r" % statuses)
+        r = check_from(c, srv, imei(8200), key=key, version="2012.001.002",
+                       headers=[("X-Forwarded-For", "198.51.100.8")])
+        expect_code(r, 27, "another forwarded client through the same proxy")
+    with_server(c, cfg, run)
+
+
+@suite.case
 def new_devices_per_address_limited_unknown_key_creates_none(c):
     cfg = {"limit_new_devices_rate": "1", "limit_new_devices_burst": "20"}
 
