@@ -9,6 +9,7 @@ import hmac
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 
@@ -18,6 +19,7 @@ from ofharness import (FW, Server, Suite, check, expect_code, expect_package,  #
 import luatbin  # noqa: E402
 
 suite = Suite("server_hardening")
+DEVICE_CLIENT = sys.argv[2] if len(sys.argv) > 2 else None
 
 
 class Ctx:
@@ -390,6 +392,25 @@ def forged_reports_cannot_pause_a_rollout(c):
                 break
             time.sleep(0.2)
         check(ro.get("state") == "paused", "signed failed reports did not pause the rollout: %r" % raw[:400])
+        if DEVICE_CLIENT:
+            # the device library signs with the key `openfota push key ID` prints
+            d = imei(3100)
+            check_from(c, srv, d, key=key, method="HEAD")
+            kr = srv.cli("push", "key", d, "--key-file", kf)
+            dk = kr.stdout.strip().split()[-1] if kr.returncode == 0 and kr.stdout.strip() else ""
+            check(len(dk) == 64, "openfota push key %s: %r %r" % (d, kr.stdout, kr.stderr))
+            url = srv.url + "/api/v1/device/status"
+            out = subprocess.run([DEVICE_CLIENT, "report", url, d, dk, "2012.001.002", "downloading"],
+                                 capture_output=True, text=True, timeout=30)
+            check('"status":204' in out.stdout, "signed report from the device library: %r %r"
+                  % (out.stdout, out.stderr))
+            out = subprocess.run([DEVICE_CLIENT, "report", url, d, "00" * 32, "2012.001.002", "failed"],
+                                 capture_output=True, text=True, timeout=30)
+            check('"status":401' in out.stdout, "report signed with a wrong key: %r" % out.stdout)
+            st, dv, raw = srv.admin("GET", "/admin/v1/devices/%s" % d)
+            notes = [e["note"] for e in dv.get("history", []) if e["decision"] == "report"]
+            check(any(n.startswith("device reports downloading") for n in notes),
+                  "the signed report is not in the history as verified: %r" % notes)
     finally:
         srv.cleanup()
 
