@@ -39,6 +39,7 @@ void config_defaults(of_config *c)
     c->limit_new_devices_burst = 1000;
     c->downloads_max = 2000;
     c->downloads_per_address = 200;
+    c->device_expire_days = 60;
 }
 
 /* Unsigned decimal with optional K/M/G suffix (binary), bounded. */
@@ -147,6 +148,7 @@ static const struct uint_key uint_keys[] = {
     {"limit_new_devices_burst", UOFF(limit_new_devices_burst), 0, 100000000, 0},
     {"downloads_max", UOFF(downloads_max), 0, 1000000, 0},
     {"downloads_per_address", UOFF(downloads_per_address), 0, 1000000, 0},
+    {"device_expire_days", UOFF(device_expire_days), 0, 36500, 0},
 };
 
 static int set_str(char *dst, const char *value, const char *key, char *err, size_t errlen)

@@ -55,6 +55,8 @@ typedef struct of_config {
     unsigned limit_new_devices_burst; /* default 1000 */
     unsigned downloads_max;          /* package downloads at once, server-wide, default 2000 */
     unsigned downloads_per_address;  /* package downloads at once per client address, default 200 */
+    unsigned device_expire_days;     /* devices never sent a whole package and unseen this long are
+                                      * forgotten, default 60; 0 = never */
 } of_config;
 
 void config_defaults(of_config *c);

@@ -103,6 +103,8 @@ static void usage(FILE *out)
             "                              2000; 0: no cap)                                  downloads_max\n"
             "  --downloads-per-address N   package downloads at once per address (default\n"
             "                              200; 0: no cap)                                   downloads_per_address\n"
+            "  --device-expire-days N      forget devices never sent a whole package and\n"
+            "                              unseen for N days (default 60; 0: never)          device_expire_days\n"
             "  -h, --help                  this help\n"
             "\n"
             "On start it prints the device check URL (ending in '?', ready for a device\n"
@@ -155,6 +157,7 @@ static const struct {
     {"--limit-new-devices-burst", "limit_new_devices_burst"},
     {"--downloads-max", "downloads_max"},
     {"--downloads-per-address", "downloads_per_address"},
+    {"--device-expire-days", "device_expire_days"},
 };
 
 /* 0 ok, 1 help shown, 2 usage error */
@@ -580,6 +583,7 @@ int server_cli_serve(int argc, char **argv)
         fprintf(stderr, "openfota serve: cannot start the writer thread\n");
         goto out_dev;
     }
+    writer_set_expiry(s->wr, s->cfg.device_expire_days);
     if (s->keys.signer) {
         s->dgen = delta_gen_start(s, s->cfg.delta_workers);
         if (s->dgen == NULL) {

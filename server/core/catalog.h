@@ -107,6 +107,7 @@ typedef struct dev_state {
     unsigned failed_upgrades;
     int64_t pending_package;       /* last package sent completely, 0 none */
     of_version pending_from;       /* version the device had when it got it */
+    int upgraded;                  /* 1 once a whole package reached it (never expires then) */
     /* loop guard byte accounting (rules_account), memory only: bytes of one
      * package (as served: full or delta) received on delivery_day */
     int64_t acct_package;

@@ -188,6 +188,32 @@ size_t devtab_take_dirty(devtab *t, dev_state *out, size_t max)
 
 size_t devtab_count(devtab *t) { return atomic_load(&t->total); }
 
+size_t devtab_expire(devtab *t, int64_t seen_before, char (*ids)[DEVICE_ID_MAX], size_t max)
+{
+    size_t n = 0;
+    for (int i = 0; i < STRIPES && n < max; i++) {
+        struct stripe *s = &t->stripes[i];
+        pthread_mutex_lock(&s->mu);
+        for (size_t b = 0; b < s->nbuckets && n < max; b++) {
+            dev_entry **pp = &s->buckets[b];
+            while (*pp && n < max) {
+                dev_entry *e = *pp;
+                if (!e->dirty && !e->st.upgraded && !e->st.forbidden && !e->st.banned && e->st.last_seen < seen_before) {
+                    *pp = e->next;
+                    memcpy(ids[n++], e->st.id, DEVICE_ID_MAX);
+                    s->count--;
+                    atomic_fetch_sub(&t->total, 1);
+                    free(e);
+                } else {
+                    pp = &e->next;
+                }
+            }
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return n;
+}
+
 size_t devtab_max_chain(devtab *t)
 {
     size_t best = 0;

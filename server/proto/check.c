@@ -156,8 +156,10 @@ static void check_done(http_req *r, int ok, uint64_t sent)
         dev_entry *e = devtab_lock(s->devices, d->ev.device_id, 0);
         if (e) {
             complete = rules_account(devtab_state(e), d->pkg.id, d->serve_size, got, (int64_t)time(NULL));
-            if (complete)
+            if (complete) {
                 rules_delivered(devtab_state(e), &d->pkg, &d->from, 1);
+                devtab_state(e)->upgraded = 1;
+            }
             devtab_mark_dirty(s->devices, e);
             devtab_unlock(s->devices, e);
         }

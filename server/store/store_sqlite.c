@@ -127,6 +127,10 @@ static const schema_step migrations[] = {
         "ALTER TABLE signed_packages ADD COLUMN base_z BIGINT NOT NULL DEFAULT 0"},
     /* 5: a project's cap on its devices (0: none), docs/api.md */
     {5, "ALTER TABLE projects ADD COLUMN max_devices INTEGER NOT NULL DEFAULT 0"},
+    /* 6: devices that received a whole package never expire (device_expire_days) */
+    {6, "ALTER TABLE devices ADD COLUMN upgraded INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE devices SET upgraded = 1 WHERE failed_upgrades > 0 OR pending_package != 0"
+        " OR id IN (SELECT device_id FROM events WHERE complete = 1)"},
     {0, NULL},
 };
 
@@ -381,7 +385,7 @@ static store_err load_devices(store *s, store_device_cb cb, void *arg)
     int rc = sqlite3_prepare_v2(db,
                                 "SELECT id, project_id, firmware, suffix, has_version, core, script_x, script_z,"
                                 " forbidden, banned, banned_at, deliveries_today, delivery_day, last_seen, last_code,"
-                                " failed_upgrades, pending_package, pending_core, pending_x, pending_z FROM devices",
+                                " failed_upgrades, pending_package, pending_core, pending_x, pending_z, upgraded FROM devices",
                                 -1, &st, NULL);
     store_err e = map_rc(db, rc, "load devices");
     while (e == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -407,6 +411,7 @@ static store_err load_devices(store *s, store_device_cb cb, void *arg)
         d.pending_from.core = (uint32_t)sqlite3_column_int64(st, 17);
         d.pending_from.x = (uint32_t)sqlite3_column_int64(st, 18);
         d.pending_from.z = (uint32_t)sqlite3_column_int64(st, 19);
+        d.upgraded = sqlite3_column_int(st, 20);
         if (cb(arg, &d) != 0)
             e = STORE_ERROR;
     }
@@ -455,6 +460,7 @@ static store_err write_batch(store *s, const dev_state *devs, size_t ndev, const
         sqlite3_bind_int64(st, 18, d->pending_from.core);
         sqlite3_bind_int64(st, 19, d->pending_from.x);
         sqlite3_bind_int64(st, 20, d->pending_from.z);
+        sqlite3_bind_int(st, 21, d->upgraded);
         e = map_rc(db, sqlite3_step(st), "save device");
         sqlite3_clear_bindings(st);
     }
@@ -532,6 +538,28 @@ static store_err prune_device(store *s, const char *device_id, unsigned keep)
                 "DELETE FROM events WHERE device_id = ? AND id <= "
                 "(SELECT id FROM events WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
                 "prune device events", bind_prune, &a, NULL);
+}
+
+static int bind_text1(sqlite3_stmt *st, const void *a);
+
+/* Devices the server forgets (device_expire_days): their rows and history,
+ * in one transaction on the writer's connection. */
+static store_err devices_delete(store *s, const char (*ids)[DEVICE_ID_MAX], size_t n)
+{
+    sqlite3 *db = SS(s)->wr;
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e != STORE_OK)
+        return e;
+    for (size_t i = 0; i < n && e == STORE_OK; i++) {
+        e = run1(db, "DELETE FROM events WHERE device_id = ?", "forget device", bind_text1, ids[i], NULL);
+        if (e == STORE_OK)
+            e = run1(db, "DELETE FROM devices WHERE id = ?", "forget device", bind_text1, ids[i], NULL);
+    }
+    if (e == STORE_OK)
+        e = exec(db, "COMMIT");
+    if (e != STORE_OK)
+        exec(db, "ROLLBACK");
+    return e;
 }
 
 /* --- admin side -----------------------------------------------------------
@@ -1165,6 +1193,7 @@ static const store_ops sqlite_ops = {
     .write_batch = write_batch,
     .prune_age = prune_age,
     .prune_device = prune_device,
+    .devices_delete = devices_delete,
     .project_insert = project_insert,
     .project_update = project_update,
     .project_delete = project_delete,
@@ -1228,8 +1257,8 @@ store *store_sqlite_open(const char *dir, char *err, size_t errlen)
     if (sqlite3_prepare_v2(ss->wr,
                            "INSERT INTO devices (id, project_id, firmware, suffix, has_version, core, script_x,"
                            " script_z, forbidden, banned, banned_at, deliveries_today, delivery_day, last_seen,"
-                           " last_code, failed_upgrades, pending_package, pending_core, pending_x, pending_z)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                           " last_code, failed_upgrades, pending_package, pending_core, pending_x, pending_z,"
+                           " upgraded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
                            " firmware = excluded.firmware, suffix = excluded.suffix,"
                            " has_version = excluded.has_version, core = excluded.core,"
@@ -1239,7 +1268,8 @@ store *store_sqlite_open(const char *dir, char *err, size_t errlen)
                            " delivery_day = excluded.delivery_day, last_seen = excluded.last_seen,"
                            " last_code = excluded.last_code, failed_upgrades = excluded.failed_upgrades,"
                            " pending_package = excluded.pending_package, pending_core = excluded.pending_core,"
-                           " pending_x = excluded.pending_x, pending_z = excluded.pending_z",
+                           " pending_x = excluded.pending_x, pending_z = excluded.pending_z,"
+                           " upgraded = excluded.upgraded",
                            -1, &ss->wr_dev, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(ss->wr,
                            "INSERT INTO events (device_id, time, version, code, decision, package_id, bytes_sent,"

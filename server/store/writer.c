@@ -37,6 +37,7 @@ struct writer {
     unsigned failing_now; /* consecutive failed writes, for writer_health */
     int64_t last_ok;      /* CLOCK_MONOTONIC seconds of the last successful write */
     int64_t write_since;  /* CLOCK_MONOTONIC seconds the write under way began, 0 when none */
+    unsigned expire_days; /* under mu */
     /* per-device counters for the per-device retention (small open table) */
     struct prune_slot {
         char id[DEVICE_ID_MAX];
@@ -69,6 +70,46 @@ int writer_event(writer *w, const store_event *in)
     if (w->count >= WRITER_BATCH)
         pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+void writer_set_expiry(writer *w, unsigned days)
+{
+    pthread_mutex_lock(&w->mu);
+    w->expire_days = days;
+    pthread_mutex_unlock(&w->mu);
+}
+
+#define EXPIRE_EVERY_S 3600
+#define EXPIRE_BATCH 500
+
+/* 0 ran, -1 expiry is off */
+static int expire_devices(writer *w, time_t now)
+{
+    pthread_mutex_lock(&w->mu);
+    unsigned days = w->expire_days;
+    pthread_mutex_unlock(&w->mu);
+    if (days == 0 || w->st->ops->devices_delete == NULL)
+        return -1;
+    char(*ids)[DEVICE_ID_MAX] = malloc(EXPIRE_BATCH * sizeof *ids);
+    if (ids == NULL)
+        return 0;
+    size_t total = 0, n;
+    int64_t cutoff = (int64_t)now - (int64_t)days * 86400;
+    do {
+        n = devtab_expire(w->dt, cutoff, ids, EXPIRE_BATCH);
+        if (n && w->st->ops->devices_delete(w->st, (const char(*)[DEVICE_ID_MAX])ids, n) != STORE_OK) {
+            log_warn("devices: %zu expired devices could not be deleted from the database; they come back at the "
+                     "next start and expire again",
+                     n);
+        }
+        total += n;
+    } while (n == EXPIRE_BATCH);
+    free(ids);
+    if (total)
+        log_info("devices: %zu devices forgotten: never sent a whole package and unseen for %u days "
+                 "(device_expire_days)",
+                 total, days);
     return 0;
 }
 
@@ -131,7 +172,7 @@ static void *writer_main(void *arg)
     writer *w = arg;
     dev_state *devs = malloc(WRITER_BATCH * sizeof *devs);
     store_event *evs = malloc(WRITER_BATCH * sizeof *evs);
-    time_t last_prune = 0, last_dev_prune = 0, last_drop_log = 0;
+    time_t last_prune = 0, last_dev_prune = 0, last_drop_log = 0, last_expire = 0;
     unsigned long long drops_logged = 0; /* dropped events already said in the log */
     time_t started = time(NULL);
     unsigned failing = 0; /* consecutive failed batches */
@@ -254,6 +295,8 @@ static void *writer_main(void *arg)
             last_dev_prune = now; /* once a second: devices with PRUNE_DEVICE_SLACK new events */
             prune_devices(w);
         }
+        if (now - last_expire >= EXPIRE_EVERY_S && !stopping && !failing && expire_devices(w, now) == 0)
+            last_expire = now;
         if (now - last_prune >= PRUNE_AGE_EVERY_S || stopping) {
             last_prune = now;
             w->st->ops->prune_age(w->st, (int64_t)now - (int64_t)w->keep_days * 86400);
