@@ -359,7 +359,7 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
     }
     int64_t now = (int64_t)time(NULL);
     if (!guard_check(s, r, id, now))
-        return;
+        return GUARD_CODE_RATE;
     of_version ver;
     version_err ve = version_parse(q.version.p, q.version.len, &ver);
     store_event ev;
@@ -422,11 +422,15 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
             snapshot_unref(snap);
             log_debug("device %s: code %d, not recorded (unknown project key)", id, res.code);
             reply_code(r, res.status, res.code, res.msg);
-            return;
+            return res.code;
         }
-        if (!guard_new_device(s, r) || !guard_project_admit(s, r, np->p)) {
+        if (!guard_new_device(s, r)) {
             snapshot_unref(snap);
-            return;
+            return GUARD_CODE_RATE;
+        }
+        if (!guard_project_admit(s, r, np->p)) {
+            snapshot_unref(snap);
+            return 27;
         }
         e = devtab_lock(s->devices, id, 1);
     }
@@ -527,7 +531,7 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
                  (long long)d->pkg.id);
         writer_event(s->wr, &d->ev);
         free(d);
-        return;
+        return GUARD_CODE_BUSY;
     }
     r->user = d;
     r->on_done = check_done;
