@@ -13,6 +13,7 @@ static const struct admin_col project_cols[] = {
     {"LISTED-ONLY", "listed_only", false},
     {"UPGRADES", "upgrades_enabled", false},
     {"MAX-DAILY", "max_daily_deliveries", false},
+    {"MAX-DEVICES", "max_devices", false},
     {"CREATED", "created", true},
 };
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
@@ -23,6 +24,7 @@ static const struct admin_col project_fields[] = {
     {"listed devices only", "listed_only", false},
     {"upgrades", "upgrades_enabled", false},
     {"max deliveries/day", "max_daily_deliveries", false},
+    {"max devices (0: no cap)", "max_devices", false},
     {"created", "created", true},
 };
 
@@ -44,12 +46,15 @@ static void project_help(FILE *out)
             "                                line (the server makes one unless --key is given)\n"
             "  list                          all projects\n"
             "  show KEY                      one project and its firmware names\n"
-            "  set KEY [--listed-only on|off] [--upgrades on|off] [--max-daily N] [--name NAME]\n"
+            "  set KEY [--listed-only on|off] [--upgrades on|off] [--max-daily N]\n"
+            "          [--max-devices N] [--name NAME]\n"
             "                                change switches: listed-only = only devices added\n"
             "                                with 'project devices add' get upgrades (others get\n"
             "                                code 27); upgrades off = nobody gets upgrades (27);\n"
             "                                max-daily = package deliveries per device per day\n"
             "                                before the device is banned (code 40), 1 to 1000;\n"
+            "                                max-devices = devices checks may create for the\n"
+            "                                project, 0 = no cap (new ones past it get code 27);\n"
             "                                name = a new display name (the key stays)\n"
             "  rm KEY                        remove a project (refused while it has packages)\n"
             "  devices add KEY ID...         put device ids (IMEI or MAC) on the project's list\n\n"
@@ -175,17 +180,18 @@ static int project_set(struct admin_ctx *ctx, struct admin_args *a)
     const char *listed = admin_args_value(a, "--listed-only");
     const char *upgrades = admin_args_value(a, "--upgrades");
     const char *max_daily = admin_args_value(a, "--max-daily");
+    const char *max_devices = admin_args_value(a, "--max-devices");
     const char *new_name = admin_args_value(a, "--name");
     if (!admin_args_check(a, "project set"))
         return 2;
     const char *key = admin_args_pos(a, 0);
     const char *usage = "project set KEY [--listed-only on|off] [--upgrades on|off] [--max-daily N] "
-                        "[--name NAME]";
+                        "[--max-devices N] [--name NAME]";
     if (!key || a->argc != 1)
         return admin_usage("project set", usage);
-    if (!listed && !upgrades && !max_daily && !new_name) {
+    if (!listed && !upgrades && !max_daily && !max_devices && !new_name) {
         fprintf(stderr, "openfota project set: nothing to change: give --listed-only, --upgrades, "
-                        "--max-daily or --name\n");
+                        "--max-daily, --max-devices or --name\n");
         return 2;
     }
     json_t *body = json_object();
@@ -220,6 +226,18 @@ static int project_set(struct admin_ctx *ctx, struct admin_args *a)
             return 2;
         }
         json_object_set_new(body, "max_daily_deliveries", json_integer(n));
+    }
+    if (max_devices) {
+        long long n;
+        if (admin_parse_uint(max_devices, 100000000, &n)) {
+            fprintf(stderr,
+                    "openfota project set: --max-devices takes a whole number from 0 (no cap) to 100000000, "
+                    "not '%s'\n",
+                    max_devices);
+            json_decref(body);
+            return 2;
+        }
+        json_object_set_new(body, "max_devices", json_integer(n));
     }
     int rc = 1;
     json_t *p = NULL;

@@ -17,6 +17,9 @@ static const struct admin_col status_cols[] = {
     {"history events dropped", "events_dropped", false},
     {"deltas made by the server", "deltas_enabled", false},
     {"deltas being made", "deltas_pending", false},
+    {"checks refused (429)", "checks_limited", false},
+    {"new devices refused (429)", "new_devices_limited", false},
+    {"downloads refused (503)", "downloads_refused", false},
     {"device check URL", "check_url", false},
     {"admin URL", "admin_url", false},
 };

@@ -33,6 +33,15 @@ void config_defaults(of_config *c)
     c->delta_workers = 1;
     c->delta_retry_after = 30;
     c->webhook_tries = 5;
+    c->limit_device_burst = 10;
+    c->limit_device_interval = 10;
+    c->limit_address_rate = 100;
+    c->limit_address_burst = 1000;
+    c->limit_new_devices_rate = 600;
+    c->limit_new_devices_burst = 1000;
+    c->downloads_max = 2000;
+    c->downloads_per_address = 200;
+    c->device_expire_days = 60;
 }
 
 /* Unsigned decimal with optional K/M/G suffix (binary), bounded. */
@@ -133,6 +142,15 @@ static const struct uint_key uint_keys[] = {
     {"audit_retention_days", UOFF(audit_retention_days), 1, 36500, 0},
     {"delta_workers", UOFF(delta_workers), 1, 16, 0},
     {"delta_retry_after", UOFF(delta_retry_after), 1, 3600, 0},
+    {"limit_device_burst", UOFF(limit_device_burst), 0, 1000000, 0},
+    {"limit_device_interval", UOFF(limit_device_interval), 1, 86400, 0},
+    {"limit_address_rate", UOFF(limit_address_rate), 0, 10000000, 0},
+    {"limit_address_burst", UOFF(limit_address_burst), 0, 100000000, 0},
+    {"limit_new_devices_rate", UOFF(limit_new_devices_rate), 0, 100000000, 0},
+    {"limit_new_devices_burst", UOFF(limit_new_devices_burst), 0, 100000000, 0},
+    {"downloads_max", UOFF(downloads_max), 0, 1000000, 0},
+    {"downloads_per_address", UOFF(downloads_per_address), 0, 1000000, 0},
+    {"device_expire_days", UOFF(device_expire_days), 0, 36500, 0},
 };
 
 static int set_str(char *dst, const char *value, const char *key, char *err, size_t errlen)

@@ -50,6 +50,17 @@ typedef struct of_config {
     char webhook_url[CONFIG_STR_MAX];         /* http:// URL events are POSTed to, "" = none */
     char webhook_secret_file[CONFIG_STR_MAX]; /* file with the HMAC-SHA256 secret, "" = unsigned */
     unsigned webhook_tries;                   /* tries per event before it is dropped, default 5 */
+    /* flood limits of the device check (docs/server.md, "Limits"); 0 turns one off */
+    unsigned limit_device_burst;     /* checks a device may make in a row, default 10 */
+    unsigned limit_device_interval;  /* then one check per this many seconds, default 10 */
+    unsigned limit_address_rate;     /* checks per second per client address (IPv6: per /64), default 100 */
+    unsigned limit_address_burst;    /* default 1000 */
+    unsigned limit_new_devices_rate; /* devices first seen per minute per address, default 600 */
+    unsigned limit_new_devices_burst; /* default 1000 */
+    unsigned downloads_max;          /* package downloads at once, server-wide, default 2000 */
+    unsigned downloads_per_address;  /* package downloads at once per client address, default 200 */
+    unsigned device_expire_days;     /* devices never sent a whole package and unseen this long are
+                                      * forgotten, default 60; 0 = never */
 } of_config;
 
 void config_defaults(of_config *c);

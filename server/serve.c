@@ -12,6 +12,8 @@
 #include "diskguard.h"
 #include "fdlimit.h"
 #include "health.h"
+#include "guard.h"
+#include "report_auth.h"
 #include "log.h"
 #include "offleet.h"
 #include "webhook.h"
@@ -96,6 +98,21 @@ static void usage(FILE *out)
             "                              http:// URL (default: none)                       webhook_url\n"
             "  --webhook-secret-file FILE  sign them with HMAC-SHA256 of this secret         webhook_secret_file\n"
             "  --webhook-tries N           tries per event before it is dropped (default 5)  webhook_tries\n"
+            "  --limit-device-burst N      checks a device may make in a row (default 10;\n"
+            "                              0: no per-device limit)                           limit_device_burst\n"
+            "  --limit-device-interval S   then one check per S seconds (default 10)         limit_device_interval\n"
+            "  --limit-address-rate N      checks per second per client address (default\n"
+            "                              100; 0: no per-address limit)                     limit_address_rate\n"
+            "  --limit-address-burst N     burst of the per-address limit (default 1000)     limit_address_burst\n"
+            "  --limit-new-devices-rate N  devices first seen per minute per address\n"
+            "                              (default 600; 0: no limit)                        limit_new_devices_rate\n"
+            "  --limit-new-devices-burst N burst of that limit (default 1000)                limit_new_devices_burst\n"
+            "  --downloads-max N           package downloads at once, server-wide (default\n"
+            "                              2000; 0: no cap)                                  downloads_max\n"
+            "  --downloads-per-address N   package downloads at once per address (default\n"
+            "                              200; 0: no cap)                                   downloads_per_address\n"
+            "  --device-expire-days N      forget devices never sent a whole package and\n"
+            "                              unseen for N days (default 60; 0: never)          device_expire_days\n"
             "  -h, --help                  this help\n"
             "\n"
             "On start it prints the device check URL (ending in '?', ready for a device\n"
@@ -143,6 +160,15 @@ static const struct {
     {"--webhook-url", "webhook_url"},
     {"--webhook-secret-file", "webhook_secret_file"},
     {"--webhook-tries", "webhook_tries"},
+    {"--limit-device-burst", "limit_device_burst"},
+    {"--limit-device-interval", "limit_device_interval"},
+    {"--limit-address-rate", "limit_address_rate"},
+    {"--limit-address-burst", "limit_address_burst"},
+    {"--limit-new-devices-rate", "limit_new_devices_rate"},
+    {"--limit-new-devices-burst", "limit_new_devices_burst"},
+    {"--downloads-max", "downloads_max"},
+    {"--downloads-per-address", "downloads_per_address"},
+    {"--device-expire-days", "device_expire_days"},
 };
 
 /* 0 ok, 1 help shown, 2 usage error */
@@ -558,11 +584,18 @@ int server_cli_serve(int argc, char **argv)
         fprintf(stderr, "openfota serve: cannot load the delta index from %s/openfota.db\n", s->data);
         goto out_dev;
     }
+    if (report_auth_load(s) < 0)
+        goto out_dev;
+    s->guard = guard_new(s);
+    if (s->guard == NULL)
+        log_warn("limits: out of memory for the flood limit tables: checks are not rate limited");
+    guard_count_devices(s);
     s->wr = writer_start(s->st, s->devices, s->cfg.retention_events, s->cfg.retention_days);
     if (s->wr == NULL) {
         fprintf(stderr, "openfota serve: cannot start the writer thread\n");
         goto out_dev;
     }
+    writer_set_expiry(s->wr, s->cfg.device_expire_days);
     if (s->keys.signer) {
         s->dgen = delta_gen_start(s, s->cfg.delta_workers);
         if (s->dgen == NULL) {
@@ -740,6 +773,8 @@ out_writer:
         http_prebuilt_free(s->pre[i]);
 out_dev:
     dcache_free(s->deltas);
+    guard_free(s->guard);
+    s->guard = NULL;
     devtab_free(s->devices);
 out_snap:
     snap_holder_destroy(&s->snaps);

@@ -47,6 +47,9 @@ typedef struct of_server {
     delta_gen *dgen;       /* delta generator threads (delta_gen.c), owned; NULL without a signing key */
     struct auth_tokens *auth; /* named admin tokens and roles (admin/auth.c), owned */
     struct session_store *sessions; /* console login sessions (console/session.h), owned */
+    struct guard *guard;   /* flood limits of checks and downloads (guard.c), owned; NULL = none */
+    unsigned char report_key[64]; /* push master key for signed status reports (report_auth.c) */
+    size_t report_key_len;        /* 0: no key, reports are history only */
 } of_server;
 
 /* Reload the catalog from the store and swap the snapshot (admin_mu held).

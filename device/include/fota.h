@@ -368,6 +368,14 @@ typedef struct fota_agent_opts {
   const char *status_url;      /* e.g. "http://srv:8080/api/v1/device/status" */
   const char *device_id;       /* "id" in the report */
   const char *target_version;  /* "version" in the report */
+  /* Signed reports (a server with a push key counts only those in its
+   * rollouts, docs/api.md): the device's key, the 32 bytes printed in hex
+   * by `openfota push key ID`, and the time in milliseconds since 1970
+   * (e.g. from the module's network time). Both set: reports are signed;
+   * otherwise they are sent unsigned (history only on the server). */
+  const uint8_t *status_key;
+  size_t status_key_len;
+  uint64_t (*status_time_ms)(void *ctx); /* called with ports->system->ctx */
   /* Server-made deltas: while the server makes one it answers 503 with JSON
    * code 43 and Retry-After; the download waits (system port sleep_ms) and
    * asks again. Waiting does not use up deadline_ms. */
@@ -464,6 +472,15 @@ void fota_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_
 int fota_status_report(const fota_ports *ports, const char *url, const char *id,
                        const char *version, const char *state, const char *reason,
                        const char *sha256_hex, unsigned timeout_ms);
+/* The same, signed with the device's key (key, key_len; see
+ * fota_agent_opts.status_key): headers X-Openfota-Time: time_ms and
+ * X-Openfota-Auth: hex HMAC-SHA256(key, "<time_ms>\n" + body). */
+int fota_status_report_signed(const fota_ports *ports, const char *url, const uint8_t *key, size_t key_len,
+                              uint64_t time_ms, const char *id, const char *version, const char *state,
+                              const char *reason, const char *sha256_hex, unsigned timeout_ms);
+/* The signature alone: hex HMAC-SHA256(key, "<time_ms>\n" + body) into out[65]. */
+void fota_status_sign(const uint8_t *key, size_t key_len, uint64_t time_ms, const char *body, size_t len,
+                      char out[65]);
 /* The JSON body alone (for tests and other transports). Returns its length or
  * a negative fota_err. Strings are JSON-escaped. */
 int fota_status_json(char *out, size_t cap, const char *id, const char *version,

@@ -167,6 +167,13 @@ static void report_status(const fota_ports *ports, const fota_agent_opts *ao, co
     fota__sb_init(&b, hex, sizeof hex);
     fota__sb_hex(&b, sha, 32);
   }
+  if (ao->status_key && ao->status_key_len && ao->status_time_ms) {
+    (void)fota_status_report_signed(ports, ao->status_url, ao->status_key, ao->status_key_len,
+                                    ao->status_time_ms(ports->system->ctx), ao->device_id,
+                                    ao->target_version, state, err ? fota_strerror(err) : NULL,
+                                    sha ? hex : NULL, 10000);
+    return;
+  }
   (void)fota_status_report(ports, ao->status_url, ao->device_id, ao->target_version, state,
                            err ? fota_strerror(err) : NULL, sha ? hex : NULL, 10000);
 }

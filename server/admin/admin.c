@@ -16,10 +16,12 @@
 #include "diskguard.h"
 #include "drafts.h"
 #include "webhook.h"
+#include "guard.h"
 #include "log.h"
 #include "offleet.h"
 #include "ofpkg.h"
 #include "project_ref.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -115,9 +117,10 @@ static void reply_store(http_req *r, store_err e, const char *what)
 
 static json_t *project_json(const cat_project *p)
 {
-    return json_pack("{s:s,s:s,s:b,s:b,s:I,s:I}", "key", p->key, "name", p->name, "listed_only", p->listed_only,
+    return json_pack("{s:s,s:s,s:b,s:b,s:I,s:I,s:I}", "key", p->key, "name", p->name, "listed_only", p->listed_only,
                      "upgrades_enabled", p->upgrades_enabled, "max_daily_deliveries",
-                     (json_int_t)p->max_daily_deliveries, "created", (json_int_t)p->created);
+                     (json_int_t)p->max_daily_deliveries, "created", (json_int_t)p->created, "max_devices",
+                     (json_int_t)p->max_devices);
 }
 
 static json_t *firmware_json(const snapshot *snap, const cat_firmware *f)
@@ -345,6 +348,7 @@ static void h_status(of_server *s, http_req *r)
     json_object_set_new(j, "deltas_pending", json_integer(delta_gen_pending(s->dgen)));
     json_object_set_new(j, "deltas_enabled", json_boolean(s->dgen != NULL));
     json_object_set_new(j, "webhooks", webhook_stats_json(s->webhook));
+    guard_json(s, j);
     reply_json(r, 200, j);
 }
 
@@ -448,6 +452,12 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
         return;
     json_t *lo = json_object_get(b, "listed_only"), *ue = json_object_get(b, "upgrades_enabled"),
            *md = json_object_get(b, "max_daily_deliveries"), *nm = json_object_get(b, "name");
+    json_t *mx = json_object_get(b, "max_devices");
+    if (mx && (!json_is_integer(mx) || json_integer_value(mx) < 0 || json_integer_value(mx) > 100000000)) {
+        json_decref(b);
+        reply_err(r, 422, "max_devices must be a whole number from 0 (no cap) to 100000000", "{\"max_devices\":5000}");
+        return;
+    }
     if ((lo && !json_is_boolean(lo)) || (ue && !json_is_boolean(ue)) ||
         (md && (!json_is_integer(md) || json_integer_value(md) < 1 || json_integer_value(md) > 1000)) ||
         (nm && (!json_is_string(nm) || !text_valid(json_string_value(nm), NAME_MAX_LEN)))) {
@@ -475,6 +485,8 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
         p.upgrades_enabled = json_is_true(ue);
     if (md)
         p.max_daily_deliveries = (unsigned)json_integer_value(md);
+    if (mx)
+        p.max_devices = (unsigned)json_integer_value(mx);
     if (nm)
         scopy(p.name, sizeof p.name, json_string_value(nm));
     json_decref(b);
@@ -496,8 +508,8 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
         reply_store(r, e, "change project");
         return;
     }
-    log_info("admin: project %s changed (listed_only=%d upgrades_enabled=%d max_daily_deliveries=%u)", p.key,
-             p.listed_only, p.upgrades_enabled, p.max_daily_deliveries);
+    log_info("admin: project %s changed (listed_only=%d upgrades_enabled=%d max_daily_deliveries=%u max_devices=%u)",
+             p.key, p.listed_only, p.upgrades_enabled, p.max_daily_deliveries, p.max_devices);
     reply_json(r, 200, project_json(&p));
 }
 
@@ -1189,11 +1201,14 @@ static void h_devices(of_server *s, http_req *r)
 static int ev_cb(void *arg, const store_event *ev)
 {
     json_t *arr = arg;
+    char note[NOTE_MAX * 3], ver[VERSION_TEXT_MAX * 3]; /* rows stored before notes were cleaned */
+    utf8_clean(note, sizeof note, ev->note, strnlen(ev->note, sizeof ev->note));
+    utf8_clean(ver, sizeof ver, ev->version, strnlen(ev->version, sizeof ev->version));
     json_t *j = json_pack("{s:I,s:o,s:i,s:s,s:o,s:I,s:b,s:s}", "time", (json_int_t)ev->time, "version",
-                          ev->version[0] ? json_string(ev->version) : json_null(), "code", ev->code, "decision",
+                          ver[0] ? json_string(ver) : json_null(), "code", ev->code, "decision",
                           decision_name(ev->decision), "package",
                           ev->package_id ? json_integer(ev->package_id) : json_null(), "bytes_sent",
-                          (json_int_t)ev->bytes_sent, "complete", ev->complete, "note", ev->note);
+                          (json_int_t)ev->bytes_sent, "complete", ev->complete, "note", note);
     json_array_append_new(arr, j);
     return 0;
 }

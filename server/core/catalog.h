@@ -25,6 +25,7 @@ typedef struct cat_project {
     int upgrades_enabled;
     unsigned max_daily_deliveries;
     int64_t created;
+    unsigned max_devices;   /* devices a check may create for it at most, 0 = no cap (store column max_devices) */
 } cat_project;
 
 typedef struct cat_firmware {
@@ -108,6 +109,13 @@ typedef struct dev_state {
     unsigned failed_upgrades;
     int64_t pending_package;       /* last package sent completely, 0 none */
     of_version pending_from;       /* version the device had when it got it */
+    int upgraded;                  /* 1 once a whole package reached it (never expires then) */
+    /* loop guard byte accounting (rules_account), memory only: bytes of one
+     * package (as served: full or delta) received on delivery_day */
+    int64_t acct_package;
+    uint64_t acct_size;
+    uint64_t acct_bytes;
+    int64_t report_last_ms;        /* time of the last signed report accepted (memory only) */
 } dev_state;
 
 /* One check (or admin action) in a device's history. */

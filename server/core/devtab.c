@@ -3,6 +3,9 @@
  */
 #include "devtab.h"
 
+#include "log.h"
+#include "siphash.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +33,12 @@ struct devtab {
     pthread_mutex_t dirty_mu;
     dev_entry *dirty_head;
     atomic_size_t total;
+    siphash_key key; /* random per table: ids chosen by a client cannot be made to share a bucket */
 };
 
-static uint64_t hash_id(const char *s)
+static uint64_t hash_id(const devtab *t, const char *s)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    while (*s) {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ull;
-    }
-    return h;
+    return siphash24(&t->key, s, strlen(s));
 }
 
 devtab *devtab_new(void)
@@ -47,6 +46,8 @@ devtab *devtab_new(void)
     devtab *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
+    if (siphash_random_key(&t->key) < 0)
+        log_warn("devices: getrandom gave no key; the device table's hash key comes from the clock");
     for (int i = 0; i < STRIPES; i++) {
         pthread_mutex_init(&t->stripes[i].mu, NULL);
         t->stripes[i].nbuckets = BUCKETS_INIT / STRIPES;
@@ -81,7 +82,7 @@ void devtab_free(devtab *t)
     free(t);
 }
 
-static void grow(struct stripe *s)
+static void grow(const devtab *t, struct stripe *s)
 {
     size_t nb = s->nbuckets * 2;
     dev_entry **nbk = calloc(nb, sizeof *nbk);
@@ -91,7 +92,7 @@ static void grow(struct stripe *s)
         dev_entry *e = s->buckets[b];
         while (e) {
             dev_entry *n = e->next;
-            size_t i = (hash_id(e->st.id) / STRIPES) % nb;
+            size_t i = (hash_id(t, e->st.id) / STRIPES) % nb;
             e->next = nbk[i];
             nbk[i] = e;
             e = n;
@@ -124,13 +125,13 @@ static dev_entry *find_or_add(devtab *t, struct stripe *s, unsigned si, uint64_t
     s->count++;
     atomic_fetch_add(&t->total, 1);
     if (s->count > s->nbuckets * 2)
-        grow(s);
+        grow(t, s);
     return e;
 }
 
 dev_entry *devtab_lock(devtab *t, const char *id, int create)
 {
-    uint64_t h = hash_id(id);
+    uint64_t h = hash_id(t, id);
     unsigned si = (unsigned)(h % STRIPES);
     struct stripe *s = &t->stripes[si];
     pthread_mutex_lock(&s->mu);
@@ -186,6 +187,50 @@ size_t devtab_take_dirty(devtab *t, dev_state *out, size_t max)
 }
 
 size_t devtab_count(devtab *t) { return atomic_load(&t->total); }
+
+size_t devtab_expire(devtab *t, int64_t seen_before, char (*ids)[DEVICE_ID_MAX], size_t max)
+{
+    size_t n = 0;
+    for (int i = 0; i < STRIPES && n < max; i++) {
+        struct stripe *s = &t->stripes[i];
+        pthread_mutex_lock(&s->mu);
+        for (size_t b = 0; b < s->nbuckets && n < max; b++) {
+            dev_entry **pp = &s->buckets[b];
+            while (*pp && n < max) {
+                dev_entry *e = *pp;
+                if (!e->dirty && !e->st.upgraded && !e->st.forbidden && !e->st.banned && e->st.last_seen < seen_before) {
+                    *pp = e->next;
+                    memcpy(ids[n++], e->st.id, DEVICE_ID_MAX);
+                    s->count--;
+                    atomic_fetch_sub(&t->total, 1);
+                    free(e);
+                } else {
+                    pp = &e->next;
+                }
+            }
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return n;
+}
+
+size_t devtab_max_chain(devtab *t)
+{
+    size_t best = 0;
+    for (int i = 0; i < STRIPES; i++) {
+        struct stripe *s = &t->stripes[i];
+        pthread_mutex_lock(&s->mu);
+        for (size_t b = 0; b < s->nbuckets; b++) {
+            size_t n = 0;
+            for (dev_entry *e = s->buckets[b]; e; e = e->next)
+                n++;
+            if (n > best)
+                best = n;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return best;
+}
 
 int devtab_snapshot_all(devtab *t, dev_state **out, size_t *n)
 {

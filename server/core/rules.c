@@ -101,6 +101,7 @@ void rules_decide(const rules_input *in, rules_result *out)
     if (n->delivery_day != day) {
         n->delivery_day = day;
         n->deliveries_today = 0;
+        n->acct_package = 0;
     }
     if (n->forbidden) {
         answer(out, DECISION_REFUSED, 21, 403,
@@ -143,7 +144,6 @@ void rules_decide(const rules_input *in, rules_result *out)
                    "device banned for looping upgrades: check why the package does not apply, then openfota device unban ID");
             goto done;
         }
-        n->deliveries_today++;
     }
     out->pkg = best;
     answer(out, DECISION_UPGRADE, 0, 200, "upgrade");
@@ -157,4 +157,29 @@ void rules_delivered(dev_state *st, const cat_package *pkg, const of_version *fr
         return;
     st->pending_package = pkg->id;
     st->pending_from = *from;
+}
+
+unsigned rules_account(dev_state *st, int64_t pkg_id, uint64_t size, uint64_t bytes, int64_t now)
+{
+    int64_t day = now / 86400;
+    if (st->delivery_day != day) {
+        st->delivery_day = day;
+        st->deliveries_today = 0;
+        st->acct_package = 0;
+    }
+    if (size == 0 || bytes == 0)
+        return 0;
+    if (st->acct_package != pkg_id || st->acct_size != size) {
+        st->acct_package = pkg_id;
+        st->acct_size = size;
+        st->acct_bytes = 0;
+    }
+    st->acct_bytes += bytes;
+    unsigned done = 0;
+    while (st->acct_bytes >= size) {
+        st->acct_bytes -= size;
+        st->deliveries_today++;
+        done++;
+    }
+    return done;
 }

@@ -22,6 +22,8 @@
  *   27 upgrades switched off for the project     404
  *   27 no eligible package (already latest)      404
  *   40 eligible, but max_daily_deliveries reached today: the device is banned 403
+ *      (a delivery is a whole package's bytes received by the device that
+ *       day, over any number of requests and ranges: rules_account)
  *    0 upgrade: the newest eligible package      200
  * Eligible package (same firmware): script-only needs device core == package
  * core and the script rule; core+script needs device core == base core, a
@@ -47,7 +49,8 @@ typedef struct rules_input {
     size_t firmware_len;
     of_version ver;
     int64_t now;          /* Unix seconds */
-    int resume;
+    int resume;           /* 1: the request fetches no package bytes (HEAD): the loop guard
+                             neither bans it nor counts it */
     unsigned default_max_daily; /* used when a project says 0 */
     int64_t rollout_package;    /* package id a rollout of this firmware offers (draft or not), 0 none */
 } rules_input;
@@ -77,5 +80,12 @@ int rules_eligible(const of_version *v, const cat_package *pkg);
 /* After a package was sent: remember it when the whole body went out, so the
  * next check can tell a failed upgrade (same version again). */
 void rules_delivered(dev_state *st, const cat_package *pkg, const of_version *from, int complete);
+
+/* Loop guard byte accounting: bytes of package pkg_id (served as size
+ * bytes: the full package or a delta made for it) reached the device at
+ * time now. Bytes of one package add up over the UTC day, whatever ranges
+ * the requests asked for; each time they reach size, deliveries_today goes
+ * up by one. Returns how many deliveries these bytes completed (0, 1, ...). */
+unsigned rules_account(dev_state *st, int64_t pkg_id, uint64_t size, uint64_t bytes, int64_t now);
 
 #endif

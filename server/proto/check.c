@@ -10,6 +10,7 @@
  */
 #include "server.h"
 
+#include "guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "offleet.h"
@@ -134,6 +135,7 @@ typedef struct check_dl {
     char serve_sha[65];
     char project[KEY_MAX_LEN + 1];   /* as the device sent them, for the fleet */
     char firmware[NAME_MAX_LEN + 1];
+    guard_addr addr;                 /* holds a download slot (guard.h) */
 } check_dl;
 
 static void check_done(http_req *r, int ok, uint64_t sent)
@@ -142,20 +144,28 @@ static void check_done(http_req *r, int ok, uint64_t sent)
     if (d == NULL)
         return;
     of_server *s = d->s;
-    int complete = ok && !r->is_head && d->body_len == d->serve_size;
-    d->ev.bytes_sent = r->is_head ? 0 : sent;
-    d->ev.complete = complete;
+    guard_download_end(s, &d->addr);
+    uint64_t got = r->is_head ? 0 : sent;
+    d->ev.bytes_sent = got;
     if (!ok && d->ev.note[0] == 0)
         snprintf(d->ev.note, sizeof d->ev.note, "download cut after about %llu of %llu bytes",
                  (unsigned long long)sent, (unsigned long long)d->body_len);
-    if (complete) {
+    /* the loop guard counts what reached the device: its bytes of this
+     * package today, over all its requests and ranges (rules_account) */
+    unsigned complete = 0;
+    if (got) {
         dev_entry *e = devtab_lock(s->devices, d->ev.device_id, 0);
         if (e) {
-            rules_delivered(devtab_state(e), &d->pkg, &d->from, 1);
+            complete = rules_account(devtab_state(e), d->pkg.id, d->serve_size, got, (int64_t)time(NULL));
+            if (complete) {
+                rules_delivered(devtab_state(e), &d->pkg, &d->from, 1);
+                devtab_state(e)->upgraded = 1;
+            }
             devtab_mark_dirty(s->devices, e);
             devtab_unlock(s->devices, e);
         }
     }
+    d->ev.complete = complete > 0;
     writer_event(s->wr, &d->ev);
     metrics_download(d->ev.bytes_sent, complete, !ok);
     if (s->fleet) {
@@ -312,8 +322,7 @@ static void withhold(rules_result *res, int resume, int code, unsigned status, c
     res->code = code;
     res->status = status;
     res->msg = msg;
-    if (!resume && res->next.deliveries_today > 0)
-        res->next.deliveries_today--;
+    (void)resume; /* deliveries are counted when their bytes are sent (check_done) */
     res->next.last_code = code;
 }
 
@@ -350,6 +359,8 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
         return 3;
     }
     int64_t now = (int64_t)time(NULL);
+    if (!guard_check(s, r, id, now))
+        return GUARD_CODE_RATE;
     of_version ver;
     version_err ve = version_parse(q.version.p, q.version.len, &ver);
     store_event ev;
@@ -378,8 +389,11 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
 
     uint64_t rstart = 0, rlen = 0;
     const char *rh = http_header(r, "Range");
-    /* a resumed download (Range not from byte 0) or a HEAD is not a new delivery */
-    int resume = r->is_head || (rh && range_parse(rh, UINT64_MAX / 2, &rstart, &rlen) == RANGE_PARTIAL && rstart > 0);
+    if (rh)
+        (void)range_parse(rh, UINT64_MAX / 2, &rstart, &rlen);
+    /* only a HEAD fetches no bytes; any other request, whatever its Range,
+     * is a request for the package that the loop guard may refuse */
+    int resume = r->is_head;
 
     snapshot *snap = snap_acquire(&s->snaps);
     rules_input in = {
@@ -405,7 +419,33 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
         ffw[fl] = 0;
     }
     rules_result res;
-    dev_entry *e = devtab_lock(s->devices, id, 1);
+    dev_entry *e = devtab_lock(s->devices, id, 0);
+    if (e == NULL) {
+        /* a new device: only for a project that exists (made-up ids with a
+         * wrong key create nothing), and not faster than the address's
+         * new-device limit */
+        const snap_project *np = snap_project_by_key(snap, in.project_key, in.project_key_len);
+        if (np == NULL || in.project_key_len == 0) {
+            dev_state blank;
+            memset(&blank, 0, sizeof blank);
+            memcpy(blank.id, id, sizeof blank.id);
+            in.dev = &blank;
+            rules_decide(&in, &res);
+            snapshot_unref(snap);
+            log_debug("device %s: code %d, not recorded (unknown project key)", id, res.code);
+            reply_code(r, res.status, res.code, res.msg);
+            return res.code;
+        }
+        if (!guard_new_device(s, r)) {
+            snapshot_unref(snap);
+            return GUARD_CODE_RATE;
+        }
+        if (!guard_project_admit(s, r, np->p)) {
+            snapshot_unref(snap);
+            return 27;
+        }
+        e = devtab_lock(s->devices, id, 1);
+    }
     if (e == NULL) {
         snapshot_unref(snap);
         reply_code(r, 503, 0, "server out of memory");
@@ -508,6 +548,15 @@ static int check_answer(of_server *s, http_req *r, http_phase phase, const char 
                      (long long)dbase->id, (unsigned long long)dce.size, (unsigned long long)d->pkg.size);
     }
     snapshot_unref(snap);
+    if (!guard_download_begin(s, r, &d->addr)) {
+        d->ev.decision = DECISION_NO_UPGRADE;
+        d->ev.code = GUARD_CODE_BUSY;
+        snprintf(d->ev.note, sizeof d->ev.note, "package %lld not sent: too many downloads running (503)",
+                 (long long)d->pkg.id);
+        writer_event(s->wr, &d->ev);
+        free(d);
+        return GUARD_CODE_BUSY;
+    }
     r->user = d;
     r->on_done = check_done;
     log_info("device %s version %s: sending package %lld%s (%llu bytes)", id, ev.version, (long long)d->pkg.id,

@@ -4,16 +4,20 @@
  *
  * Body: {"id","version","state","reason","sha256"} (JSON, at most
  * REPORT_BODY_MAX bytes). The report becomes an event in the device's
- * history (decision "report"); it changes nothing else. Reports are
- * unauthenticated like checks, so only devices the server already knows
- * (they have checked at least once) are recorded; others are dropped but get
- * the same 204, so the answer does not reveal which ids are in the fleet.
+ * history (decision "report"). Only a report signed with the device's key
+ * (report_auth.h) reaches the fleet (rollout counters, automatic pause);
+ * an unsigned one is kept as "unverified" history only, and only for
+ * devices the server already knows (they have checked at least once);
+ * others are dropped but get the same 204, so the answer does not reveal
+ * which ids are in the fleet. A wrong signature, a stale time or a replay
+ * gets 401.
  */
 #include "server.h"
 
 #include "log.h"
 #include "metrics.h"
 #include "offleet.h"
+#include "report_auth.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -112,6 +116,19 @@ void report_handle(of_server *s, http_req *r, http_phase phase, const char *data
             "send {\"id\",\"version\",\"state\":\"downloading|downloaded|installed|failed\",\"reason\",\"sha256\"}");
         return;
     }
+    struct timespec now_ts;
+    clock_gettime(CLOCK_REALTIME, &now_ts);
+    int64_t now_ms = (int64_t)now_ts.tv_sec * 1000 + now_ts.tv_nsec / 1000000;
+    int64_t t_ms = 0;
+    const char *awhy = NULL;
+    report_auth ra = report_auth_check(s, cid, http_header(r, "X-Openfota-Time"), http_header(r, "X-Openfota-Auth"),
+                                       q->buf, q->len, now_ms, &t_ms, &awhy);
+    if (ra == REPORT_BAD) {
+        json_decref(o);
+        log_info("device %s: signed status report refused: %s", cid, awhy);
+        err(r, 401, "status report signature refused", awhy);
+        return;
+    }
     store_event ev;
     memset(&ev, 0, sizeof ev);
     memcpy(ev.device_id, cid, sizeof ev.device_id);
@@ -120,8 +137,8 @@ void report_handle(of_server *s, http_req *r, http_phase phase, const char *data
     of_version v;
     if (ver && version_parse(ver, strlen(ver), &v) == VERSION_OK)
         version_format(&v, ev.version, sizeof ev.version);
-    snprintf(ev.note, sizeof ev.note, "device reports %s%s%.80s", state, reason && reason[0] ? ": " : "",
-             reason ? reason : "");
+    snprintf(ev.note, sizeof ev.note, "%sdevice reports %s%s%.80s", ra == REPORT_SIGNED ? "" : "unverified: ", state,
+             reason && reason[0] ? ": " : "", reason ? reason : "");
     for (char *p = ev.note; *p; p++)
         if ((unsigned char)*p < 0x20)
             *p = ' ';
@@ -134,15 +151,26 @@ void report_handle(of_server *s, http_req *r, http_phase phase, const char *data
         http_reply(r, 204, NULL, "", 0, NULL, 0);
         return;
     }
+    if (ra == REPORT_SIGNED) {
+        if (t_ms <= devtab_state(e)->report_last_ms) {
+            devtab_unlock(s->devices, e);
+            log_info("device %s: signed status report refused: replayed (time not after the last one)", cid);
+            err(r, 401, "status report signature refused",
+                "X-Openfota-Time is not later than the device's last signed report (a replay?)");
+            return;
+        }
+        devtab_state(e)->report_last_ms = t_ms;
+    }
     devtab_state(e)->last_seen = ev.time;
     devtab_mark_dirty(s->devices, e);
     devtab_unlock(s->devices, e);
     writer_event(s->wr, &ev);
     if (state_name == states[3])
         metrics_failed_upgrade(); /* "failed" */
-    /* Agent reports refine the rollout status the fleet infers from checks. */
+    /* Signed agent reports refine the rollout status the fleet infers from
+     * checks; unsigned ones could be sent by anyone and stay history only. */
     int fst = fleet_report_state_parse(state_name);
-    if (s->fleet && fst >= 0)
+    if (s->fleet && fst >= 0 && ra == REPORT_SIGNED)
         fleet_on_report(s->fleet, cid, (fleet_report_state)fst, ev.version[0] ? ev.version : NULL, ev.time);
     log_info("device %s: %s", cid, ev.note);
     http_reply(r, 204, NULL, "", 0, NULL, 0);

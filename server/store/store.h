@@ -88,6 +88,11 @@ typedef struct store_ops {
                              int durable);
     store_err (*prune_age)(store *s, int64_t older_than);
     store_err (*prune_device)(store *s, const char *device_id, unsigned keep);
+    /* forget n devices: delete their rows and all their events (one
+     * transaction). Called by the writer for expired devices
+     * (device_expire_days). The devices table also has the column
+     * `upgraded` (dev_state.upgraded), saved and loaded like the others. */
+    store_err (*devices_delete)(store *s, const char (*ids)[DEVICE_ID_MAX], size_t n);
     /* admin side */
     store_err (*project_insert)(store *s, cat_project *p); /* sets p->id */
     store_err (*project_update)(store *s, const cat_project *p);

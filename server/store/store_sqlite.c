@@ -127,6 +127,12 @@ static const schema_step migrations[] = {
         "ALTER TABLE signed_packages ADD COLUMN base_z BIGINT NOT NULL DEFAULT 0"},
     /* 5: draft packages: offered only through a rollout of them until released */
     {5, "ALTER TABLE packages ADD COLUMN draft INTEGER NOT NULL DEFAULT 0"},
+    /* 6: a project's cap on its devices (0: none), docs/api.md */
+    {6, "ALTER TABLE projects ADD COLUMN max_devices INTEGER NOT NULL DEFAULT 0"},
+    /* 7: devices that received a whole package never expire (device_expire_days) */
+    {7, "ALTER TABLE devices ADD COLUMN upgraded INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE devices SET upgraded = 1 WHERE failed_upgrades > 0 OR pending_package != 0"
+        " OR id IN (SELECT device_id FROM events WHERE complete = 1)"},
     {0, NULL},
 };
 
@@ -273,7 +279,7 @@ static store_err load_catalog(store *s, catalog *c)
         goto out;
     }
     cap = 0;
-    sqlite3_prepare_v2(db, "SELECT id, key, name, listed_only, upgrades_enabled, max_daily_deliveries, created FROM projects", -1, &st, NULL);
+    sqlite3_prepare_v2(db, "SELECT id, key, name, listed_only, upgrades_enabled, max_daily_deliveries, created, max_devices FROM projects", -1, &st, NULL);
     while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         GROW(c->projects, c->nprojects, cap);
         cat_project *p = &c->projects[c->nprojects++];
@@ -285,6 +291,7 @@ static store_err load_catalog(store *s, catalog *c)
         p->upgrades_enabled = sqlite3_column_int(st, 4);
         p->max_daily_deliveries = (unsigned)sqlite3_column_int(st, 5);
         p->created = sqlite3_column_int64(st, 6);
+        p->max_devices = (unsigned)sqlite3_column_int64(st, 7);
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -382,7 +389,7 @@ static store_err load_devices(store *s, store_device_cb cb, void *arg)
     int rc = sqlite3_prepare_v2(db,
                                 "SELECT id, project_id, firmware, suffix, has_version, core, script_x, script_z,"
                                 " forbidden, banned, banned_at, deliveries_today, delivery_day, last_seen, last_code,"
-                                " failed_upgrades, pending_package, pending_core, pending_x, pending_z FROM devices",
+                                " failed_upgrades, pending_package, pending_core, pending_x, pending_z, upgraded FROM devices",
                                 -1, &st, NULL);
     store_err e = map_rc(db, rc, "load devices");
     while (e == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -408,6 +415,7 @@ static store_err load_devices(store *s, store_device_cb cb, void *arg)
         d.pending_from.core = (uint32_t)sqlite3_column_int64(st, 17);
         d.pending_from.x = (uint32_t)sqlite3_column_int64(st, 18);
         d.pending_from.z = (uint32_t)sqlite3_column_int64(st, 19);
+        d.upgraded = sqlite3_column_int(st, 20);
         if (cb(arg, &d) != 0)
             e = STORE_ERROR;
     }
@@ -456,6 +464,7 @@ static store_err write_batch(store *s, const dev_state *devs, size_t ndev, const
         sqlite3_bind_int64(st, 18, d->pending_from.core);
         sqlite3_bind_int64(st, 19, d->pending_from.x);
         sqlite3_bind_int64(st, 20, d->pending_from.z);
+        sqlite3_bind_int(st, 21, d->upgraded);
         e = map_rc(db, sqlite3_step(st), "save device");
         sqlite3_clear_bindings(st);
     }
@@ -535,6 +544,28 @@ static store_err prune_device(store *s, const char *device_id, unsigned keep)
                 "prune device events", bind_prune, &a, NULL);
 }
 
+static int bind_text1(sqlite3_stmt *st, const void *a);
+
+/* Devices the server forgets (device_expire_days): their rows and history,
+ * in one transaction on the writer's connection. */
+static store_err devices_delete(store *s, const char (*ids)[DEVICE_ID_MAX], size_t n)
+{
+    sqlite3 *db = SS(s)->wr;
+    store_err e = exec(db, "BEGIN IMMEDIATE");
+    if (e != STORE_OK)
+        return e;
+    for (size_t i = 0; i < n && e == STORE_OK; i++) {
+        e = run1(db, "DELETE FROM events WHERE device_id = ?", "forget device", bind_text1, ids[i], NULL);
+        if (e == STORE_OK)
+            e = run1(db, "DELETE FROM devices WHERE id = ?", "forget device", bind_text1, ids[i], NULL);
+    }
+    if (e == STORE_OK)
+        e = exec(db, "COMMIT");
+    if (e != STORE_OK)
+        exec(db, "ROLLBACK");
+    return e;
+}
+
 /* --- admin side -----------------------------------------------------------
  * Each call is one statement (autocommit = its own durable transaction) or an
  * explicit transaction, under adm_mu. */
@@ -576,6 +607,7 @@ static int bind_project(sqlite3_stmt *st, const void *a)
     sqlite3_bind_int64(st, 5, p->max_daily_deliveries);
     sqlite3_bind_int64(st, 6, p->created);
     sqlite3_bind_int64(st, 7, p->id);
+    sqlite3_bind_int64(st, 8, p->max_devices);
     return 0;
 }
 
@@ -589,7 +621,7 @@ static store_err project_insert(store *s, cat_project *p)
         if (e == STORE_OK)
             e = run1(db,
                      "INSERT INTO projects (key, name, listed_only, upgrades_enabled, max_daily_deliveries, created,"
-                     " id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     " id, max_devices) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                      "add project", bind_project, p, NULL);
         if (e == STORE_OK)
             e = exec(db, "COMMIT");
@@ -605,8 +637,8 @@ static store_err project_update(store *s, const cat_project *p)
     int ch = 0;
     pthread_mutex_lock(&SS(s)->adm_mu);
     store_err e = run1(SS(s)->adm,
-                       "UPDATE projects SET key = ?, name = ?, listed_only = ?, upgrades_enabled = ?,"
-                       " max_daily_deliveries = ?, created = ? WHERE id = ?",
+                       "UPDATE projects SET key = ?1, name = ?2, listed_only = ?3, upgrades_enabled = ?4,"
+                       " max_daily_deliveries = ?5, created = ?6, max_devices = ?8 WHERE id = ?7",
                        "change project", bind_project, p, &ch);
     pthread_mutex_unlock(&SS(s)->adm_mu);
     return e == STORE_OK && ch == 0 ? STORE_NOTFOUND : e;
@@ -1191,6 +1223,7 @@ static const store_ops sqlite_ops = {
     .write_batch = write_batch,
     .prune_age = prune_age,
     .prune_device = prune_device,
+    .devices_delete = devices_delete,
     .project_insert = project_insert,
     .project_update = project_update,
     .project_delete = project_delete,
@@ -1255,8 +1288,8 @@ store *store_sqlite_open(const char *dir, char *err, size_t errlen)
     if (sqlite3_prepare_v2(ss->wr,
                            "INSERT INTO devices (id, project_id, firmware, suffix, has_version, core, script_x,"
                            " script_z, forbidden, banned, banned_at, deliveries_today, delivery_day, last_seen,"
-                           " last_code, failed_upgrades, pending_package, pending_core, pending_x, pending_z)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                           " last_code, failed_upgrades, pending_package, pending_core, pending_x, pending_z,"
+                           " upgraded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
                            " firmware = excluded.firmware, suffix = excluded.suffix,"
                            " has_version = excluded.has_version, core = excluded.core,"
@@ -1266,7 +1299,8 @@ store *store_sqlite_open(const char *dir, char *err, size_t errlen)
                            " delivery_day = excluded.delivery_day, last_seen = excluded.last_seen,"
                            " last_code = excluded.last_code, failed_upgrades = excluded.failed_upgrades,"
                            " pending_package = excluded.pending_package, pending_core = excluded.pending_core,"
-                           " pending_x = excluded.pending_x, pending_z = excluded.pending_z",
+                           " pending_x = excluded.pending_x, pending_z = excluded.pending_z,"
+                           " upgraded = excluded.upgraded",
                            -1, &ss->wr_dev, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(ss->wr,
                            "INSERT INTO events (device_id, time, version, code, decision, package_id, bytes_sent,"

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #define PRUNE_AGE_EVERY_S 60
+#define DROP_LOG_EVERY_S 10 /* at most one "events dropped" log line per this many seconds */
 #define PRUNE_DEVICE_SLACK 10 /* prune a device's history every N new events */
 #define PROBE_IDLE_S 5        /* idle this long: prove the database still takes writes */
 
@@ -35,6 +37,7 @@ struct writer {
     unsigned failing_now; /* consecutive failed writes, for writer_health */
     int64_t last_ok;      /* CLOCK_MONOTONIC seconds of the last successful write */
     int64_t write_since;  /* CLOCK_MONOTONIC seconds the write under way began, 0 when none */
+    unsigned expire_days; /* under mu */
     /* per-device counters for the per-device retention (small open table) */
     struct prune_slot {
         char id[DEVICE_ID_MAX];
@@ -43,8 +46,19 @@ struct writer {
     size_t nslots;
 };
 
-int writer_event(writer *w, const store_event *ev)
+int writer_event(writer *w, const store_event *in)
 {
+    /* notes and versions carry device text: store only valid UTF-8, or the
+     * event could not be rendered as JSON later */
+    store_event cleaned;
+    const store_event *ev = in;
+    if (!utf8_valid(in->note, strnlen(in->note, sizeof in->note)) ||
+        !utf8_valid(in->version, strnlen(in->version, sizeof in->version))) {
+        cleaned = *in;
+        utf8_clean_inplace(cleaned.note, sizeof cleaned.note);
+        utf8_clean_inplace(cleaned.version, sizeof cleaned.version);
+        ev = &cleaned;
+    }
     pthread_mutex_lock(&w->mu);
     if (w->count == WRITER_QUEUE) {
         w->dropped++;
@@ -56,6 +70,46 @@ int writer_event(writer *w, const store_event *ev)
     if (w->count >= WRITER_BATCH)
         pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+void writer_set_expiry(writer *w, unsigned days)
+{
+    pthread_mutex_lock(&w->mu);
+    w->expire_days = days;
+    pthread_mutex_unlock(&w->mu);
+}
+
+#define EXPIRE_EVERY_S 3600
+#define EXPIRE_BATCH 500
+
+/* 0 ran, -1 expiry is off */
+static int expire_devices(writer *w, time_t now)
+{
+    pthread_mutex_lock(&w->mu);
+    unsigned days = w->expire_days;
+    pthread_mutex_unlock(&w->mu);
+    if (days == 0 || w->st->ops->devices_delete == NULL)
+        return -1;
+    char(*ids)[DEVICE_ID_MAX] = malloc(EXPIRE_BATCH * sizeof *ids);
+    if (ids == NULL)
+        return 0;
+    size_t total = 0, n;
+    int64_t cutoff = (int64_t)now - (int64_t)days * 86400;
+    do {
+        n = devtab_expire(w->dt, cutoff, ids, EXPIRE_BATCH);
+        if (n && w->st->ops->devices_delete(w->st, (const char(*)[DEVICE_ID_MAX])ids, n) != STORE_OK) {
+            log_warn("devices: %zu expired devices could not be deleted from the database; they come back at the "
+                     "next start and expire again",
+                     n);
+        }
+        total += n;
+    } while (n == EXPIRE_BATCH);
+    free(ids);
+    if (total)
+        log_info("devices: %zu devices forgotten: never sent a whole package and unseen for %u days "
+                 "(device_expire_days)",
+                 total, days);
     return 0;
 }
 
@@ -118,7 +172,9 @@ static void *writer_main(void *arg)
     writer *w = arg;
     dev_state *devs = malloc(WRITER_BATCH * sizeof *devs);
     store_event *evs = malloc(WRITER_BATCH * sizeof *evs);
-    time_t last_prune = 0, last_dev_prune = 0;
+    time_t last_prune = 0, last_dev_prune = 0, last_drop_log = 0, last_expire = 0;
+    unsigned long long drops_logged = 0; /* dropped events already said in the log */
+    time_t started = time(NULL);
     unsigned failing = 0; /* consecutive failed batches */
     if (devs == NULL || evs == NULL) {
         log_error("writer: out of memory; device state will not be saved");
@@ -221,10 +277,26 @@ static void *writer_main(void *arg)
             }
         }
         time_t now = time(NULL);
+        if (now - last_drop_log >= DROP_LOG_EVERY_S) {
+            /* never silent: say how many events were lost, and since when */
+            pthread_mutex_lock(&w->mu);
+            unsigned long long d = w->dropped;
+            pthread_mutex_unlock(&w->mu);
+            if (d > drops_logged) {
+                log_warn("writer: %llu history events dropped in the last %lld s (%llu since start): the event "
+                         "queue (%d) was full because the disk could not keep up; device state is kept",
+                         d - drops_logged, (long long)(now - (last_drop_log ? last_drop_log : started)), d,
+                         WRITER_QUEUE);
+                drops_logged = d;
+                last_drop_log = now;
+            }
+        }
         if (now != last_dev_prune || stopping) {
             last_dev_prune = now; /* once a second: devices with PRUNE_DEVICE_SLACK new events */
             prune_devices(w);
         }
+        if (now - last_expire >= EXPIRE_EVERY_S && !stopping && !failing && expire_devices(w, now) == 0)
+            last_expire = now;
         if (now - last_prune >= PRUNE_AGE_EVERY_S || stopping) {
             last_prune = now;
             w->st->ops->prune_age(w->st, (int64_t)now - (int64_t)w->keep_days * 86400);

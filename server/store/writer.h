@@ -32,6 +32,10 @@ int writer_event(writer *w, const store_event *ev);
 /* Wait until everything queued before this call is committed durably.
  * 0 ok, -1 on a storage error or after timeout_ms. */
 int writer_flush(writer *w, int timeout_ms);
+/* Forget devices never sent a whole package and unseen for days (0: never),
+ * checked at start and then hourly (devtab_expire + store devices_delete);
+ * each run is logged with its count. */
+void writer_set_expiry(writer *w, unsigned days);
 /* Events dropped because the queue was full, since start. */
 unsigned long long writer_dropped(writer *w);
 /* Events queued and not yet committed (for the metrics). */

@@ -367,7 +367,8 @@ def main():
         sys.exit(2)
     binary, scenario = sys.argv[1], sys.argv[2]
     DEVICE_CLIENT = sys.argv[3] if len(sys.argv) == 4 else None
-    extra = ["--push", "127.0.0.1:0"]
+    # thousands of simulated devices from one address: no flood limits here
+    extra = ["--push", "127.0.0.1:0", "--limit-device-burst", "0", "--limit-address-rate", "0", "--limit-new-devices-rate", "0"]
     if scenario == "rate":
         extra += ["--push-rate", "200"]
     if scenario == "good":

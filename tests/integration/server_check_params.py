@@ -300,7 +300,11 @@ def unknown_project_25_in_history(c):
     d = dev(c)
     expect_code(send(c, q(c, ident=d, key="UNKNOWNKEY")), 25, "unknown project_key")
     check(send(c, q(c, ident=d, key="UNKNOWNKEY")).status == 404, "code 25: documented 404")
-    # "every check of a valid identity is recorded in the device's history"
+    # a check with an unknown key creates no device (made-up ids cost nothing)
+    check(history_codes(c, d) is None, "device %s was created by checks with an unknown project key" % d)
+    # a known device's check with a wrong key is recorded in its history
+    send(c, q(c, ident=d))
+    expect_code(send(c, q(c, ident=d, key="UNKNOWNKEY")), 25, "unknown project_key, known device")
     codes = history_codes(c, d)
     check(codes is not None and 25 in codes,
           "device %s history after code 25: %r (expected an event with code 25)" % (d, codes))

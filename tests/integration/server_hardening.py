@@ -345,5 +345,7 @@ def open_file_limit_fitted_at_start(c):
 
 
 if __name__ == "__main__":
-    sys.exit(main_with_server(suite, setup, extra=["--threads", "2"],
+    sys.exit(main_with_server(suite, setup, extra=["--threads", "2", "--limit-device-burst", "0",
+                                                               "--limit-address-rate", "0",
+                                                               "--limit-new-devices-rate", "0"],
                               config={"connection_timeout": str(TIMEOUT)}))

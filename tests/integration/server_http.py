@@ -583,4 +583,4 @@ def keep_alive_survives_errors_and_404(c):
 
 
 if __name__ == "__main__":
-    sys.exit(main_with_server(suite, setup, config={"connection_timeout": str(TIMEOUT)}))
+    sys.exit(main_with_server(suite, setup, config={"connection_timeout": str(TIMEOUT), "limit_device_burst": "0", "limit_address_rate": "0", "limit_new_devices_rate": "0"}))

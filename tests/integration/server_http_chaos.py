@@ -234,4 +234,4 @@ def still_exact_afterwards(c):
 
 
 if __name__ == "__main__":
-    sys.exit(main_with_server(suite, setup, config={"connection_timeout": "3"}))
+    sys.exit(main_with_server(suite, setup, config={"connection_timeout": "3", "limit_device_burst": "0", "limit_address_rate": "0", "limit_new_devices_rate": "0"}))

@@ -115,6 +115,8 @@ def old_database_migrates(c):
         for col in ("base_core", "base_x", "base_z"):
             db.execute("ALTER TABLE signed_packages DROP COLUMN %s" % col)
         db.execute("ALTER TABLE packages DROP COLUMN draft")  # schema step 5
+        db.execute("ALTER TABLE projects DROP COLUMN max_devices")  # schema step 6
+        db.execute("ALTER TABLE devices DROP COLUMN upgraded")      # schema step 7
         db.execute("DELETE FROM meta WHERE key LIKE 'last_id.%'")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         for pid, key in ((3, "OLDKEY1"), (4, "OLDKEY2")):

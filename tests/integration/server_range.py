@@ -341,17 +341,20 @@ def file_rm_does_not_cut_download(c):
 
 
 @suite.case
-def resumes_do_not_count_as_deliveries(c):
+def resumes_count_bytes_not_requests(c):
     target = ("/api/site/firmware_upgrade?imei=860000000066666&project_key=%s"
               "&firmware_name=%s&version=2012.001.001" % (c.key, FW))
+    # one package fetched in ten pieces is one delivery
+    step = (len(c.pkg) + 9) // 10
     for i in range(10):
-        r = c.srv.get(target, [("Range", "bytes=%d-" % (100 + i))])
-        expect_206(r, c.pkg, 100 + i, len(c.pkg) - 1, "resume %d" % (i + 1))
-    for i in range(6):
+        a, b = i * step, min(len(c.pkg), (i + 1) * step) - 1
+        r = c.srv.get(target, [("Range", "bytes=%d-%d" % (a, b))])
+        expect_206(r, c.pkg, a, b, "piece %d" % (i + 1))
+    for i in range(5):
         r = c.srv.get(target)
-        expect_package(r, c.pkg, "full delivery %d after 10 resumes" % (i + 1))
+        expect_package(r, c.pkg, "full delivery %d after one in pieces" % (i + 2))
     r = c.srv.get(target)
-    check(r.code() == 40, "7th full delivery: expected code 40, got %s" % r.describe())
+    check(r.code() == 40, "7th request after 6 deliveries: expected code 40, got %s" % r.describe())
 
 
 @suite.case
@@ -369,4 +372,6 @@ def download_headers(c):
 
 
 if __name__ == "__main__":
-    sys.exit(main_with_server(suite, setup))
+    # many Range requests from one device id: the per-device check limit
+    # (tested in server_hardening.py) is off here
+    sys.exit(main_with_server(suite, setup, config={"limit_device_burst": "0"}))

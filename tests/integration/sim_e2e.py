@@ -40,7 +40,9 @@ class Server:
     def __init__(self, binary, data):
         self.data = data
         self.log = open(os.path.join(data, "serve.log"), "wb")
-        self.proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--data", data],
+        self.proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--data", data,
+                                      # thousands of simulated devices from one address
+                                      "--limit-device-burst", "0", "--limit-address-rate", "0", "--limit-new-devices-rate", "0"],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         info = os.path.join(data, "serve.json")
         deadline = time.time() + 30

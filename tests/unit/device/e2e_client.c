@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fota.h"
 #include "fota_port_posix.h"
@@ -123,10 +124,39 @@ static int push_main(char **argv)
   return 0;
 }
 
+/* report URL ID KEYHEX|- VERSION STATE: one status report, signed with the
+ * device key when given (time from the wall clock); prints the status. */
+static int report_main(char **argv)
+{
+  fota_posix_system_init(&g_psys);
+  uint8_t key[32];
+  size_t kl = 0;
+  if (strcmp(argv[4], "-") != 0) {
+    if (strlen(argv[4]) != 64)
+      return 2;
+    for (; kl < 32; kl++) {
+      unsigned v;
+      if (sscanf(argv[4] + 2 * kl, "%2x", &v) != 1)
+        return 2;
+      key[kl] = (uint8_t)v;
+    }
+  }
+  fota_ports ports = {fota_posix_transport(), NULL, &g_psys.system};
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  int st = kl ? fota_status_report_signed(&ports, argv[2], key, kl, ms, argv[3], argv[5], argv[6], "e2e", NULL, 10000)
+              : fota_status_report(&ports, argv[2], argv[3], argv[5], argv[6], "e2e", NULL, 10000);
+  printf("{\"status\":%d}\n", st);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   if (argc == 7 && strcmp(argv[1], "push") == 0)
     return push_main(argv);
+  if (argc == 7 && strcmp(argv[1], "report") == 0)
+    return report_main(argv);
   int delta = argc == 14 && strcmp(argv[1], "agent-delta") == 0;
   if (argc != 8 && !delta) {
     fprintf(stderr, "usage: %s libfota2|agent URL KEY FIRMWARE VERSION IMEI SLOTDIR\n"

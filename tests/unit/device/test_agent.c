@@ -353,11 +353,12 @@ static void resume_across_reboot(void **st)
   rig_stop(&r);
 }
 
-typedef struct statsrv { char body[1024]; } statsrv;
+typedef struct statsrv { char body[1024]; char req[2048]; } statsrv;
 static int status_handler(int fd, const char *req, size_t len, int idx, void *user)
 {
   (void)len; (void)idx;
   statsrv *s = user;
+  snprintf(s->req, sizeof s->req, "%s", req);
   const char *b = strstr(req, "\r\n\r\n");
   snprintf(s->body, sizeof s->body, "%s", b ? b + 4 : "");
   assert_non_null(strstr(req, "POST /api/v1/device/status HTTP/1.1\r\n"));
@@ -384,6 +385,25 @@ static void status_reports(void **st)
   testsrv_stop(&s);
   assert_string_equal(ss.body, "{\"id\":\"8624\",\"version\":\"1.2.3\",\"state\":\"installed\","
                                "\"reason\":\"\",\"sha256\":\"ab\"}");
+  assert_null(strstr(ss.req, "X-Openfota-Auth"));
+  /* signed: time and HMAC-SHA256(key, time + "\n" + body) in two headers */
+  static const uint8_t key[32] = {1, 2, 3};
+  assert_int_equal(testsrv_start(&s, status_handler, &ss, 1), 0);
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/device/status", s.port);
+  assert_int_equal(fota_status_report_signed(&p, url, key, 32, 1796400000123ull, "8624", "1.2.3", "failed", "x",
+                                             NULL, 5000),
+                   204);
+  testsrv_stop(&s);
+  char want[65];
+  fota_status_sign(key, 32, 1796400000123ull, ss.body, strlen(ss.body), want);
+  char line[120];
+  snprintf(line, sizeof line, "X-Openfota-Time: 1796400000123\r\nX-Openfota-Auth: %s\r\n", want);
+  assert_non_null(strstr(ss.req, line));
+  /* the HMAC of RFC 4231 test case 2 through the same code */
+  uint8_t mac[32];
+  fota_hmac_sha256((const uint8_t *)"Jefe", 4, "what do ya want for nothing?", 28, mac);
+  assert_int_equal(mac[0], 0x5b);
+  assert_int_equal(mac[31], 0x43);
 }
 
 /* ---- server-made deltas: X-Openfota-Agent and code 43 ---- */

@@ -216,11 +216,14 @@ static void test_loop_guard(void **state)
     for (int i = 0; i < 6; i++) {
         rules_result r = decide(&d, "K1", "F1", "2035.001.005", NOW + i, 0);
         assert_int_equal(r.decision, DECISION_UPGRADE);
+        /* the package's bytes reach the device in two pieces: one delivery */
+        assert_int_equal(rules_account(&d, r.pkg->id, r.pkg->size, r.pkg->size / 2, NOW + i), 0);
+        assert_int_equal(rules_account(&d, r.pkg->id, r.pkg->size, r.pkg->size - r.pkg->size / 2, NOW + i), 1);
         rules_delivered(&d, r.pkg, &(of_version){2035, 1, 5}, 1);
     }
     assert_int_equal(d.deliveries_today, 6);
     assert_int_equal(d.failed_upgrades, 5); /* came back 5 times with the old version */
-    /* a resume (Range from the middle) is not a new delivery */
+    /* a HEAD fetches nothing: neither banned nor counted */
     rules_result r = decide(&d, "K1", "F1", "2035.001.005", NOW + 10, 1);
     assert_int_equal(r.decision, DECISION_UPGRADE);
     /* the 7th delivery bans */
@@ -235,7 +238,44 @@ static void test_loop_guard(void **state)
     d.banned = 0;
     r = decide(&d, "K1", "F1", "2035.001.005", NOW + DAY + 1, 0);
     assert_int_equal(r.decision, DECISION_UPGRADE);
+    assert_int_equal(d.deliveries_today, 0); /* counted when its bytes are sent */
+    assert_int_equal(rules_account(&d, r.pkg->id, r.pkg->size, r.pkg->size, NOW + DAY + 1), 1);
     assert_int_equal(d.deliveries_today, 1);
+}
+
+/* issue 11: the loop guard counts bytes delivered, not request shapes */
+static void test_loop_guard_bytes(void **state)
+{
+    (void)state;
+    dev_state d = fresh("860000000000006");
+    rules_result r = decide(&d, "K1", "F1", "2035.001.005", NOW, 0);
+    assert_int_equal(r.decision, DECISION_UPGRADE);
+    const cat_package *p = r.pkg;
+    /* seven one-byte ranges: 7 bytes, no delivery, no ban */
+    for (int i = 0; i < 7; i++) {
+        r = decide(&d, "K1", "F1", "2035.001.005", NOW + i, 0);
+        assert_int_equal(r.decision, DECISION_UPGRADE);
+        assert_int_equal(rules_account(&d, p->id, p->size, 1, NOW + i), 0);
+    }
+    assert_int_equal(d.deliveries_today, 0);
+    assert_false(d.banned);
+    /* whole packages fetched by suffix ranges: each counts */
+    d.acct_bytes = 0;
+    for (int i = 0; i < 6; i++) {
+        r = decide(&d, "K1", "F1", "2035.001.005", NOW + 10 + i, 0);
+        assert_int_equal(r.decision, DECISION_UPGRADE);
+        assert_int_equal(rules_account(&d, p->id, p->size, p->size, NOW + 10 + i), 1);
+    }
+    r = decide(&d, "K1", "F1", "2035.001.005", NOW + 20, 0);
+    assert_int_equal(r.code, 40);
+    /* another package, or another day, starts its own count */
+    dev_state e = fresh("860000000000007");
+    assert_int_equal(rules_account(&e, 1, 100, 60, NOW), 0);
+    assert_int_equal(rules_account(&e, 2, 100, 60, NOW), 0);
+    assert_int_equal(rules_account(&e, 2, 100, 40, NOW), 1);
+    assert_int_equal(rules_account(&e, 2, 100, 60, NOW), 0);
+    assert_int_equal(rules_account(&e, 2, 100, 60, NOW + DAY), 0);
+    assert_int_equal(e.deliveries_today, 0);
 }
 
 static void test_failed_upgrade_detection(void **state)
@@ -266,8 +306,11 @@ static void test_project_max_daily(void **state)
     (void)state;
     /* project 2 says 0: the server default (6) applies */
     dev_state d = fresh("860000000000001");
-    for (int i = 0; i < 6; i++)
-        assert_int_equal(decide(&d, "K2", "F1", "2012.001.001", NOW, 0).decision, DECISION_UPGRADE);
+    for (int i = 0; i < 6; i++) {
+        rules_result r = decide(&d, "K2", "F1", "2012.001.001", NOW, 0);
+        assert_int_equal(r.decision, DECISION_UPGRADE);
+        rules_account(&d, r.pkg->id, r.pkg->size, r.pkg->size, NOW);
+    }
     assert_int_equal(decide(&d, "K2", "F1", "2012.001.001", NOW, 0).code, 40);
 }
 
@@ -326,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_loop_guard),      cmocka_unit_test(test_failed_upgrade_detection),
         cmocka_unit_test(test_project_max_daily), cmocka_unit_test(test_uploaded_delta_base_only),
         cmocka_unit_test(test_drafts),
+        cmocka_unit_test(test_loop_guard_bytes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

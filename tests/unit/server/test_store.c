@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,6 +167,61 @@ static void test_writer_and_retention(void **state)
     s->ops->close(s);
 }
 
+/* issue 11: devices never sent a whole package and unseen for
+ * device_expire_days are forgotten (rows and history); upgraded, banned and
+ * recently seen ones stay, and `upgraded` survives a restart */
+static int keep_ids(void *arg, const dev_state *st)
+{
+    char *buf = arg;
+    strcat(buf, st->id);
+    strcat(buf, st->upgraded ? "+u " : " ");
+    return 0;
+}
+
+static void test_device_expiry(void **state)
+{
+    (void)state;
+    char err[256];
+    store *s = store_sqlite_open(dir, err, sizeof err);
+    assert_non_null(s);
+    devtab *t = devtab_new();
+    writer *w = writer_start(s, t, 100, 36500);
+    int64_t now = (int64_t)time(NULL), old = now - 40 * 86400;
+    const char *ids[] = {"861000000000001", "861000000000002", "861000000000003", "861000000000004"};
+    for (int i = 0; i < 4; i++) {
+        dev_entry *e = devtab_lock(t, ids[i], 1);
+        dev_state *d = devtab_state(e);
+        d->last_seen = i == 3 ? now : old;
+        d->upgraded = i == 1;
+        d->banned = i == 2;
+        devtab_mark_dirty(t, e);
+        devtab_unlock(t, e);
+        store_event ev = {.time = old, .code = 27, .decision = 2};
+        snprintf(ev.device_id, sizeof ev.device_id, "%s", ids[i]);
+        writer_event(w, &ev);
+    }
+    assert_int_equal(writer_flush(w, 5000), 0);
+    writer_set_expiry(w, 30);
+    for (int i = 0; i < 500 && devtab_count(t) != 3; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(devtab_count(t), 3);
+    assert_int_equal(writer_flush(w, 5000), 0);
+    writer_stop(w);
+    int n = 0;
+    assert_int_equal(s->ops->events_for_device(s, ids[0], 1000, collect_ev, &n), STORE_OK);
+    assert_int_equal(n, 0); /* its history went with it */
+    char buf[256] = "";
+    assert_int_equal(s->ops->load_devices(s, keep_ids, buf), STORE_OK);
+    assert_null(strstr(buf, ids[0]));
+    assert_non_null(strstr(buf, "861000000000002+u"));
+    assert_non_null(strstr(buf, ids[2]));
+    assert_non_null(strstr(buf, ids[3]));
+    devtab_free(t);
+    s->ops->close(s);
+}
+
 static void test_blobs(void **state)
 {
     (void)state;
@@ -202,6 +258,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_catalog_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_and_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

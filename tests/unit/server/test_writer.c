@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -186,6 +187,46 @@ static void stop_while_failing_ends(void **state)
     free(f.seen);
 }
 
+/* issue 11: drops are said in the log with their count, not only at stop */
+static void drops_are_logged(void **state)
+{
+    (void)state;
+    fake_store f;
+    fake_init(&f, -1, STORE_ERROR);
+    devtab *dt = devtab_new();
+    char path[] = "/tmp/openfota-writer-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved_err = dup(2);
+    dup2(fd, 2);
+    writer *w = writer_start(&f.base, dt, 100, 30);
+    int refused = 0;
+    for (int i = 0; i < WRITER_QUEUE + 300; i++) {
+        store_event ev;
+        memset(&ev, 0, sizeof ev);
+        snprintf(ev.device_id, sizeof ev.device_id, "8600000000%05d", i % 37);
+        ev.time = 1000 + i;
+        refused += writer_event(w, &ev) < 0;
+    }
+    assert_true(refused >= 300 - WRITER_BATCH);
+    char buf[8192] = "";
+    for (int i = 0; i < 300 && !strstr(buf, "history events dropped"); i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = 0;
+    }
+    dup2(saved_err, 2);
+    close(saved_err);
+    writer_stop(w);
+    close(fd);
+    unlink(path);
+    assert_non_null(strstr(buf, "history events dropped in the last"));
+    devtab_free(dt);
+    free(f.seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +234,7 @@ int main(void)
         cmocka_unit_test(busy_batches_are_retried),
         cmocka_unit_test(flush_reports_a_failing_store),
         cmocka_unit_test(stop_while_failing_ends),
+        cmocka_unit_test(drops_are_logged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
