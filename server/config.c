@@ -31,6 +31,7 @@ void config_defaults(of_config *c)
     c->delta_margin = 0.8;
     c->delta_workers = 1;
     c->delta_retry_after = 30;
+    c->db_pool = 4;
 }
 
 /* Unsigned decimal with optional K/M/G suffix (binary), bounded. */
@@ -131,6 +132,7 @@ static const struct uint_key uint_keys[] = {
     {"audit_retention_days", UOFF(audit_retention_days), 1, 36500, 0},
     {"delta_workers", UOFF(delta_workers), 1, 16, 0},
     {"delta_retry_after", UOFF(delta_retry_after), 1, 3600, 0},
+    {"db_pool", UOFF(db_pool), 1, 64, 0},
 };
 
 static int set_str(char *dst, const char *value, const char *key, char *err, size_t errlen)
@@ -218,6 +220,14 @@ int config_set(of_config *c, const char *key, const char *value, char *err, size
         return set_str(c->push_key_file, value, key, err, errlen);
     if (strcmp(key, "data") == 0)
         return set_str(c->data, value, key, err, errlen);
+    if (strcmp(key, "db") == 0) {
+        if (strncmp(value, "postgresql://", 13) != 0 && strncmp(value, "postgres://", 11) != 0) {
+            snprintf(err, errlen, "db: a PostgreSQL URI, postgresql://USER@HOST:PORT/DATABASE (without it the "
+                                  "database is SQLite in the data folder)");
+            return -1;
+        }
+        return set_str(c->db, value, key, err, errlen);
+    }
     if (strcmp(key, "signing_key") == 0)
         return set_str(c->signing_key, value, key, err, errlen);
     if (strcmp(key, "signing_pubkey") == 0)

@@ -46,6 +46,8 @@ typedef struct of_config {
     char tls_ciphers[CONFIG_STR_MAX];   /* TLS 1.2 cipher list, "" = the default */
     int admin_tls_only;                 /* 1: /admin/ answers only over HTTPS */
     char trusted_proxies[CONFIG_STR_MAX]; /* reverse proxies whose X-Forwarded-For is believed, "" = none */
+    char db[CONFIG_STR_MAX];         /* postgresql:// URI of the database, "" = SQLite in the data folder */
+    unsigned db_pool;                /* PostgreSQL connections at most, default 4 */
 } of_config;
 
 void config_defaults(of_config *c);

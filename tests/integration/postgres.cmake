@@ -1,0 +1,16 @@
+# The PostgreSQL backend (`serve --db`): one throw-away cluster started by
+# scripts/pg.sh serves every test here (CTest fixture "pg"), then is deleted.
+# The key suites of server.cmake run a second time on it (the harness sees
+# OPENFOTA_TEST_PG and gives each server a database of its own).
+set(OF_PG_DIR ${CMAKE_BINARY_DIR}/pg-test)
+add_test(NAME pg_cluster_start COMMAND ${CMAKE_SOURCE_DIR}/scripts/pg.sh start ${OF_PG_DIR})
+set_tests_properties(pg_cluster_start PROPERTIES FIXTURES_SETUP pg LABELS integration TIMEOUT 120)
+add_test(NAME pg_cluster_stop COMMAND ${CMAKE_SOURCE_DIR}/scripts/pg.sh stop ${OF_PG_DIR})
+set_tests_properties(pg_cluster_stop PROPERTIES FIXTURES_CLEANUP pg LABELS integration TIMEOUT 60)
+
+foreach(t basic check_params range upload)
+  add_test(NAME server_${t}_pg
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/server_${t}.py $<TARGET_FILE:openfota>)
+  set_tests_properties(server_${t}_pg PROPERTIES FIXTURES_REQUIRED pg ENVIRONMENT OPENFOTA_TEST_PG=${OF_PG_DIR}
+    LABELS integration TIMEOUT 300)
+endforeach()
