@@ -34,6 +34,7 @@
 
 #define POOL_WAIT_MS 5000
 #define CONNECT_TIMEOUT_S "5"
+#define LOCK_TIMEOUT_MS "5000"
 #define ADVISORY_KEY "7345120938475601" /* "openfota schema" lock */
 #define PARAMS_MAX 24
 
@@ -43,6 +44,9 @@ typedef struct pg_store {
     unsigned cap;    /* pool size */
     PGconn **conns;  /* cap slots; NULL until first needed */
     int *inuse;
+    unsigned *epoch_of; /* the epoch each connection was (re)made in */
+    unsigned epoch;     /* bumped when a connection is found lost: every
+                         * older connection is reset before its next use */
     pthread_mutex_t mu;
     pthread_cond_t freed;
     int down;        /* last connect failed: logged once until it works again */
@@ -116,8 +120,10 @@ int store_pg_schema_version(void)
 static PGconn *connect_uri(const char *uri)
 {
     /* defaults first; the URI (expanded dbname) overrides them */
-    const char *kw[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *val[] = {CONNECT_TIMEOUT_S, "openfota", uri, NULL};
+    /* lock_timeout: a write waiting on another session's lock gives up like
+     * SQLite's busy timeout does (STORE_BUSY, answered 503) */
+    const char *kw[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
+    const char *val[] = {CONNECT_TIMEOUT_S, "openfota", "-c lock_timeout=" LOCK_TIMEOUT_MS, uri, NULL};
     return PQconnectdbParams(kw, val, 1);
 }
 
@@ -160,9 +166,13 @@ static PGconn *pool_get(pg_store *ps, int *slot, store_err *e)
     }
     ps->inuse[i] = 1;
     PGconn *c = ps->conns[i];
+    int stale = ps->epoch_of[i] != ps->epoch;
+    ps->epoch_of[i] = ps->epoch;
     pthread_mutex_unlock(&ps->mu);
 
-    if (c && PQstatus(c) != CONNECTION_OK)
+    /* a connection idle while the server restarted still says OK: reset
+     * every connection older than the last loss seen */
+    if (c && (stale || PQstatus(c) != CONNECTION_OK))
         PQreset(c);
     if (c == NULL) {
         c = connect_uri(ps->uri);
@@ -195,6 +205,8 @@ static PGconn *pool_get(pg_store *ps, int *slot, store_err *e)
 static void pool_put(pg_store *ps, int slot)
 {
     pthread_mutex_lock(&ps->mu);
+    if (PQstatus(ps->conns[slot]) != CONNECTION_OK)
+        ps->epoch_of[slot] = ++ps->epoch;
     ps->inuse[slot] = 0;
     pthread_cond_signal(&ps->freed);
     pthread_mutex_unlock(&ps->mu);
@@ -935,6 +947,7 @@ static void pg_close(store *s)
             PQfinish(ps->conns[i]);
     free(ps->conns);
     free(ps->inuse);
+    free(ps->epoch_of);
     free(ps->uri);
     pthread_cond_destroy(&ps->freed);
     pthread_mutex_destroy(&ps->mu);
@@ -1065,7 +1078,8 @@ store *store_pg_open(const char *uri, unsigned pool, char *err, size_t errlen)
     ps->uri = strdup(uri);
     ps->conns = calloc(ps->cap, sizeof *ps->conns);
     ps->inuse = calloc(ps->cap, sizeof *ps->inuse);
-    if (ps->uri == NULL || ps->conns == NULL || ps->inuse == NULL) {
+    ps->epoch_of = calloc(ps->cap, sizeof *ps->epoch_of);
+    if (ps->uri == NULL || ps->conns == NULL || ps->inuse == NULL || ps->epoch_of == NULL) {
         snprintf(err, errlen, "out of memory");
         pg_close(&ps->base);
         return NULL;

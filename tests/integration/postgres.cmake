@@ -14,3 +14,9 @@ foreach(t basic check_params range upload)
   set_tests_properties(server_${t}_pg PROPERTIES FIXTURES_REQUIRED pg ENVIRONMENT OPENFOTA_TEST_PG=${OF_PG_DIR}
     LABELS integration TIMEOUT 300)
 endforeach()
+
+# The database stopped and started again under a running server (a cluster of
+# its own: stopping the shared one would disturb the suites above).
+add_test(NAME server_pg_outage
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/server_pg_outage.py $<TARGET_FILE:openfota>)
+set_tests_properties(server_pg_outage PROPERTIES LABELS integration TIMEOUT 300)
