@@ -20,3 +20,8 @@ endforeach()
 add_test(NAME server_pg_outage
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/server_pg_outage.py $<TARGET_FILE:openfota>)
 set_tests_properties(server_pg_outage PROPERTIES LABELS integration TIMEOUT 300)
+
+# `openfota db copy`: an installation moved from SQLite, compared row by row.
+add_test(NAME db_copy COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/db_copy.py $<TARGET_FILE:openfota>)
+set_tests_properties(db_copy PROPERTIES FIXTURES_REQUIRED pg ENVIRONMENT OPENFOTA_TEST_PG_CLUSTER=${OF_PG_DIR}
+  LABELS integration TIMEOUT 300)
