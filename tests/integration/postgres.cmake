@@ -25,3 +25,9 @@ set_tests_properties(server_pg_outage PROPERTIES LABELS integration TIMEOUT 300)
 add_test(NAME db_copy COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/db_copy.py $<TARGET_FILE:openfota>)
 set_tests_properties(db_copy PROPERTIES FIXTURES_REQUIRED pg ENVIRONMENT OPENFOTA_TEST_PG_CLUSTER=${OF_PG_DIR}
   LABELS integration TIMEOUT 300)
+
+# Schema migrations: a database made by every earlier schema version
+# (tests/fixtures/schema/) on both backends; two nodes starting together.
+add_test(NAME store_migrate COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/store_migrate.py $<TARGET_FILE:openfota>)
+set_tests_properties(store_migrate PROPERTIES FIXTURES_REQUIRED pg ENVIRONMENT OPENFOTA_TEST_PG_CLUSTER=${OF_PG_DIR}
+  LABELS integration TIMEOUT 300)
