@@ -7,7 +7,7 @@
  * store_pg_migrate), so their tables and columns are the same. Then, in one
  * PostgreSQL transaction: the destination must be empty; every table of the
  * source is streamed with COPY (ids kept as they are); each id sequence is
- * set past the largest copied id; the row counts of both sides are compared;
+ * set past the largest copied id (and past meta.last_id.<table>); the row counts of both sides are compared;
  * only then is it committed. Tables are found in the source's catalogue, so
  * a table a later schema step adds is copied without a change here.
  * Blobs (packages, files, deltas) stay in the data folder: run the server
@@ -227,10 +227,14 @@ static int advance_sequences(PGconn *c, char *err, size_t errlen)
         char *lc = PQescapeLiteral(c, col, strlen(col));
         char sql[1024];
         if (qt && qc && lt && lc) {
+            /* past the largest id and past meta.last_id.<table> (SQLite's
+             * record of the highest id ever given: a removed newest row's id
+             * is not handed out again) */
             snprintf(sql, sizeof sql,
-                     "SELECT setval(pg_get_serial_sequence(%s, %s), GREATEST(COALESCE(MAX(%s), 0), 1),"
-                     " MAX(%s) IS NOT NULL) FROM %s",
-                     lt, lc, qc, qc, qt);
+                     "SELECT setval(pg_get_serial_sequence(%s, %s), GREATEST(m, 1), m > 0) FROM (SELECT"
+                     " GREATEST(COALESCE(MAX(%s), 0), COALESCE((SELECT MAX(value::bigint) FROM meta WHERE key ="
+                     " 'last_id.' || %s AND value ~ '^[0-9]+$'), 0)) AS m FROM %s) AS t",
+                     lt, lc, qc, lt, qt);
             rc = pg_ok(c, sql, err, errlen);
         } else {
             snprintf(err, errlen, "out of memory");

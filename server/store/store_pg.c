@@ -103,7 +103,35 @@ typedef struct pg_step {
     int to;
     const char *sql; /* NULL ends the list */
 } pg_step;
+#define PG_SEQ_PAST(table, mentions)                                                                                 \
+    "SELECT setval(pg_get_serial_sequence('" table "', 'id'), GREATEST(m, 1), m > 0) FROM (SELECT COALESCE(MAX(m), 0)" \
+    " AS m FROM (" mentions " UNION ALL SELECT pg_sequence_last_value(pg_get_serial_sequence('" table                 \
+    "', 'id')::regclass)) AS u) AS t"
 static const pg_step pg_migrations[] = {
+    /* 2: named admin tokens with roles (hashes only) and the audit log */
+    {2, "CREATE TABLE IF NOT EXISTS admin_tokens ("
+        " id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, role INTEGER NOT NULL,"
+        " sha256 TEXT NOT NULL UNIQUE, created BIGINT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS audit ("
+        " id BIGSERIAL PRIMARY KEY, time BIGINT NOT NULL, token TEXT NOT NULL, addr TEXT NOT NULL,"
+        " method TEXT NOT NULL, route TEXT NOT NULL, target TEXT NOT NULL, status INTEGER NOT NULL,"
+        " detail TEXT NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS audit_by_time ON audit (time)"},
+    /* 3: ids are never reused. Sequences never go back by themselves; this
+     * step sets each one past the highest id the database mentions anywhere
+     * (as SQLite's step 3 seeds meta.last_id.<table>). */
+    {3, PG_SEQ_PAST("projects", "SELECT MAX(id) AS m FROM projects UNION ALL SELECT MAX(project_id) FROM firmware"
+                                " UNION ALL SELECT MAX(project_id) FROM packages UNION ALL SELECT MAX(project_id)"
+                                " FROM devices UNION ALL SELECT MAX(project_id) FROM listed_devices") ";"
+        PG_SEQ_PAST("firmware", "SELECT MAX(id) AS m FROM firmware UNION ALL SELECT MAX(firmware_id) FROM packages") ";"
+        PG_SEQ_PAST("packages", "SELECT MAX(id) AS m FROM packages UNION ALL SELECT MAX(package_id) FROM events"
+                                " UNION ALL SELECT MAX(pending_package) FROM devices UNION ALL SELECT MAX(package_id)"
+                                " FROM signed_packages UNION ALL SELECT MAX(base_package_id) FROM deltas"
+                                " UNION ALL SELECT MAX(target_package_id) FROM deltas")},
+    /* 4: the base version of an uploaded signed delta */
+    {4, "ALTER TABLE signed_packages ADD COLUMN IF NOT EXISTS base_core BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE signed_packages ADD COLUMN IF NOT EXISTS base_x BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE signed_packages ADD COLUMN IF NOT EXISTS base_z BIGINT NOT NULL DEFAULT 0"},
     {0, NULL},
 };
 
@@ -371,7 +399,7 @@ static store_err load_catalog(store *s, catalog *cat)
     e = q(c,
           "SELECT p.id, p.project_id, p.firmware_id, p.core, p.script_x, p.script_z, p.base_core,"
           " p.suffix, p.kind, p.size, p.md5, p.sha256, p.filename, p.created,"
-          " s.kind, s.counter, s.result_len, s.result_sha256"
+          " s.kind, s.counter, s.result_len, s.result_sha256, s.base_core, s.base_x, s.base_z"
           " FROM packages p LEFT JOIN signed_packages s ON s.package_id = p.id",
           NULL, &r, NULL, "load packages");
     if (e != STORE_OK)
@@ -401,6 +429,9 @@ static store_err load_catalog(store *s, catalog *cat)
             p->sg_counter = (uint64_t)gi(r, i, 15);
             p->sg_result_len = (uint64_t)gi(r, i, 16);
             gs(p->sg_result_sha256, sizeof p->sg_result_sha256, r, i, 17);
+            p->sg_base.core = (uint32_t)gi(r, i, 18);
+            p->sg_base.x = (uint32_t)gi(r, i, 19);
+            p->sg_base.z = (uint32_t)gi(r, i, 20);
         }
     }
     PQclear(r);
@@ -751,11 +782,15 @@ static store_err package_insert(store *s, cat_package *p)
         a_i64(&b, (long long)p->sg_counter);
         a_i64(&b, (long long)p->sg_result_len);
         a_str(&b, p->sg_result_sha256);
+        a_i64(&b, p->sg_base.core);
+        a_i64(&b, p->sg_base.x);
+        a_i64(&b, p->sg_base.z);
         e = q(c,
-              "INSERT INTO signed_packages (package_id, kind, counter, result_len, result_sha256)"
-              " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (package_id) DO UPDATE SET kind = excluded.kind,"
-              " counter = excluded.counter, result_len = excluded.result_len,"
-              " result_sha256 = excluded.result_sha256",
+              "INSERT INTO signed_packages (package_id, kind, counter, result_len, result_sha256, base_core,"
+              " base_x, base_z) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (package_id) DO UPDATE SET"
+              " kind = excluded.kind, counter = excluded.counter, result_len = excluded.result_len,"
+              " result_sha256 = excluded.result_sha256, base_core = excluded.base_core,"
+              " base_x = excluded.base_x, base_z = excluded.base_z",
               &b, NULL, NULL, "add signed package");
     }
     if (e == STORE_OK)
@@ -937,6 +972,140 @@ static store_err events_for_device(store *s, const char *device_id, unsigned lim
     return e;
 }
 
+/* --- admin tokens and the audit log --------------------------------------- */
+
+static store_err tokens_load(store *s, store_token_cb cb, void *arg)
+{
+    BEGIN_CONN(PS(s));
+    PGresult *r = NULL;
+    e = q(c, "SELECT name, role, sha256, created FROM admin_tokens ORDER BY name", NULL, &r, NULL,
+          "load admin tokens");
+    int n = e == STORE_OK ? PQntuples(r) : 0;
+    for (int i = 0; i < n; i++) {
+        store_token t;
+        memset(&t, 0, sizeof t);
+        gs(t.name, sizeof t.name, r, i, 0);
+        t.role = (int)gi(r, i, 1);
+        gs(t.sha256, sizeof t.sha256, r, i, 2);
+        t.created = gi(r, i, 3);
+        if (cb(arg, &t) != 0)
+            break;
+    }
+    PQclear(r);
+    END_CONN(PS(s));
+    return e;
+}
+
+static void args_token(pq_args *a, const store_token *t)
+{
+    a_str(a, t->name);
+    a_i64(a, t->role);
+    a_str(a, t->sha256);
+    a_i64(a, t->created);
+}
+
+static store_err token_insert(store *s, const store_token *t)
+{
+    BEGIN_CONN(PS(s));
+    pq_args a = {.n = 0};
+    args_token(&a, t);
+    e = q(c, "INSERT INTO admin_tokens (name, role, sha256, created) VALUES ($1, $2, $3, $4)", &a, NULL, NULL,
+          "add admin token");
+    END_CONN(PS(s));
+    return e;
+}
+
+static store_err token_upsert(store *s, const store_token *t)
+{
+    BEGIN_CONN(PS(s));
+    pq_args a = {.n = 0};
+    args_token(&a, t);
+    e = q(c,
+          "INSERT INTO admin_tokens (name, role, sha256, created) VALUES ($1, $2, $3, $4)"
+          " ON CONFLICT (name) DO UPDATE SET role = excluded.role, sha256 = excluded.sha256,"
+          " created = excluded.created",
+          &a, NULL, NULL, "set admin token");
+    END_CONN(PS(s));
+    return e;
+}
+
+static store_err token_delete(store *s, const char *name)
+{
+    BEGIN_CONN(PS(s));
+    pq_args a = {.n = 0};
+    a_str(&a, name);
+    long ch = 0;
+    e = q(c, "DELETE FROM admin_tokens WHERE name = $1", &a, NULL, &ch, "revoke admin token");
+    END_CONN(PS(s));
+    return e == STORE_OK && ch == 0 ? STORE_NOTFOUND : e;
+}
+
+static store_err audit_insert(store *s, store_audit *au)
+{
+    BEGIN_CONN(PS(s));
+    pq_args a = {.n = 0};
+    a_i64(&a, au->time);
+    a_str(&a, au->token);
+    a_str(&a, au->addr);
+    a_str(&a, au->method);
+    a_str(&a, au->route);
+    a_str(&a, au->target);
+    a_i64(&a, au->status);
+    a_str(&a, au->detail);
+    PGresult *r = NULL;
+    e = q(c,
+          "INSERT INTO audit (time, token, addr, method, route, target, status, detail)"
+          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+          &a, &r, NULL, "write audit entry");
+    if (e == STORE_OK)
+        au->id = gi(r, 0, 0);
+    PQclear(r);
+    END_CONN(PS(s));
+    return e;
+}
+
+static store_err audit_list(store *s, unsigned limit, int64_t before, store_audit_cb cb, void *arg)
+{
+    BEGIN_CONN(PS(s));
+    pq_args a = {.n = 0};
+    a_i64(&a, before);
+    a_i64(&a, limit);
+    PGresult *r = NULL;
+    e = q(c,
+          "SELECT id, time, token, addr, method, route, target, status, detail FROM audit"
+          " WHERE ($1::bigint <= 0 OR id < $1::bigint) ORDER BY id DESC LIMIT $2",
+          &a, &r, NULL, "read audit log");
+    int n = e == STORE_OK ? PQntuples(r) : 0;
+    for (int i = 0; i < n; i++) {
+        store_audit au;
+        memset(&au, 0, sizeof au);
+        au.id = gi(r, i, 0);
+        au.time = gi(r, i, 1);
+        gs(au.token, sizeof au.token, r, i, 2);
+        gs(au.addr, sizeof au.addr, r, i, 3);
+        gs(au.method, sizeof au.method, r, i, 4);
+        gs(au.route, sizeof au.route, r, i, 5);
+        gs(au.target, sizeof au.target, r, i, 6);
+        au.status = (unsigned)gi(r, i, 7);
+        gs(au.detail, sizeof au.detail, r, i, 8);
+        if (cb(arg, &au) != 0)
+            break;
+    }
+    PQclear(r);
+    END_CONN(PS(s));
+    return e;
+}
+
+static store_err audit_prune(store *s, int64_t older_than)
+{
+    BEGIN_CONN(PS(s));
+    pq_args a = {.n = 0};
+    a_i64(&a, older_than);
+    e = q(c, "DELETE FROM audit WHERE time < $1", &a, NULL, NULL, "prune audit log");
+    END_CONN(PS(s));
+    return e;
+}
+
 static void pg_close(store *s)
 {
     pg_store *ps = PS(s);
@@ -975,6 +1144,13 @@ static const store_ops pg_ops = {
     .events_for_device = events_for_device,
     .delta_put = delta_put,
     .deltas_load = deltas_load,
+    .tokens_load = tokens_load,
+    .token_insert = token_insert,
+    .token_upsert = token_upsert,
+    .token_delete = token_delete,
+    .audit_insert = audit_insert,
+    .audit_list = audit_list,
+    .audit_prune = audit_prune,
 };
 
 /* Runs a ';'-separated step statement by statement (simple query protocol

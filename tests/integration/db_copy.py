@@ -163,7 +163,8 @@ def populate(c):
     # copy is of rows, not of meanings
     db = sqlite3.connect(c.dbfile)
     pid = db.execute("SELECT MAX(id) FROM packages").fetchone()[0]
-    db.execute("INSERT INTO signed_packages VALUES (?, 2, 7, 12345, ?)", (pid, "ab" * 32))
+    db.execute("INSERT INTO signed_packages (package_id, kind, counter, result_len, result_sha256)"
+               " VALUES (?, 2, 7, 12345, ?)", (pid, "ab" * 32))
     db.execute("INSERT INTO deltas VALUES (?, ?, 1, 999, 5000, ?, 1700000000)", (pid - 1, pid, "cd" * 32))
     db.execute("INSERT INTO deltas VALUES (?, ?, 2, 6000, 5000, '', 1700000001)", (pid, pid - 1))
     db.execute("INSERT INTO meta VALUES ('test_setting', ?)", ("tab\tbackslash\\newline\nend",))
@@ -198,7 +199,7 @@ def main():
         print(r.stdout, end="")
         check(r.returncode == 0, "db copy: exit %s, stderr %r" % (r.returncode, r.stderr))
         rc = suite.run(c)
-    except ofharness.Failure as e:
+    except Exception as e:
         print("FAIL setup: %s" % e)
     finally:
         try:

@@ -8,7 +8,7 @@ set_tests_properties(pg_cluster_start PROPERTIES FIXTURES_SETUP pg LABELS integr
 add_test(NAME pg_cluster_stop COMMAND ${CMAKE_SOURCE_DIR}/scripts/pg.sh stop ${OF_PG_DIR})
 set_tests_properties(pg_cluster_stop PROPERTIES FIXTURES_CLEANUP pg LABELS integration TIMEOUT 60)
 
-foreach(t basic check_params range upload)
+foreach(t basic check_params range upload roles ops)
   add_test(NAME server_${t}_pg
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/server_${t}.py $<TARGET_FILE:openfota>)
   set_tests_properties(server_${t}_pg PROPERTIES FIXTURES_REQUIRED pg ENVIRONMENT OPENFOTA_TEST_PG=${OF_PG_DIR}

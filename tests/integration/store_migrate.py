@@ -4,7 +4,8 @@
 For every tests/fixtures/schema/<backend>_vN.sql (a database as schema
 version N made it, with rows), the current server starts on it: the rows
 are there (project, listed device, device with its history, static file),
-a new project is added, and the database records the latest schema version
+a new project is added, a new package does not take an id the history
+still names, and the database records the latest schema version
 — the same on SQLite and PostgreSQL. On PostgreSQL two servers started at
 the same moment on one fresh database both come up (the schema is created
 under an advisory lock) and the version is recorded once.
@@ -23,6 +24,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import ofharness  # noqa: E402
 from ofharness import Server, Suite, check  # noqa: E402
+import luatbin  # noqa: E402
 
 FIX = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "schema")
 KEY = "v1fixturekey0000000000000000001"
@@ -56,6 +58,8 @@ def check_rows(srv, what):
           "%s: device with its 2 history events: %s %r" % (what, st, raw[:300]))
     st, obj, raw = srv.admin("POST", "/admin/v1/projects", {"name": "after-migration"})
     check(st == 201, "%s: a new project after the migration: %s %r" % (what, st, raw))
+    obj = srv.upload_ok(KEY, luatbin.build(luatbin.script_image(2000, seed=4)), "2012.001.002")
+    check(obj["id"] > 9, "%s: package id %s given although the history names package 9" % (what, obj["id"]))
 
 
 @suite.case
