@@ -13,6 +13,7 @@
 /* server/ */
 int server_cli_serve(int argc, char **argv);
 int server_cli_backup(int argc, char **argv); /* openfota backup [--data DIR] DEST */
+int db_cli_main(int argc, char **argv);     /* openfota db copy --from sqlite:DIR --to URI */
 
 /* cli/ — admin client over the admin HTTP API */
 int admin_cli_project(int argc, char **argv);

@@ -33,6 +33,7 @@ static const struct command commands[] = {
     {"luat", pkg_cli_luat, "inspect and check a LuatOS upgrade .bin"},
     {"delta", delta_cli_main, "make and apply delta patches between firmware images"},
     {"sim", sim_cli_main, "simulate a fleet of devices against a server"},
+    {"db", db_cli_main, "copy the database from SQLite into PostgreSQL"},
 };
 
 static void usage(FILE *out)

@@ -16,6 +16,7 @@ PKGS=(
   python3-prometheus-client
   help2man debhelper dpkg-dev systemd
   chromium chromium-driver python3-selenium fonts-wqy-zenhei
+  libpq-dev postgresql
 )
 BENCH_PKGS=(wrk nginx-light bsdiff xdelta3 zstd valgrind)
 
@@ -41,8 +42,8 @@ echo "bootstrap: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Debian starts mosquitto and nginx as services when it can; the project starts
-# its own instances on loopback ports, so stop the system ones if they started.
+# Debian starts mosquitto, nginx and postgresql as services when it can; the
+# project starts its own instances on loopback ports, so stop the system ones if they started.
 if command -v systemctl >/dev/null 2>&1; then
-  $SUDO systemctl disable --now mosquitto nginx >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now mosquitto nginx postgresql >/dev/null 2>&1 || true
 fi

@@ -42,6 +42,7 @@ void config_defaults(of_config *c)
     c->downloads_max = 2000;
     c->downloads_per_address = 200;
     c->device_expire_days = 60;
+    c->db_pool = 4;
 }
 
 /* Unsigned decimal with optional K/M/G suffix (binary), bounded. */
@@ -151,6 +152,7 @@ static const struct uint_key uint_keys[] = {
     {"downloads_max", UOFF(downloads_max), 0, 1000000, 0},
     {"downloads_per_address", UOFF(downloads_per_address), 0, 1000000, 0},
     {"device_expire_days", UOFF(device_expire_days), 0, 36500, 0},
+    {"db_pool", UOFF(db_pool), 1, 64, 0},
 };
 
 static int set_str(char *dst, const char *value, const char *key, char *err, size_t errlen)
@@ -258,6 +260,14 @@ int config_set(of_config *c, const char *key, const char *value, char *err, size
     }
     if (strcmp(key, "data") == 0)
         return set_str(c->data, value, key, err, errlen);
+    if (strcmp(key, "db") == 0) {
+        if (strncmp(value, "postgresql://", 13) != 0 && strncmp(value, "postgres://", 11) != 0) {
+            snprintf(err, errlen, "db: a PostgreSQL URI, postgresql://USER@HOST:PORT/DATABASE (without it the "
+                                  "database is SQLite in the data folder)");
+            return -1;
+        }
+        return set_str(c->db, value, key, err, errlen);
+    }
     if (strcmp(key, "signing_key") == 0)
         return set_str(c->signing_key, value, key, err, errlen);
     if (strcmp(key, "signing_pubkey") == 0)

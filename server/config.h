@@ -61,6 +61,8 @@ typedef struct of_config {
     unsigned downloads_per_address;  /* package downloads at once per client address, default 200 */
     unsigned device_expire_days;     /* devices never sent a whole package and unseen this long are
                                       * forgotten, default 60; 0 = never */
+    char db[CONFIG_STR_MAX];         /* postgresql:// URI of the database, "" = SQLite in the data folder */
+    unsigned db_pool;                /* PostgreSQL connections at most, default 4 */
 } of_config;
 
 void config_defaults(of_config *c);

@@ -20,6 +20,7 @@
 #include "ofserver.h"
 #include "rules.h"
 #include "sdnotify.h"
+#include "store_pg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,6 +67,10 @@ static void usage(FILE *out)
             "                              whose X-Forwarded-For names the client            trusted_proxies\n"
             "  --data DIR                  data folder (default ./var): database, packages,\n"
             "                              admin.token, serve.json                              data\n"
+            "  --db URI                    keep the database in PostgreSQL instead of SQLite\n"
+            "                              (postgresql://USER@HOST:PORT/DB); packages and\n"
+            "                              the token stay in the data folder                db\n"
+            "  --db-pool N                 PostgreSQL connections at most (default 4)        db_pool\n"
             "  --public-url URL            base URL printed for devices and in file URLs     public_url\n"
             "  --log-level LEVEL           error, warn, info (default) or debug               log_level\n"
             "  --threads N                 HTTP worker threads (default 2)                    threads\n"
@@ -130,6 +135,8 @@ static const struct {
 } flag_keys[] = {
     {"--listen", "listen"},
     {"--data", "data"},
+    {"--db", "db"},
+    {"--db-pool", "db_pool"},
     {"--public-url", "public_url"},
     {"--log-level", "log_level"},
     {"--threads", "threads"},
@@ -539,8 +546,10 @@ int server_cli_serve(int argc, char **argv)
         fprintf(stderr, "openfota serve: %s\n", err);
         return 1;
     }
-    diskguard_before_open(s->data);
-    s->st = store_sqlite_open(s->data, err, sizeof err);
+    if (!s->cfg.db[0])
+        diskguard_before_open(s->data);
+    s->st = s->cfg.db[0] ? store_pg_open(s->cfg.db, s->cfg.db_pool, err, sizeof err)
+                         : store_sqlite_open(s->data, err, sizeof err);
     if (s->st == NULL) {
         fprintf(stderr, "openfota serve: %s\n", err);
         return 1;
@@ -561,6 +570,9 @@ int server_cli_serve(int argc, char **argv)
     diskguard_private_files(s->data);
     diskguard_collect_orphans(s->st, s->data);
     diskguard_reserve_make(s->data);
+    char dbwhere[CONFIG_STR_MAX + 32];
+    snprintf(dbwhere, sizeof dbwhere, "%s%s", s->cfg.db[0] ? "the PostgreSQL database" : s->data,
+             s->cfg.db[0] ? "" : "/openfota.db");
     pthread_mutex_init(&s->admin_mu, NULL);
     if (console_start(s) < 0) {
         fprintf(stderr, "openfota serve: out of memory for the console's sessions\n");
@@ -570,18 +582,18 @@ int server_cli_serve(int argc, char **argv)
     catalog c;
     snapshot *snap = NULL;
     if (s->st->ops->load_catalog(s->st, &c) != STORE_OK || (snap = snapshot_build(&c)) == NULL) {
-        fprintf(stderr, "openfota serve: cannot load the catalog from %s/openfota.db\n", s->data);
+        fprintf(stderr, "openfota serve: cannot load the catalog from %s\n", dbwhere);
         goto out_store;
     }
     snap_holder_init(&s->snaps, snap);
     s->devices = devtab_new();
     if (s->devices == NULL || s->st->ops->load_devices(s->st, load_device_cb, s->devices) != STORE_OK) {
-        fprintf(stderr, "openfota serve: cannot load devices from %s/openfota.db\n", s->data);
+        fprintf(stderr, "openfota serve: cannot load devices from %s\n", dbwhere);
         goto out_snap;
     }
     s->deltas = dcache_new();
     if (s->deltas == NULL || s->st->ops->deltas_load(s->st, load_delta_cb, s) != STORE_OK) {
-        fprintf(stderr, "openfota serve: cannot load the delta index from %s/openfota.db\n", s->data);
+        fprintf(stderr, "openfota serve: cannot load the delta index from %s\n", dbwhere);
         goto out_dev;
     }
     if (report_auth_load(s) < 0)

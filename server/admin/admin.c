@@ -97,9 +97,10 @@ static void reply_store(http_req *r, store_err e, const char *what)
 {
     char msg[256];
     snprintf(msg, sizeof msg, "%s: %s", what, store_strerror(e));
-    if (e == STORE_BUSY) {
+    if (e == STORE_BUSY || e == STORE_UNAVAILABLE) {
         http_hdr h[] = {{"Retry-After", "1"}};
-        json_t *j = json_pack("{s:s,s:s}", "error", msg, "hint", "the database is busy; retry");
+        json_t *j = json_pack("{s:s,s:s}", "error", msg, "hint",
+                              e == STORE_BUSY ? "the database is busy; retry" : "database unavailable, retry");
         char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j); /* json_dumps does not take the reference */
         http_reply(r, 503, "application/json", txt ? txt : "{}", txt ? strlen(txt) : 2, h, 1);

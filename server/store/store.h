@@ -14,7 +14,7 @@
  *
  * Threads: the admin functions are called under the server's admin lock;
  * write_batch / prune are called by the writer thread only; a backend uses
- * one connection per side. Every function returns a store_err.
+ * one connection per side (SQLite) or a bounded pool (PostgreSQL). Every function returns a store_err.
  * Durability: an admin write returns STORE_OK only after its commit is on
  * disk; write_batch is durable when `durable` is set.
  * Ids: project, firmware and package ids are never reused, not even after the
@@ -36,6 +36,7 @@ typedef enum store_err {
     STORE_NOTFOUND,
     STORE_INUSE,     /* still referenced (project with packages ...) */
     STORE_FULL,      /* the disk (or the database's quota) is full: answer 507 (logged) */
+    STORE_UNAVAILABLE, /* database unreachable (PostgreSQL restarting): answer 503, retry later */
 } store_err;
 
 typedef struct store store;
@@ -136,6 +137,9 @@ struct store {
 
 /* Open (creating and migrating) <dir>/openfota.db. NULL with err on failure. */
 store *store_sqlite_open(const char *dir, char *err, size_t errlen);
+/* The schema version the SQLite steps lead to (1 + steps). */
+int store_sqlite_schema_version(void);
+/* The PostgreSQL backend: store_pg.h. */
 
 const char *store_strerror(store_err e);
 

@@ -145,6 +145,11 @@ static int schema_latest(void)
     return v;
 }
 
+int store_sqlite_schema_version(void)
+{
+    return schema_latest();
+}
+
 /* Apply every step above the database's version (inside the caller's
  * transaction). 0 ok, -1 with err set. */
 static int schema_migrate(sqlite3 *db, char *err, size_t errlen)
@@ -192,6 +197,7 @@ const char *store_strerror(store_err e)
     case STORE_NOTFOUND: return "not found";
     case STORE_INUSE: return "still in use";
     case STORE_FULL: return "the server's disk is full";
+    case STORE_UNAVAILABLE: return "database unavailable, retry";
     }
     return "storage error";
 }

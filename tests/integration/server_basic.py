@@ -13,7 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from ofharness import (FW, Failure, Suite, check, expect_code, expect_package,  # noqa: E402
+from ofharness import (FW, Failure, Suite, check, sqlite_only, expect_code, expect_package,  # noqa: E402
                        main_with_server, parse_response, recv_all, module_bytes)
 import luatbin  # noqa: E402
 
@@ -464,6 +464,7 @@ def package_rm_and_project_rm(c):
 
 
 @suite.case
+@sqlite_only
 def database_locked_by_another_process(c):
     """Another program holds the database's write lock (a backup, an sqlite3
     shell) for longer than the server's busy timeout: an admin write is

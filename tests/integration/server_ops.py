@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from ofharness import FW, Failure, Server, Suite, check, expect_code, expect_package  # noqa: E402
+from ofharness import FW, Failure, Server, Suite, check, expect_code, expect_package, sqlite_only  # noqa: E402
 import luatbin  # noqa: E402
 
 suite = Suite("server_ops")
@@ -102,6 +102,7 @@ def removed_package_takes_its_rollout(c):
 
 
 @suite.case
+@sqlite_only  # the PostgreSQL side: store_migrate.py
 def old_database_migrates(c):
     """A database of schema version 1 (before the id counters): ids it still
     mentions (history of a removed package) are not handed out again, and

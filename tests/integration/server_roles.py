@@ -6,6 +6,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import ofharness  # noqa: E402
 from ofharness import Suite, check, main_with_server  # noqa: E402
 
 suite = Suite("server_roles")
@@ -177,6 +178,9 @@ def token_cli_and_hashes(c):
         if fn.startswith("openfota.db"):
             with open(os.path.join(c.srv.data, fn), "rb") as f:
                 blob += f.read()
+    if c.srv.db:  # PostgreSQL backend: what its tables hold
+        for t in ("admin_tokens", "audit", "meta"):
+            blob += ofharness.pg_psql(c.srv.db, "SELECT * FROM %s" % t).encode()
     check(blob and tok.encode() not in blob and c.tokens["admin"].encode() not in blob,
           "a token's text is in the database files")
     r = c.srv.cli("token", "revoke", "ci-reader")

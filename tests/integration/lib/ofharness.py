@@ -22,6 +22,46 @@ import urllib.parse
 FW = "FOTA2_DEMO_LuatOS-SoC_Air780EHV"
 START_TIMEOUT = 30.0
 
+# PostgreSQL backend: when OPENFOTA_TEST_PG names the folder of a running
+# `scripts/pg.sh start DIR` cluster, every Server gets a database of its own
+# in it (created at first start, named in DATA/test-db-uri so a restart on
+# the same data folder finds it again, dropped at cleanup) and runs with --db.
+PG_ENV = "OPENFOTA_TEST_PG"
+
+
+def pg_base_uri():
+    d = os.environ.get(PG_ENV)
+    if not d:
+        return None
+    with open(os.path.join(d, "uri")) as f:
+        return f.read().strip()
+
+
+def pg_psql(uri, sql):
+    r = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", uri, "-c", sql],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise Failure("psql %r: %s" % (sql, r.stderr.strip()))
+    return r.stdout
+
+
+def pg_new_database():
+    """A fresh empty database in the test cluster; returns its URI."""
+    base = pg_base_uri()
+    name = "t_%d_%s" % (os.getpid(), os.urandom(4).hex())
+    admin = base.rsplit("/", 1)[0] + "/postgres"
+    pg_psql(admin, "CREATE DATABASE %s" % name)
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def pg_drop_database(uri):
+    admin = uri.rsplit("/", 1)[0] + "/postgres"
+    pg_psql(admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % uri.rsplit("/", 1)[1])
+
+
+def backend():
+    return "postgresql" if os.environ.get(PG_ENV) else "sqlite"
+
 
 class Failure(Exception):
     pass
@@ -150,14 +190,30 @@ class Server:
         self.url = None
         self.port = None
         self.token = None
+        self.db = None      # PostgreSQL URI when the suite runs on that backend
+
+    def db_args(self):
+        if not os.environ.get(PG_ENV):
+            return []
+        os.makedirs(self.data, exist_ok=True)
+        path = os.path.join(self.data, "test-db-uri")
+        if os.path.exists(path):
+            with open(path) as f:
+                self.db = f.read().strip()
+        else:
+            self.db = pg_new_database()
+            with open(path, "w") as f:
+                f.write(self.db + "\n")
+        return ["--db", self.db]
 
     def start(self):
         sj = os.path.join(self.data, "serve.json")
         if os.path.exists(sj):
             os.unlink(sj)   # so the new process's file is the one we read
+        dbargs = self.db_args()
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--listen", "127.0.0.1:0", "--data", self.data] + self.extra,
+            [self.binary, "serve", "--listen", "127.0.0.1:0", "--data", self.data] + dbargs + self.extra,
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + START_TIMEOUT
         while time.time() < deadline:
@@ -215,6 +271,11 @@ class Server:
             self.stop()
         finally:
             if self.own_data and os.environ.get("OPENFOTA_KEEP_DATA") is None:
+                if self.db:
+                    try:
+                        pg_drop_database(self.db)
+                    except Exception:
+                        pass
                 shutil.rmtree(self.data, ignore_errors=True)
 
     # --- raw bytes
@@ -404,6 +465,13 @@ def expect_package(r, data, what):
 
 # ------------------------------------------------------------------- suite
 
+def sqlite_only(fn):
+    """Marks a case that exercises the SQLite file itself (skipped on the
+    PostgreSQL backend); put it under @suite.case."""
+    fn.sqlite_only = True
+    return fn
+
+
 class Suite:
     """Named cases run in order against fixtures; prints PASS/FAIL per case
     with the request, expectation and answer; exit status 1 on any failure."""
@@ -419,8 +487,12 @@ class Suite:
     def run(self, ctx):
         failed = []
         only = os.environ.get("OPENFOTA_CASE")
+        print("%s: database backend %s" % (self.name, backend()), flush=True)
         for fn in self.cases:
             if only and only not in fn.__name__:
+                continue
+            if getattr(fn, "sqlite_only", False) and backend() != "sqlite":
+                print("SKIP %s (SQLite only)" % fn.__name__, flush=True)
                 continue
             t0 = time.time()
             try:

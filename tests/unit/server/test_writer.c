@@ -148,6 +148,52 @@ static void busy_batches_are_retried(void **state)
     retried_until_saved(STORE_BUSY);
 }
 
+static void unavailable_batches_are_retried(void **state)
+{
+    (void)state;
+    retried_until_saved(STORE_UNAVAILABLE); /* PostgreSQL away for a while */
+}
+
+/* An outage longer than the queue holds: the events beyond it are dropped
+ * and counted, those kept are saved once the store is back, each once and
+ * in order; nothing is lost without being counted. */
+static void outage_longer_than_the_queue(void **state)
+{
+    (void)state;
+    fake_store f;
+    fake_init(&f, -1, STORE_UNAVAILABLE);
+    devtab *dt = devtab_new();
+    assert_non_null(dt);
+    writer *w = writer_start(&f.base, dt, 100, 30);
+    assert_non_null(w);
+    const int total = WRITER_QUEUE + 1000;
+    int refused = 0;
+    for (int i = 0; i < total; i++) {
+        store_event ev;
+        memset(&ev, 0, sizeof ev);
+        snprintf(ev.device_id, sizeof ev.device_id, "8600000000%05d", i % 37);
+        ev.time = 1000000 + i;
+        if (writer_event(w, &ev) != 0)
+            refused++;
+    }
+    assert_true(refused >= 1000 - WRITER_BATCH);
+    pthread_mutex_lock(&f.mu);
+    f.fail_next = 0; /* the database is back */
+    pthread_mutex_unlock(&f.mu);
+    for (int i = 0; i < 1000 && saved(&f) + writer_dropped(w) < (size_t)total; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(writer_flush(w, 5000), 0);
+    assert_int_equal(saved(&f) + writer_dropped(w), total);
+    assert_true(saved(&f) >= WRITER_QUEUE - WRITER_BATCH);
+    for (size_t i = 1; i < f.nseen; i++)
+        assert_true(f.seen[i] > f.seen[i - 1]);
+    writer_stop(w);
+    devtab_free(dt);
+    free(f.seen);
+}
+
 static void flush_reports_a_failing_store(void **state)
 {
     (void)state;
@@ -232,6 +278,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(error_batches_are_retried),
         cmocka_unit_test(busy_batches_are_retried),
+        cmocka_unit_test(unavailable_batches_are_retried),
+        cmocka_unit_test(outage_longer_than_the_queue),
         cmocka_unit_test(flush_reports_a_failing_store),
         cmocka_unit_test(stop_while_failing_ends),
         cmocka_unit_test(drops_are_logged),
