@@ -75,14 +75,14 @@ static void test_every_commented_setting(void **state)
     free(text);
     /* every setting of `openfota serve --help` but listen and data (set
      * above); tests/integration/ops_install.py checks none is missing */
-    assert_int_equal(shown, 40);
+    assert_int_equal(shown, 42);
     /* the lines that claim a default leave the configuration as it was: all
      * but the examples of optional settings (public_url, trusted_proxies, tls_listen,
      * tls_cert, tls_key, tls_client_ca, tls_ciphers, push, mqtt,
      * push_key_file, signing_key, signing_pubkey, webhook_url,
-     * webhook_secret_file) and push_rate (stored as 0,
+     * webhook_secret_file, db) and push_rate (stored as 0,
      * "the fleet's default", which is the 50 shown) */
-    assert_int_equal(same_as_default, 25);
+    assert_int_equal(same_as_default, 26);
 }
 
 static void test_a_broken_copy_is_refused(void **state)
