@@ -76,7 +76,7 @@ static void scopy(char *dst, size_t cap, const char *src)
 
 /* ---- answers ------------------------------------------------------------- */
 
-static void reply_json(http_req *r, unsigned status, json_t *j)
+void admin_reply_json(http_req *r, unsigned status, json_t *j)
 {
     char *txt = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -88,9 +88,9 @@ static void reply_json(http_req *r, unsigned status, json_t *j)
     free(txt);
 }
 
-static void reply_err(http_req *r, unsigned status, const char *error, const char *hint)
+void admin_reply_err(http_req *r, unsigned status, const char *error, const char *hint)
 {
-    reply_json(r, status, json_pack("{s:s,s:s}", "error", error, "hint", hint ? hint : ""));
+    admin_reply_json(r, status, json_pack("{s:s,s:s}", "error", error, "hint", hint ? hint : ""));
 }
 
 static void reply_store(http_req *r, store_err e, const char *what)
@@ -108,10 +108,10 @@ static void reply_store(http_req *r, store_err e, const char *what)
         return;
     }
     if (e == STORE_FULL) {
-        reply_err(r, 507, msg, STORAGE_FULL_HINT);
+        admin_reply_err(r, 507, msg, STORAGE_FULL_HINT);
         return;
     }
-    reply_err(r, e == STORE_NOTFOUND ? 404 : e == STORE_CONFLICT ? 409 : 500, msg, "see the server log");
+    admin_reply_err(r, e == STORE_NOTFOUND ? 404 : e == STORE_CONFLICT ? 409 : 500, msg, "see the server log");
 }
 
 /* ---- JSON of rows ---------------------------------------------------------- */
@@ -350,13 +350,13 @@ static void h_status(of_server *s, http_req *r)
     json_object_set_new(j, "deltas_enabled", json_boolean(s->dgen != NULL));
     json_object_set_new(j, "webhooks", webhook_stats_json(s->webhook));
     guard_json(s, j);
-    reply_json(r, 200, j);
+    admin_reply_json(r, 200, j);
 }
 
 static json_t *parse_body(admin_req *a, http_req *r)
 {
     if (a->over) {
-        reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
+        admin_reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
         return NULL;
     }
     json_error_t je;
@@ -365,7 +365,7 @@ static json_t *parse_body(admin_req *a, http_req *r)
         char msg[300];
         snprintf(msg, sizeof msg, "body is not a JSON object: %s", j ? "not an object" : je.text);
         json_decref(j);
-        reply_err(r, 400, msg, "send Content-Type: application/json with an object body");
+        admin_reply_err(r, 400, msg, "send Content-Type: application/json with an object body");
         return NULL;
     }
     return j;
@@ -381,14 +381,14 @@ static void h_project_add(of_server *s, admin_req *a, http_req *r)
     json_t *name = json_object_get(b, "name"), *key = json_object_get(b, "key");
     if (!json_is_string(name) || !text_valid(json_string_value(name), NAME_MAX_LEN)) {
         json_decref(b);
-        reply_err(r, 422, "name: required, 1 to 128 printable characters", "{\"name\":\"demo\"}");
+        admin_reply_err(r, 422, "name: required, 1 to 128 printable characters", "{\"name\":\"demo\"}");
         return;
     }
     scopy(p.name, sizeof p.name, json_string_value(name));
     if (key != NULL && !json_is_null(key)) {
         if (!json_is_string(key) || !key_valid(json_string_value(key))) {
             json_decref(b);
-            reply_err(r, 422, "key: 1 to 64 characters of A-Z a-z 0-9 _ -", "omit key to get a random one");
+            admin_reply_err(r, 422, "key: 1 to 64 characters of A-Z a-z 0-9 _ -", "omit key to get a random one");
             return;
         }
         scopy(p.key, sizeof p.key, json_string_value(key));
@@ -397,7 +397,7 @@ static void h_project_add(of_server *s, admin_req *a, http_req *r)
         unsigned char rnd[32];
         if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
             json_decref(b);
-            reply_err(r, 500, "no randomness for a project key", "retry");
+            admin_reply_err(r, 500, "no randomness for a project key", "retry");
             return;
         }
         for (int i = 0; i < 32; i++)
@@ -421,11 +421,11 @@ static void h_project_add(of_server *s, admin_req *a, http_req *r)
         snprintf(msg, sizeof msg, "a project named '%s' exists: project names are unique", p.name);
         char hint[300];
         snprintf(hint, sizeof hint, "choose another name, or use that project (openfota project show %s)", p.name);
-        reply_err(r, 409, msg, hint);
+        admin_reply_err(r, 409, msg, hint);
         return;
     }
     if (e == STORE_CONFLICT) {
-        reply_err(r, 409, "a project with this key exists", "choose another key or omit it");
+        admin_reply_err(r, 409, "a project with this key exists", "choose another key or omit it");
         return;
     }
     if (e != STORE_OK) {
@@ -433,7 +433,7 @@ static void h_project_add(of_server *s, admin_req *a, http_req *r)
         return;
     }
     log_info("admin: project %s (%s) added", p.key, p.name);
-    reply_json(r, 201, project_json(&p));
+    admin_reply_json(r, 201, project_json(&p));
 }
 
 static void h_projects(of_server *s, http_req *r)
@@ -443,7 +443,7 @@ static void h_projects(of_server *s, http_req *r)
     for (size_t i = 0; i < snap->nprojects; i++)
         json_array_append_new(arr, project_json(snap->projects[i].p));
     snapshot_unref(snap);
-    reply_json(r, 200, json_pack("{s:o}", "projects", arr));
+    admin_reply_json(r, 200, json_pack("{s:o}", "projects", arr));
 }
 
 static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char *key)
@@ -456,14 +456,14 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
     json_t *mx = json_object_get(b, "max_devices");
     if (mx && (!json_is_integer(mx) || json_integer_value(mx) < 0 || json_integer_value(mx) > 100000000)) {
         json_decref(b);
-        reply_err(r, 422, "max_devices must be a whole number from 0 (no cap) to 100000000", "{\"max_devices\":5000}");
+        admin_reply_err(r, 422, "max_devices must be a whole number from 0 (no cap) to 100000000", "{\"max_devices\":5000}");
         return;
     }
     if ((lo && !json_is_boolean(lo)) || (ue && !json_is_boolean(ue)) ||
         (md && (!json_is_integer(md) || json_integer_value(md) < 1 || json_integer_value(md) > 1000)) ||
         (nm && (!json_is_string(nm) || !text_valid(json_string_value(nm), NAME_MAX_LEN)))) {
         json_decref(b);
-        reply_err(r, 422, "listed_only and upgrades_enabled must be true/false, max_daily_deliveries 1 to 1000",
+        admin_reply_err(r, 422, "listed_only and upgrades_enabled must be true/false, max_daily_deliveries 1 to 1000",
                   "{\"upgrades_enabled\":false}");
         return;
     }
@@ -477,7 +477,7 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
     if (sp == NULL) {
         pthread_mutex_unlock(&s->admin_mu);
         json_decref(b);
-        reply_err(r, 404, "no such project", "openfota project list");
+        admin_reply_err(r, 404, "no such project", "openfota project list");
         return;
     }
     if (lo)
@@ -498,7 +498,7 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
         pthread_mutex_unlock(&s->admin_mu);
         char msg[300];
         snprintf(msg, sizeof msg, "another project is named '%s': project names are unique", p.name);
-        reply_err(r, 409, msg, "choose another name");
+        admin_reply_err(r, 409, msg, "choose another name");
         return;
     }
     store_err e = s->st->ops->project_update(s->st, &p);
@@ -511,7 +511,7 @@ static void h_project_patch(of_server *s, admin_req *a, http_req *r, const char 
     }
     log_info("admin: project %s changed (listed_only=%d upgrades_enabled=%d max_daily_deliveries=%u max_devices=%u)",
              p.key, p.listed_only, p.upgrades_enabled, p.max_daily_deliveries, p.max_devices);
-    reply_json(r, 200, project_json(&p));
+    admin_reply_json(r, 200, project_json(&p));
 }
 
 static void h_project_get(of_server *s, http_req *r, const char *key)
@@ -520,12 +520,12 @@ static void h_project_get(of_server *s, http_req *r, const char *key)
     const snap_project *sp = snap_project_by_key(snap, key, strlen(key));
     if (sp == NULL) {
         snapshot_unref(snap);
-        reply_err(r, 404, "no such project", "openfota project list");
+        admin_reply_err(r, 404, "no such project", "openfota project list");
         return;
     }
     json_t *j = project_json(sp->p);
     snapshot_unref(snap);
-    reply_json(r, 200, j);
+    admin_reply_json(r, 200, j);
 }
 
 static void h_project_delete(of_server *s, http_req *r, const char *key)
@@ -542,11 +542,11 @@ static void h_project_delete(of_server *s, http_req *r, const char *key)
     if (e == STORE_INUSE) {
         char hint[200];
         snprintf(hint, sizeof hint, "remove them first (openfota package list --project %s)", key);
-        reply_err(r, 409, "the project still has packages", hint);
+        admin_reply_err(r, 409, "the project still has packages", hint);
         return;
     }
     if (e == STORE_NOTFOUND) {
-        reply_err(r, 404, "no such project", "openfota project list");
+        admin_reply_err(r, 404, "no such project", "openfota project list");
         return;
     }
     if (e != STORE_OK) {
@@ -567,13 +567,13 @@ static void h_firmware_add(of_server *s, admin_req *a, http_req *r, const char *
     json_t *nm = json_object_get(b, "name"), *sf = json_object_get(b, "suffix");
     if (!json_is_string(nm) || !fw_name_valid(json_string_value(nm))) {
         json_decref(b);
-        reply_err(r, 422, "name: the firmware_name devices send, 1 to 128 of A-Z a-z 0-9 . _ - (not starting with .)",
+        admin_reply_err(r, 422, "name: the firmware_name devices send, 1 to 128 of A-Z a-z 0-9 . _ - (not starting with .)",
                   "{\"name\":\"FOTA2_DEMO_LuatOS-SoC_Air780EHV\",\"suffix\":1}");
         return;
     }
     if (sf && (!json_is_integer(sf) || json_integer_value(sf) < 1 || json_integer_value(sf) > 99)) {
         json_decref(b);
-        reply_err(r, 422, "suffix: the layout suffix of the core (_1, _2 ...), 1 to 99", "{\"suffix\":1}");
+        admin_reply_err(r, 422, "suffix: the layout suffix of the core (_1, _2 ...), 1 to 99", "{\"suffix\":1}");
         return;
     }
     cat_firmware f;
@@ -595,13 +595,13 @@ static void h_firmware_add(of_server *s, admin_req *a, http_req *r, const char *
         server_reload(s);
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_NOTFOUND) {
-        reply_err(r, 404, "no such project", "openfota project list");
+        admin_reply_err(r, 404, "no such project", "openfota project list");
         return;
     }
     if (e == STORE_CONFLICT) {
         char hint[200];
         snprintf(hint, sizeof hint, "openfota firmware list --project %s", key);
-        reply_err(r, 409, "this firmware name exists in the project", hint);
+        admin_reply_err(r, 409, "this firmware name exists in the project", hint);
         return;
     }
     if (e != STORE_OK) {
@@ -611,7 +611,7 @@ static void h_firmware_add(of_server *s, admin_req *a, http_req *r, const char *
     snap = snap_acquire(&s->snaps);
     json_t *j = firmware_json(snap, &f);
     snapshot_unref(snap);
-    reply_json(r, 201, j);
+    admin_reply_json(r, 201, j);
 }
 
 static void h_firmware_list(of_server *s, http_req *r, const char *key)
@@ -620,14 +620,14 @@ static void h_firmware_list(of_server *s, http_req *r, const char *key)
     const snap_project *sp = snap_project_by_key(snap, key, strlen(key));
     if (sp == NULL) {
         snapshot_unref(snap);
-        reply_err(r, 404, "no such project", "openfota project list");
+        admin_reply_err(r, 404, "no such project", "openfota project list");
         return;
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < sp->nfw; i++)
         json_array_append_new(arr, firmware_json(snap, sp->fws[i].fw));
     snapshot_unref(snap);
-    reply_json(r, 200, json_pack("{s:o}", "firmware", arr));
+    admin_reply_json(r, 200, json_pack("{s:o}", "firmware", arr));
 }
 
 static void h_firmware_delete(of_server *s, http_req *r, const char *key, const char *name)
@@ -643,13 +643,13 @@ static void h_firmware_delete(of_server *s, http_req *r, const char *key, const 
         server_reload(s);
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_INUSE) {
-        reply_err(r, 409, "the firmware still has packages", "remove them first (openfota package list)");
+        admin_reply_err(r, 409, "the firmware still has packages", "remove them first (openfota package list)");
         return;
     }
     if (e == STORE_NOTFOUND) {
         char hint[200];
         snprintf(hint, sizeof hint, "openfota firmware list --project %s", key);
-        reply_err(r, 404, "no such project or firmware", hint);
+        admin_reply_err(r, 404, "no such project or firmware", hint);
         return;
     }
     if (e != STORE_OK) {
@@ -667,12 +667,12 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
                *sf = http_arg(r, "suffix"), *fn = http_arg(r, "filename");
     scopy(a->project, sizeof a->project, key);
     if (drafts_parse_arg(http_arg(r, "draft"), &a->draft) < 0) {
-        reply_err(r, 422, "draft: 1 (or true) to upload a draft, 0 (or false) otherwise",
+        admin_reply_err(r, 422, "draft: 1 (or true) to upload a draft, 0 (or false) otherwise",
                   "a draft is offered to no device until a rollout of it or openfota package release ID");
         return -1;
     }
     if (fw == NULL || !fw_name_valid(fw)) {
-        reply_err(r, 422, "firmware: required, the firmware_name devices send (A-Z a-z 0-9 . _ -)",
+        admin_reply_err(r, 422, "firmware: required, the firmware_name devices send (A-Z a-z 0-9 . _ -)",
                   "?firmware=FOTA2_DEMO_LuatOS-SoC_Air780EHV&version=2012.001.002");
         return -1;
     }
@@ -682,7 +682,7 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
         if (!strcmp(rw, "1") || !strcmp(rw, "true"))
             a->raw = 1;
         else if (strcmp(rw, "0") && strcmp(rw, "false")) {
-            reply_err(r, 422, "raw: 1 or 0", "raw=1 stores a file that is no Luat .bin for a LuatOS firmware name");
+            admin_reply_err(r, 422, "raw: 1 or 0", "raw=1 stores a file that is no Luat .bin for a LuatOS firmware name");
             return -1;
         }
     }
@@ -691,20 +691,20 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
         char msg[300];
         snprintf(msg, sizeof msg, "version: %s",
                  version_strerror(ver ? version_parse(ver, strlen(ver), &a->ver) : VERSION_EMPTY));
-        reply_err(r, 422, msg, "the version the device will report after the upgrade, CORE.X.Z");
+        admin_reply_err(r, 422, msg, "the version the device will report after the upgrade, CORE.X.Z");
         return -1;
     }
     a->base_core = -1;
     unsigned long long v;
     if (bc != NULL && bc[0]) {
         if (parse_uint(bc, VERSION_CORE_MAX, &v) < 0) {
-            reply_err(r, 422, "base_core: the core build number the package applies to, 0 to 999999",
+            admin_reply_err(r, 422, "base_core: the core build number the package applies to, 0 to 999999",
                       "omit it for a script-only package");
             return -1;
         }
         a->base_core = (int64_t)v;
         if (a->ver_given && a->base_core == a->ver.core) {
-            reply_err(r, 422, "base_core equals the target core", "omit base_core for a script-only package");
+            admin_reply_err(r, 422, "base_core equals the target core", "omit base_core for a script-only package");
             return -1;
         }
     }
@@ -718,7 +718,7 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
     }
     if (sf != NULL && sf[0]) {
         if (parse_uint(sf, 99, &v) < 0 || v < 1) {
-            reply_err(r, 422, "suffix: the core layout suffix, 1 to 99", "e.g. suffix=1 for ..._1.soc cores");
+            admin_reply_err(r, 422, "suffix: the core layout suffix, 1 to 99", "e.g. suffix=1 for ..._1.soc cores");
             return -1;
         }
         a->suffix = (int)v;
@@ -732,23 +732,23 @@ static int package_begin(of_server *s, admin_req *a, http_req *r, const char *ke
     int fsuffix = f ? f->suffix : 0;
     snapshot_unref(snap);
     if (sp == NULL) {
-        reply_err(r, 404, "no such project", "openfota project list");
+        admin_reply_err(r, 404, "no such project", "openfota project list");
         return -1;
     }
     if (f && a->suffix_explicit && a->suffix != fsuffix) {
         char msg[300];
         snprintf(msg, sizeof msg, "suffix: the package is for layout _%d but firmware %s is _%d", a->suffix, fw,
                  fsuffix);
-        reply_err(r, 422, msg, "a core of another layout suffix would not boot; use another firmware name");
+        admin_reply_err(r, 422, msg, "a core of another layout suffix would not boot; use another firmware name");
         return -1;
     }
     if (r->has_content_length && r->content_length > s->cfg.upload_max) {
-        reply_err(r, 413, "package larger than the upload cap", "raise --upload-max on the server");
+        admin_reply_err(r, 413, "package larger than the upload cap", "raise --upload-max on the server");
         return -1;
     }
     a->up = blob_begin(s->data, s->cfg.upload_max);
     if (a->up == NULL) {
-        reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
+        admin_reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
         return -1;
     }
     return 0;
@@ -765,14 +765,14 @@ static int signed_begin(of_server *s, admin_req *a, http_req *r, cat_package *k)
     if (pe != OFPKG_OK) {
         snprintf(full, sizeof full, "signed package refused: %s", msg[0] ? msg : ofpkg_strerror(pe));
         log_info("admin: package for %s/%s refused: %s", a->project, a->firmware, full);
-        reply_err(r, 422, full,
+        admin_reply_err(r, 422, full,
                   pe == OFPKG_ERR_KEY || pe == OFPKG_ERR_SIGNATURE
                       ? "sign it with the key whose public half is in the server's signing_pubkey"
                       : "make the package again with openfota package sign");
         return -1;
     }
     if (m.target.core > VERSION_CORE_MAX || m.target.x > 999 || m.target.z > 999) {
-        reply_err(r, 422, "signed package refused: its target version is beyond CORE 999999, X and Z 999",
+        admin_reply_err(r, 422, "signed package refused: its target version is beyond CORE 999999, X and Z 999",
                   "sign it with a version devices can report");
         return -1;
     }
@@ -782,13 +782,13 @@ static int signed_begin(of_server *s, admin_req *a, http_req *r, cat_package *k)
     if (a->ver_given && version_cmp(&mv, &a->ver) != 0) {
         version_format(&a->ver, v1, sizeof v1);
         snprintf(full, sizeof full, "version: %s given, but the signed manifest says the package installs %s", v1, v2);
-        reply_err(r, 422, full, "omit --version for a signed package, or give the one it was signed with");
+        admin_reply_err(r, 422, full, "omit --version for a signed package, or give the one it was signed with");
         return -1;
     }
     a->ver = mv;
     a->ver_given = 1;
     if (a->base_core == (int64_t)mv.core) {
-        reply_err(r, 422, "base_core equals the target core", "omit base_core for a script-only package");
+        admin_reply_err(r, 422, "base_core equals the target core", "omit base_core for a script-only package");
         return -1;
     }
     if (a->base_core < 0 && m.kind == OFPKG_KIND_DELTA && m.base.core != mv.core && m.base.core != 0)
@@ -800,7 +800,7 @@ static int signed_begin(of_server *s, admin_req *a, http_req *r, cat_package *k)
         if (a->suffix_explicit && a->suffix != (int)sv) {
             snprintf(full, sizeof full, "suffix: %d given, but the signed manifest is for layout suffix %ld",
                      a->suffix, sv);
-            reply_err(r, 422, full, "a core of another layout suffix would not boot");
+            admin_reply_err(r, 422, full, "a core of another layout suffix would not boot");
             return -1;
         }
         a->suffix = (int)sv;
@@ -811,7 +811,7 @@ static int signed_begin(of_server *s, admin_req *a, http_req *r, cat_package *k)
     if (m.kind == OFPKG_KIND_DELTA) {
         if (m.base.core > VERSION_CORE_MAX || m.base.x > 999 || m.base.z > 999 ||
             (m.base.core | m.base.x | m.base.z) == 0) {
-            reply_err(r, 422, "signed delta refused: its base version is not one a device can report (CORE.X.Z)",
+            admin_reply_err(r, 422, "signed delta refused: its base version is not one a device can report (CORE.X.Z)",
                       "make the delta again from the base release's version (openfota package sign)");
             return -1;
         }
@@ -826,21 +826,21 @@ static int signed_begin(of_server *s, admin_req *a, http_req *r, cat_package *k)
 static void h_package_end(of_server *s, admin_req *a, http_req *r)
 {
     if (a->over) {
-        reply_err(r, 413, "package larger than the upload cap", "raise --upload-max on the server");
+        admin_reply_err(r, 413, "package larger than the upload cap", "raise --upload-max on the server");
         return;
     }
     if (a->io_error) {
-        reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
+        admin_reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
         return;
     }
     if (blob_size(a->up) == 0) {
-        reply_err(r, 422, "file: the package is empty", "send the package bytes as the request body");
+        admin_reply_err(r, 422, "file: the package is empty", "send the package bytes as the request body");
         return;
     }
     cat_package k;
     memset(&k, 0, sizeof k);
     if (blob_finish(a->up, k.md5, k.sha256) < 0) {
-        reply_err(r, 500, "hashing failed", "see the server log");
+        admin_reply_err(r, 500, "hashing failed", "see the server log");
         return;
     }
     k.size = blob_size(a->up);
@@ -854,7 +854,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
         if (signed_begin(s, a, r, &k) < 0)
             return;
     } else if (!a->ver_given) {
-        reply_err(r, 422, "version: required (only a signed openfota package carries its own)",
+        admin_reply_err(r, 422, "version: required (only a signed openfota package carries its own)",
                   "the version the device will report after the upgrade, CORE.X.Z");
         return;
     } else if (hn > 0 && luatbin_sniff(head, (size_t)hn)) {
@@ -865,11 +865,11 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
         if (pe != OFPKG_OK) {
             snprintf(full, sizeof full, "Luat upgrade .bin refused: %s", msg[0] ? msg : ofpkg_strerror(pe));
             log_info("admin: package for %s/%s refused: %s", a->project, a->firmware, full);
-            reply_err(r, 422, full, "rebuild the package with the vendor's tool, or fix --version/--base-core");
+            admin_reply_err(r, 422, full, "rebuild the package with the vendor's tool, or fix --version/--base-core");
             return;
         }
         if (info.script_only == 0 && a->base_core < 0) {
-            reply_err(r, 422,
+            admin_reply_err(r, 422,
                       "base_core: this Luat package carries a core part (SDKDataLen > 0) but no base core was given",
                       "add --base-core N (the core the package upgrades from)");
             return;
@@ -883,7 +883,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
                  "file (it would download it, fail to install it and ask again)",
                  a->firmware);
         log_info("admin: package for %s/%s refused: not a Luat upgrade .bin", a->project, a->firmware);
-        reply_err(r, 422, full,
+        admin_reply_err(r, 422, full,
                   "build the package with the vendor's tool (LuaTools), or upload with --raw (raw=1) if the devices "
                   "on this firmware name really install other files");
         return;
@@ -926,11 +926,11 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
         server_reload(s);
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_NOTFOUND) {
-        reply_err(r, 404, "no such project", "openfota project list");
+        admin_reply_err(r, 404, "no such project", "openfota project list");
         return;
     }
     if (e == STORE_CONFLICT) {
-        reply_err(r, 422, "suffix: contradicts the firmware's layout suffix", "use another firmware name");
+        admin_reply_err(r, 422, "suffix: contradicts the firmware's layout suffix", "use another firmware name");
         return;
     }
     if (e != STORE_OK) {
@@ -947,7 +947,7 @@ static void h_package_end(of_server *s, admin_req *a, http_req *r)
     snapshot_unref(snap);
     if (k.kind == PKG_KIND_LUAT)
         json_object_set_new(j, "luat", luat_json(&info));
-    reply_json(r, 201, j);
+    admin_reply_json(r, 201, j);
 }
 
 /* ?project=KEY or a unique NAME (project_ref.h); NULL when neither. */
@@ -966,7 +966,7 @@ static void h_packages(of_server *s, http_req *r)
         sp = project_by_ref(snap, pk);
         if (sp == NULL) {
             snapshot_unref(snap);
-            reply_err(r, 404, "no such project", "openfota project list");
+            admin_reply_err(r, 404, "no such project", "openfota project list");
             return;
         }
     }
@@ -984,7 +984,7 @@ static void h_packages(of_server *s, http_req *r)
         json_array_append_new(arr, package_json(snap, k));
     }
     snapshot_unref(snap);
-    reply_json(r, 200, json_pack("{s:o}", "packages", arr));
+    admin_reply_json(r, 200, json_pack("{s:o}", "packages", arr));
 }
 
 static int parse_id(const char *s, int64_t *id)
@@ -1003,7 +1003,7 @@ static void h_package_get(of_server *s, http_req *r, const char *ids)
     const cat_package *k = parse_id(ids, &id) == 0 ? snap_package_by_id(snap, id) : NULL;
     if (k == NULL) {
         snapshot_unref(snap);
-        reply_err(r, 404, "no such package", "openfota package list");
+        admin_reply_err(r, 404, "no such package", "openfota package list");
         return;
     }
     json_t *j = package_json(snap, k);
@@ -1017,7 +1017,7 @@ static void h_package_get(of_server *s, http_req *r, const char *ids)
         json_t *l = luat_json_of_blob(s, sha);
         json_object_set_new(j, "luat", l ? l : json_null());
     }
-    reply_json(r, 200, j);
+    admin_reply_json(r, 200, j);
 }
 
 static void h_package_deltas(of_server *s, http_req *r, const char *ids)
@@ -1027,10 +1027,10 @@ static void h_package_deltas(of_server *s, http_req *r, const char *ids)
     const cat_package *k = parse_id(ids, &id) == 0 ? snap_package_by_id(snap, id) : NULL;
     snapshot_unref(snap);
     if (k == NULL) {
-        reply_err(r, 404, "no such package", "openfota package list");
+        admin_reply_err(r, 404, "no such package", "openfota package list");
         return;
     }
-    reply_json(r, 200, json_pack("{s:I,s:o}", "package", (json_int_t)id, "deltas", deltas_json(s, id)));
+    admin_reply_json(r, 200, json_pack("{s:I,s:o}", "package", (json_int_t)id, "deltas", deltas_json(s, id)));
 }
 
 static void drop_blob_if_unused(of_server *s, const char *sha)
@@ -1044,7 +1044,7 @@ static void h_package_delete(of_server *s, http_req *r, const char *ids)
 {
     int64_t id;
     if (parse_id(ids, &id) < 0) {
-        reply_err(r, 404, "no such package", "openfota package list");
+        admin_reply_err(r, 404, "no such package", "openfota package list");
         return;
     }
     pthread_mutex_lock(&s->admin_mu);
@@ -1080,7 +1080,7 @@ static void h_package_delete(of_server *s, http_req *r, const char *ids)
         diskguard_reserve_make(s->data);
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_NOTFOUND) {
-        reply_err(r, 404, "no such package", "openfota package list");
+        admin_reply_err(r, 404, "no such package", "openfota package list");
         return;
     }
     if (e != STORE_OK) {
@@ -1099,14 +1099,14 @@ static void h_listed_add(of_server *s, admin_req *a, http_req *r, const char *ke
     json_t *ids = json_object_get(b, "ids");
     if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > ADMIN_IDS_MAX) {
         json_decref(b);
-        reply_err(r, 422, "ids: an array of 1 to 100000 device ids", "{\"ids\":[\"860123456789012\"]}");
+        admin_reply_err(r, 422, "ids: an array of 1 to 100000 device ids", "{\"ids\":[\"860123456789012\"]}");
         return;
     }
     size_t n = json_array_size(ids);
     char (*canon)[DEVICE_ID_MAX] = calloc(n, sizeof *canon);
     if (canon == NULL) {
         json_decref(b);
-        reply_err(r, 500, "out of memory", "send fewer ids at once");
+        admin_reply_err(r, 500, "out of memory", "send fewer ids at once");
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1117,7 +1117,7 @@ static void h_listed_add(of_server *s, admin_req *a, http_req *r, const char *ke
             snprintf(msg, sizeof msg, "ids[%zu]: %s", i, why);
             free(canon);
             json_decref(b);
-            reply_err(r, 422, msg, "IMEI 14-17 digits, MAC 12 hex digits, MCU id 12-32 hex digits");
+            admin_reply_err(r, 422, msg, "IMEI 14-17 digits, MAC 12 hex digits, MCU id 12-32 hex digits");
             return;
         }
     }
@@ -1135,14 +1135,14 @@ static void h_listed_add(of_server *s, admin_req *a, http_req *r, const char *ke
     pthread_mutex_unlock(&s->admin_mu);
     free(canon);
     if (e == STORE_NOTFOUND) {
-        reply_err(r, 404, "no such project", "openfota project list");
+        admin_reply_err(r, 404, "no such project", "openfota project list");
         return;
     }
     if (e != STORE_OK) {
         reply_store(r, e, "list devices");
         return;
     }
-    reply_json(r, 200, json_pack("{s:I}", "added", (json_int_t)added));
+    admin_reply_json(r, 200, json_pack("{s:I}", "added", (json_int_t)added));
 }
 
 static void h_devices(of_server *s, http_req *r)
@@ -1151,18 +1151,18 @@ static void h_devices(of_server *s, http_req *r)
                *q = http_arg(r, "q"), *fw = http_arg(r, "firmware"), *why = NULL;
     unsigned long long limit = 1000, offset = 0;
     if ((lim && lim[0] && parse_uint(lim, 100000, &limit) < 0) || (off && off[0] && parse_uint(off, 1ull << 40, &offset) < 0)) {
-        reply_err(r, 400, "limit (0-100000) and offset must be whole numbers", "?limit=100&offset=0");
+        admin_reply_err(r, 400, "limit (0-100000) and offset must be whole numbers", "?limit=100&offset=0");
         return;
     }
     devquery dq;
     memset(&dq, 0, sizeof dq);
     if (devquery_parse(&dq, http_arg(r, "state"), http_arg(r, "sort"), http_arg(r, "order"), http_arg(r, "version"),
                        &why) < 0) {
-        reply_err(r, 400, why, "?state=banned&sort=last_seen&order=desc&version=2012.001.001");
+        admin_reply_err(r, 400, why, "?state=banned&sort=last_seen&order=desc&version=2012.001.001");
         return;
     }
     if (q && strlen(q) >= DEVICE_ID_MAX) {
-        reply_err(r, 400, "q is longer than a device ID", "?q=8600 (part of an ID)");
+        admin_reply_err(r, 400, "q is longer than a device ID", "?q=8600 (part of an ID)");
         return;
     }
     dq.q = q;
@@ -1175,7 +1175,7 @@ static void h_devices(of_server *s, http_req *r)
         const snap_project *sp = project_by_ref(snap, pk);
         if (sp == NULL) {
             snapshot_unref(snap);
-            reply_err(r, 404, "no such project", "openfota project list");
+            admin_reply_err(r, 404, "no such project", "openfota project list");
             return;
         }
         dq.project_id = sp->p->id;
@@ -1186,7 +1186,7 @@ static void h_devices(of_server *s, http_req *r)
     if (devtab_snapshot_all(s->devices, &all, &n) < 0 || devquery_run(&dq, all, n, &page, &npage, &total) < 0) {
         free(all);
         snapshot_unref(snap);
-        reply_err(r, 500, "out of memory", "use ?project= or ?limit=");
+        admin_reply_err(r, 500, "out of memory", "use ?project= or ?limit=");
         return;
     }
     json_t *arr = json_array();
@@ -1195,7 +1195,7 @@ static void h_devices(of_server *s, http_req *r)
     free(page);
     free(all);
     snapshot_unref(snap);
-    reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "devices", arr, "total", (json_int_t)total, "offset",
+    admin_reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "devices", arr, "total", (json_int_t)total, "offset",
                                  (json_int_t)offset, "limit", (json_int_t)limit));
 }
 
@@ -1219,12 +1219,12 @@ static int find_device(of_server *s, http_req *r, const char *raw, dev_state *ou
     char id[DEVICE_ID_MAX];
     const char *why;
     if (device_id_canon(raw, strlen(raw), id, &why) < 0) {
-        reply_err(r, 404, "no such device", why);
+        admin_reply_err(r, 404, "no such device", why);
         return -1;
     }
     dev_entry *e = devtab_lock(s->devices, id, 0);
     if (e == NULL) {
-        reply_err(r, 404, "no such device", "a device appears after its first check; openfota device list");
+        admin_reply_err(r, 404, "no such device", "a device appears after its first check; openfota device list");
         return -1;
     }
     *out = *devtab_state(e);
@@ -1240,7 +1240,7 @@ static void h_device_get(of_server *s, http_req *r, const char *raw)
     const char *h = http_arg(r, "history");
     unsigned long long hist = HISTORY_DEFAULT;
     if (h && h[0] && parse_uint(h, HISTORY_MAX, &hist) < 0) {
-        reply_err(r, 400, "history must be 0 to 1000", "?history=50");
+        admin_reply_err(r, 400, "history must be 0 to 1000", "?history=50");
         return;
     }
     writer_flush(s->wr, 2000); /* include the checks made just before */
@@ -1258,7 +1258,7 @@ static void h_device_get(of_server *s, http_req *r, const char *raw)
         }
     }
     json_object_set_new(j, "history", arr);
-    reply_json(r, 200, j);
+    admin_reply_json(r, 200, j);
 }
 
 static void h_device_action(of_server *s, http_req *r, const char *raw, const char *action)
@@ -1266,13 +1266,13 @@ static void h_device_action(of_server *s, http_req *r, const char *raw, const ch
     char id[DEVICE_ID_MAX];
     const char *why;
     if (device_id_canon(raw, strlen(raw), id, &why) < 0) {
-        reply_err(r, 404, "no such device", why);
+        admin_reply_err(r, 404, "no such device", why);
         return;
     }
     /* forbid may target a device before its first check */
     dev_entry *e = devtab_lock(s->devices, id, !strcmp(action, "forbid"));
     if (e == NULL) {
-        reply_err(r, 404, "no such device", "a device appears after its first check; openfota device list");
+        admin_reply_err(r, 404, "no such device", "a device appears after its first check; openfota device list");
         return;
     }
     dev_state *d = devtab_state(e);
@@ -1296,14 +1296,14 @@ static void h_device_action(of_server *s, http_req *r, const char *raw, const ch
     devtab_unlock(s->devices, e);
     writer_event(s->wr, &ev);
     if (writer_flush(s->wr, 10000) < 0) {
-        reply_err(r, 503, "the change is made in memory but could not be saved yet", "see the server log; retry");
+        admin_reply_err(r, 503, "the change is made in memory but could not be saved yet", "see the server log; retry");
         return;
     }
     log_info("admin: device %s: %s", id, action);
     snapshot *snap = snap_acquire(&s->snaps);
     json_t *j = device_json(snap, &copy);
     snapshot_unref(snap);
-    reply_json(r, 200, j);
+    admin_reply_json(r, 200, j);
 }
 
 /* POST /devices/{id}/move {"project":"KEY or NAME"} and /devices/{id}/unbind */
@@ -1312,7 +1312,7 @@ static void h_device_move(of_server *s, admin_req *a, http_req *r, const char *r
     char id[DEVICE_ID_MAX], key[KEY_MAX_LEN + 1] = "";
     const char *why;
     if (device_id_canon(raw, strlen(raw), id, &why) < 0) {
-        reply_err(r, 404, "no such device", why);
+        admin_reply_err(r, 404, "no such device", why);
         return;
     }
     int64_t pid = 0;
@@ -1328,33 +1328,33 @@ static void h_device_move(of_server *s, admin_req *a, http_req *r, const char *r
         snapshot_unref(snap);
         json_decref(b);
         if (ref == NULL) {
-            reply_err(r, 422, "project: required, the key (or name) of the project to move the device to",
+            admin_reply_err(r, 422, "project: required, the key (or name) of the project to move the device to",
                       "{\"project\":\"KEY\"}");
             return;
         }
         if (k == PROJECT_REF_AMBIGUOUS) {
-            reply_err(r, 409, "several projects have this name", "give the project key (openfota project list)");
+            admin_reply_err(r, 409, "several projects have this name", "give the project key (openfota project list)");
             return;
         }
         if (pid == 0) {
-            reply_err(r, 404, "no such project", "openfota project list");
+            admin_reply_err(r, 404, "no such project", "openfota project list");
             return;
         }
     }
     dev_state d;
     int rc = device_rebind(s, id, pid, key, &d);
     if (rc == -1) {
-        reply_err(r, 404, "no such device", "a device appears after its first check; openfota device list");
+        admin_reply_err(r, 404, "no such device", "a device appears after its first check; openfota device list");
         return;
     }
     if (rc == -2) {
-        reply_err(r, 503, "the change is made in memory but could not be saved yet", "see the server log; retry");
+        admin_reply_err(r, 503, "the change is made in memory but could not be saved yet", "see the server log; retry");
         return;
     }
     snapshot *snap = snap_acquire(&s->snaps);
     json_t *j = device_json(snap, &d);
     snapshot_unref(snap);
-    reply_json(r, 200, j);
+    admin_reply_json(r, 200, j);
 }
 
 static json_t *file_json(of_server *s, const cat_file *f)
@@ -1368,17 +1368,17 @@ static json_t *file_json(of_server *s, const cat_file *f)
 static int file_begin(of_server *s, admin_req *a, http_req *r, const char *name)
 {
     if (!static_name_valid(name, strlen(name))) {
-        reply_err(r, 422, "name: 1 to 128 of A-Z a-z 0-9 . _ -, not starting with '.'", "openfota file put FILE --name NAME");
+        admin_reply_err(r, 422, "name: 1 to 128 of A-Z a-z 0-9 . _ -, not starting with '.'", "openfota file put FILE --name NAME");
         return -1;
     }
     scopy(a->fname, sizeof a->fname, name);
     if (r->has_content_length && r->content_length > s->cfg.upload_max) {
-        reply_err(r, 413, "file larger than the upload cap", "raise --upload-max on the server");
+        admin_reply_err(r, 413, "file larger than the upload cap", "raise --upload-max on the server");
         return -1;
     }
     a->up = blob_begin(s->data, s->cfg.upload_max);
     if (a->up == NULL) {
-        reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
+        admin_reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
         return -1;
     }
     return 0;
@@ -1387,18 +1387,18 @@ static int file_begin(of_server *s, admin_req *a, http_req *r, const char *name)
 static void h_file_end(of_server *s, admin_req *a, http_req *r)
 {
     if (a->over) {
-        reply_err(r, 413, "file larger than the upload cap", "raise --upload-max on the server");
+        admin_reply_err(r, 413, "file larger than the upload cap", "raise --upload-max on the server");
         return;
     }
     if (a->io_error) {
-        reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
+        admin_reply_err(r, 507, "cannot store the upload", "see the server log; if the disk is full: " STORAGE_FULL_HINT);
         return;
     }
     cat_file f;
     memset(&f, 0, sizeof f);
     char md5[33];
     if (blob_finish(a->up, md5, f.sha256) < 0) {
-        reply_err(r, 500, "hashing failed", "see the server log");
+        admin_reply_err(r, 500, "hashing failed", "see the server log");
         return;
     }
     scopy(f.name, sizeof f.name, a->fname);
@@ -1426,7 +1426,7 @@ static void h_file_end(of_server *s, admin_req *a, http_req *r)
         return;
     }
     log_info("admin: file %s stored (%llu bytes)", f.name, (unsigned long long)f.size);
-    reply_json(r, 201, file_json(s, &f));
+    admin_reply_json(r, 201, file_json(s, &f));
 }
 
 static void h_files(of_server *s, http_req *r)
@@ -1436,7 +1436,7 @@ static void h_files(of_server *s, http_req *r)
     for (size_t i = 0; i < snap->cat.nfiles; i++)
         json_array_append_new(arr, file_json(s, snap->files_by_name[i]));
     snapshot_unref(snap);
-    reply_json(r, 200, json_pack("{s:o}", "files", arr));
+    admin_reply_json(r, 200, json_pack("{s:o}", "files", arr));
 }
 
 static void h_file_delete(of_server *s, http_req *r, const char *name)
@@ -1460,7 +1460,7 @@ static void h_file_delete(of_server *s, http_req *r, const char *name)
         diskguard_reserve_make(s->data);
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_NOTFOUND) {
-        reply_err(r, 404, "no such file", "openfota file list");
+        admin_reply_err(r, 404, "no such file", "openfota file list");
         return;
     }
     if (e != STORE_OK) {
@@ -1552,10 +1552,10 @@ static void done_cb(http_req *r, int ok, uint64_t sent)
 
 static void not_found(http_req *r)
 {
-    reply_err(r, 404, "no such admin endpoint", "see docs/api.md");
+    admin_reply_err(r, 404, "no such admin endpoint", "see docs/api.md");
 }
 
-static void method_not_allowed(http_req *r) { reply_err(r, 405, "method not allowed here", "see docs/api.md"); }
+static void method_not_allowed(http_req *r) { admin_reply_err(r, 405, "method not allowed here", "see docs/api.md"); }
 
 /* /projects/{NAME}/...: a unique project name stands for its key. 0 go on,
  * -1 answered (a name several projects share). */
@@ -1568,7 +1568,7 @@ static int resolve_project_seg(of_server *s, http_req *r, route_t *rt)
     int k = project_ref(snap, rt->seg[1], key, sizeof key);
     snapshot_unref(snap);
     if (k == PROJECT_REF_AMBIGUOUS) {
-        reply_err(r, 409, "several projects have this name", "give the project key (openfota project list)");
+        admin_reply_err(r, 409, "several projects have this name", "give the project key (openfota project list)");
         return -1;
     }
     if (k == PROJECT_REF_NAME)
@@ -1581,7 +1581,7 @@ static void dispatch(of_server *s, admin_req *a, http_req *r, route_t *rt)
 {
     const char *s0 = rt->n > 0 ? rt->seg[0] : "";
     if (a->over && (!strcmp(s0, "tokens") || !strcmp(s0, "audit"))) {
-        reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
+        admin_reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
         return;
     }
     if (admin_auth_route(s, r, s0, rt->n, rt->n > 1 ? rt->seg[1] : "", a->buf, a->len, &a->who))
@@ -1594,7 +1594,7 @@ static void dispatch(of_server *s, admin_req *a, http_req *r, route_t *rt)
         char *out = NULL;
         int st = 500;
         if (a->over) {
-            reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
+            admin_reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
             return;
         }
         if (fleet_admin_handle(s->fleet, r->method, path, a->buf, a->len, &out, &st)) {
@@ -1719,7 +1719,7 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
             return;
         a = calloc(1, sizeof *a);
         if (a == NULL) {
-            reply_err(r, 503, "out of memory", "retry");
+            admin_reply_err(r, 503, "out of memory", "retry");
             return;
         }
         a->s = s;
@@ -1733,7 +1733,7 @@ void admin_handle(of_server *s, http_req *r, http_phase phase, const char *data,
             a->kind = AK_FILE;
             file_begin(s, a, r, rt.seg[1]);
         } else if (r->has_content_length && r->content_length > ADMIN_JSON_MAX) {
-            reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
+            admin_reply_err(r, 413, "JSON body too large", "admin JSON bodies are limited to 1 MiB");
         }
         return;
     }

@@ -28,10 +28,17 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "auth.h"
 #include "http.h"
 
 struct of_server;
+
+/* The admin API's JSON answers, shared by every admin/ file: the object j
+ * (consumed; 500 when it cannot be written), or {"error","hint"}. */
+void admin_reply_json(http_req *r, unsigned status, json_t *j);
+void admin_reply_err(http_req *r, unsigned status, const char *error, const char *hint);
 
 /* Every request under /admin/v1 (routed in serve.c). */
 void admin_handle(struct of_server *s, http_req *r, http_phase phase, const char *data, size_t len);

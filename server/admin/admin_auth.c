@@ -28,24 +28,6 @@
 #define AUDIT_LIST_MAX 10000
 #define AUDIT_PRUNE_EVERY 1000 /* writes between two prunes */
 
-static void reply_json(http_req *r, unsigned status, json_t *j)
-{
-    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (txt == NULL) {
-        static const char oom[] = "{\"error\":\"out of memory\",\"hint\":\"retry\"}";
-        http_reply(r, 500, "application/json", oom, sizeof oom - 1, NULL, 0);
-        return;
-    }
-    http_reply(r, status, "application/json", txt, strlen(txt), NULL, 0);
-    free(txt);
-}
-
-static void reply_err(http_req *r, unsigned status, const char *error, const char *hint)
-{
-    reply_json(r, status, json_pack("{s:s,s:s}", "error", error, "hint", hint ? hint : ""));
-}
-
 /* ---- the audit log ------------------------------------------------------- */
 
 static void copy_clean(char *dst, size_t cap, const char *src, size_t len)
@@ -124,7 +106,7 @@ static void h_audit(of_server *s, http_req *r)
     unsigned long long limit = AUDIT_LIST_DEFAULT, before = 0;
     if (parse_count(http_arg(r, "limit"), AUDIT_LIST_MAX, &limit) < 0 ||
         parse_count(http_arg(r, "before"), 1ull << 62, &before) < 0) {
-        reply_err(r, 400, "limit (0-10000) and before must be whole numbers", "?limit=100&before=ID");
+        admin_reply_err(r, 400, "limit (0-10000) and before must be whole numbers", "?limit=100&before=ID");
         return;
     }
     json_t *arr = json_array();
@@ -133,10 +115,10 @@ static void h_audit(of_server *s, http_req *r)
     pthread_mutex_unlock(&s->admin_mu);
     if (e != STORE_OK) {
         json_decref(arr);
-        reply_err(r, e == STORE_BUSY ? 503 : 500, store_strerror(e), "retry; see the server log");
+        admin_reply_err(r, e == STORE_BUSY ? 503 : 500, store_strerror(e), "retry; see the server log");
         return;
     }
-    reply_json(r, 200, json_pack("{s:o}", "entries", arr));
+    admin_reply_json(r, 200, json_pack("{s:o}", "entries", arr));
 }
 
 /* ---- tokens ---------------------------------------------------------------- */
@@ -145,7 +127,7 @@ static void h_tokens(of_server *s, http_req *r)
 {
     store_token *list = calloc(AUTH_TOKENS_MAX, sizeof *list);
     if (list == NULL) {
-        reply_err(r, 503, "out of memory", "retry");
+        admin_reply_err(r, 503, "out of memory", "retry");
         return;
     }
     size_t n = auth_tokens_list(s->auth, list, AUTH_TOKENS_MAX);
@@ -155,7 +137,7 @@ static void h_tokens(of_server *s, http_req *r)
                                              auth_role_name((auth_role)list[i].role), "created",
                                              (json_int_t)list[i].created));
     free(list);
-    reply_json(r, 200, json_pack("{s:o}", "tokens", arr));
+    admin_reply_json(r, 200, json_pack("{s:o}", "tokens", arr));
 }
 
 static void h_token_add(of_server *s, http_req *r, const char *body, size_t len)
@@ -166,19 +148,19 @@ static void h_token_add(of_server *s, http_req *r, const char *body, size_t len)
     const char *role_s = j ? json_string_value(json_object_get(j, "role")) : NULL;
     if (j == NULL || !json_is_object(j)) {
         json_decref(j);
-        reply_err(r, 400, "body is not a JSON object", "send {\"name\":\"ci\",\"role\":\"viewer\"}");
+        admin_reply_err(r, 400, "body is not a JSON object", "send {\"name\":\"ci\",\"role\":\"viewer\"}");
         return;
     }
     if (name == NULL || !auth_name_valid(name)) {
         json_decref(j);
-        reply_err(r, 422, "name: 1 to 64 of A-Z a-z 0-9 . _ - (not starting with . or -)",
+        admin_reply_err(r, 422, "name: 1 to 64 of A-Z a-z 0-9 . _ - (not starting with . or -)",
                   "send {\"name\":\"ci\",\"role\":\"viewer\"}");
         return;
     }
     auth_role role = auth_role_parse(role_s);
     if (role == ROLE_NONE) {
         json_decref(j);
-        reply_err(r, 422, "role: must be viewer, operator or admin", "send {\"name\":\"ci\",\"role\":\"viewer\"}");
+        admin_reply_err(r, 422, "role: must be viewer, operator or admin", "send {\"name\":\"ci\",\"role\":\"viewer\"}");
         return;
     }
     char text[AUTH_TOKEN_TEXT + 1];
@@ -187,20 +169,20 @@ static void h_token_add(of_server *s, http_req *r, const char *body, size_t len)
         char msg[160];
         snprintf(msg, sizeof msg, "a token named '%s' exists", name);
         json_decref(j);
-        reply_err(r, 409, msg, "choose another name, or revoke it first (openfota token revoke NAME)");
+        admin_reply_err(r, 409, msg, "choose another name, or revoke it first (openfota token revoke NAME)");
         return;
     }
     if (e == STORE_INUSE) {
         json_decref(j);
-        reply_err(r, 409, "this server holds the most tokens it keeps (1000)", "revoke tokens no longer used");
+        admin_reply_err(r, 409, "this server holds the most tokens it keeps (1000)", "revoke tokens no longer used");
         return;
     }
     if (e != STORE_OK) {
         json_decref(j);
-        reply_err(r, e == STORE_BUSY ? 503 : 500, store_strerror(e), "retry; see the server log");
+        admin_reply_err(r, e == STORE_BUSY ? 503 : 500, store_strerror(e), "retry; see the server log");
         return;
     }
-    reply_json(r, 201, json_pack("{s:s,s:s,s:s}", "name", name, "role", auth_role_name(role), "token", text));
+    admin_reply_json(r, 201, json_pack("{s:s,s:s,s:s}", "name", name, "role", auth_role_name(role), "token", text));
     memset(text, 0, sizeof text);
     json_decref(j);
 }
@@ -210,7 +192,7 @@ static void h_token_revoke(of_server *s, http_req *r, const char *name, const au
     /* never leave the server without an admin token */
     store_token *list = calloc(AUTH_TOKENS_MAX, sizeof *list);
     if (list == NULL) {
-        reply_err(r, 503, "out of memory", "retry");
+        admin_reply_err(r, 503, "out of memory", "retry");
         return;
     }
     size_t n = auth_tokens_list(s->auth, list, AUTH_TOKENS_MAX);
@@ -222,17 +204,17 @@ static void h_token_revoke(of_server *s, http_req *r, const char *name, const au
         }
     free(list);
     if (!found) {
-        reply_err(r, 404, "no such token", "openfota token list");
+        admin_reply_err(r, 404, "no such token", "openfota token list");
         return;
     }
     if (is_admin && auth_tokens_count(s->auth, ROLE_ADMIN) <= 1) {
-        reply_err(r, 409, "this is the last admin token",
+        admin_reply_err(r, 409, "this is the last admin token",
                   "add another admin token first (openfota token add NAME --role admin)");
         return;
     }
     store_err e = auth_tokens_revoke(s->auth, name);
     if (e != STORE_OK) {
-        reply_err(r, e == STORE_NOTFOUND ? 404 : e == STORE_BUSY ? 503 : 500, store_strerror(e), "retry");
+        admin_reply_err(r, e == STORE_NOTFOUND ? 404 : e == STORE_BUSY ? 503 : 500, store_strerror(e), "retry");
         return;
     }
     if (!strcmp(name, "initial")) {
@@ -254,11 +236,11 @@ int admin_auth_route(of_server *s, http_req *r, const char *seg0, int nseg, cons
     int get = !strcmp(r->method, "GET") || r->is_head;
     if (!strcmp(seg0, "audit")) {
         if (nseg != 1)
-            reply_err(r, 404, "no such admin endpoint", "see docs/api.md");
+            admin_reply_err(r, 404, "no such admin endpoint", "see docs/api.md");
         else if (get)
             h_audit(s, r);
         else
-            reply_err(r, 405, "method not allowed here", "see docs/api.md");
+            admin_reply_err(r, 405, "method not allowed here", "see docs/api.md");
         return 1;
     }
     if (strcmp(seg0, "tokens"))
@@ -270,9 +252,9 @@ int admin_auth_route(of_server *s, http_req *r, const char *seg0, int nseg, cons
     else if (nseg == 2 && !strcmp(r->method, "DELETE"))
         h_token_revoke(s, r, seg1, who);
     else if (nseg <= 2)
-        reply_err(r, 405, "method not allowed here", "see docs/api.md");
+        admin_reply_err(r, 405, "method not allowed here", "see docs/api.md");
     else
-        reply_err(r, 404, "no such admin endpoint", "see docs/api.md");
+        admin_reply_err(r, 404, "no such admin endpoint", "see docs/api.md");
     return 1;
 }
 
@@ -302,7 +284,7 @@ int admin_gate(of_server *s, http_req *r, auth_principal *who)
         int c = console_admin_auth(s, r, who, &why);
         if (c < 0) {
             audit_record(s, who->name, addr, r->method, r->path, r->path_len, "", 403, why);
-            reply_err(r, 403, why, "reload the console page");
+            admin_reply_err(r, 403, why, "reload the console page");
             return 0;
         }
         ok = c == 1;
@@ -346,7 +328,7 @@ int admin_gate(of_server *s, http_req *r, auth_principal *who)
                  auth_role_name(need), auth_role_name(need));
         if (strcmp(r->method, "GET") && !r->is_head)
             audit_record(s, who->name, addr, r->method, r->path, r->path_len, "", 403, msg);
-        reply_json(r, 403, json_pack("{s:s,s:s,s:s}", "error", msg, "hint", hint, "role_needed",
+        admin_reply_json(r, 403, json_pack("{s:s,s:s,s:s}", "error", msg, "hint", hint, "role_needed",
                                      auth_role_name(need)));
         return 0;
     }

@@ -21,30 +21,14 @@ int drafts_parse_arg(const char *v, int *draft)
     return -1;
 }
 
-static void reply(http_req *r, unsigned status, json_t *j)
-{
-    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (txt == NULL) {
-        static const char oom[] = "{\"error\":\"out of memory\",\"hint\":\"retry\"}";
-        http_reply(r, 500, "application/json", oom, sizeof oom - 1, NULL, 0);
-        return;
-    }
-    http_reply(r, status, "application/json", txt, strlen(txt), NULL, 0);
-    free(txt);
-}
 
-static void reply_err(http_req *r, unsigned status, const char *error, const char *hint)
-{
-    reply(r, status, json_pack("{s:s,s:s}", "error", error, "hint", hint));
-}
 
 void drafts_release(of_server *s, http_req *r, const char *ids)
 {
     char *end;
     long long id = strtoll(ids, &end, 10);
     if (end == ids || *end || id <= 0) {
-        reply_err(r, 404, "no such package", "openfota package list");
+        admin_reply_err(r, 404, "no such package", "openfota package list");
         return;
     }
     pthread_mutex_lock(&s->admin_mu);
@@ -60,13 +44,13 @@ void drafts_release(of_server *s, http_req *r, const char *ids)
     }
     pthread_mutex_unlock(&s->admin_mu);
     if (e == STORE_NOTFOUND) {
-        reply_err(r, 404, "no such package", "openfota package list");
+        admin_reply_err(r, 404, "no such package", "openfota package list");
         return;
     }
     if (e != STORE_OK) {
         char msg[160];
         snprintf(msg, sizeof msg, "release package: %s", store_strerror(e));
-        reply_err(r, e == STORE_BUSY ? 503 : 500, msg, e == STORE_BUSY ? "the database is busy; retry"
+        admin_reply_err(r, e == STORE_BUSY ? 503 : 500, msg, e == STORE_BUSY ? "the database is busy; retry"
                                                                           : "see the server log");
         return;
     }
@@ -76,5 +60,5 @@ void drafts_release(of_server *s, http_req *r, const char *ids)
     k = snap_package_by_id(snap, id);
     json_t *j = k ? package_json(snap, k) : json_pack("{s:I,s:b}", "id", (json_int_t)id, "draft", 0);
     snapshot_unref(snap);
-    reply(r, 200, j);
+    admin_reply_json(r, 200, j);
 }
